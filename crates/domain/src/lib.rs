@@ -1,0 +1,16 @@
+//! Leadline's pure domain core.
+//!
+//! Everything in this crate is plain functions over plain types: no database, no HTTP,
+//! no clock reads (callers pass the time in). That keeps normalising, matching and merge
+//! decisions exhaustively unit-testable and lets the store and web crates stay thin.
+
+pub mod channel;
+pub mod demo;
+pub mod fields;
+pub mod import;
+pub mod matching;
+pub mod merge;
+pub mod normalize;
+
+pub use channel::Channel;
+pub use fields::{LeadField, LeadInput};

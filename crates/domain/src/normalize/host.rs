@@ -1,0 +1,130 @@
+//! DNS host names, shared by e-mail domains and web domains.
+
+/// Longest DNS name in its dotted text form.
+const MAX_DOMAIN: usize = 253;
+/// Longest DNS label.
+const MAX_LABEL: usize = 63;
+
+/// Why a host name is not a usable DNS domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("it is not a valid internationalised domain name")]
+    Idna,
+    #[error("it needs at least two parts, like example.com")]
+    SingleLabel,
+    #[error("it has an empty part (two dots in a row, or a leading or trailing dot)")]
+    EmptyLabel,
+    #[error("one of its parts is longer than {MAX_LABEL} characters")]
+    LabelTooLong,
+    #[error("it is longer than {MAX_DOMAIN} characters")]
+    TooLong,
+    #[error("its parts may contain only letters, digits and inner hyphens")]
+    InvalidCharacter,
+    #[error("its parts must not start or end with a hyphen")]
+    Hyphen,
+    #[error("its last part must not be a number")]
+    NumericTld,
+}
+
+/// Lower-cases and IDNA-encodes a host name, then checks it is a DNS name of at least
+/// two labels (letters, digits, inner hyphens) whose top-level label is not numeric,
+/// which also rules out IPv4 addresses.
+pub(crate) fn domain_to_ascii(host: &str) -> Result<String, DomainError> {
+    if host.len() > MAX_DOMAIN * 4 {
+        return Err(DomainError::TooLong);
+    }
+    let ascii = idna::domain_to_ascii(host).map_err(|_| DomainError::Idna)?;
+    check_ascii_domain(&ascii)?;
+    Ok(ascii)
+}
+
+/// Checks an already ASCII, lower-case domain against the DNS rules we rely on.
+fn check_ascii_domain(ascii: &str) -> Result<(), DomainError> {
+    let labels: Vec<&str> = ascii.split('.').collect();
+    if labels.iter().any(|l| l.is_empty()) {
+        return Err(if ascii.is_empty() {
+            DomainError::Idna
+        } else {
+            DomainError::EmptyLabel
+        });
+    }
+    if labels.len() < 2 {
+        return Err(DomainError::SingleLabel);
+    }
+    if ascii.len() > MAX_DOMAIN {
+        return Err(DomainError::TooLong);
+    }
+    for label in &labels {
+        check_label(label)?;
+    }
+    match labels.last() {
+        Some(tld) if tld.bytes().all(|b| b.is_ascii_digit()) => Err(DomainError::NumericTld),
+        _ => Ok(()),
+    }
+}
+
+fn check_label(label: &str) -> Result<(), DomainError> {
+    if label.len() > MAX_LABEL {
+        return Err(DomainError::LabelTooLong);
+    }
+    if !label
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(DomainError::InvalidCharacter);
+    }
+    if label.starts_with('-') || label.ends_with('-') {
+        return Err(DomainError::Hyphen);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_and_checks() {
+        let cases: &[(&str, Result<&str, DomainError>)] = &[
+            ("Example.COM", Ok("example.com")),
+            ("bücher.de", Ok("xn--bcher-kva.de")),
+            ("BÜCHER.DE", Ok("xn--bcher-kva.de")),
+            ("例子。广告", Ok("xn--fsqu00a.xn--4rr70v")),
+            ("ｅｘａｍｐｌｅ.com", Ok("example.com")),
+            ("a.b.c.d.example", Ok("a.b.c.d.example")),
+            ("1and1.com", Ok("1and1.com")),
+            ("", Err(DomainError::Idna)),
+            ("localhost", Err(DomainError::SingleLabel)),
+            ("a..b", Err(DomainError::EmptyLabel)),
+            ("example.com.", Err(DomainError::EmptyLabel)),
+            ("-a.com", Err(DomainError::Hyphen)),
+            ("a-.com", Err(DomainError::Hyphen)),
+            ("a_b.com", Err(DomainError::InvalidCharacter)),
+            ("10.0.0.1", Err(DomainError::NumericTld)),
+            ("xn--zz.com", Err(DomainError::Idna)),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(
+                domain_to_ascii(raw).as_deref().map_err(|e| *e),
+                *want,
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn length_limits() {
+        let label = "a".repeat(63);
+        assert!(domain_to_ascii(&format!("{label}.com")).is_ok());
+        assert_eq!(
+            domain_to_ascii(&format!("a{label}.com")),
+            Err(DomainError::LabelTooLong)
+        );
+        let long = format!("{}com", "abcdefghi.".repeat(26));
+        assert_eq!(domain_to_ascii(&long), Err(DomainError::TooLong));
+        assert_eq!(
+            domain_to_ascii(&"a.".repeat(1 << 19)),
+            Err(DomainError::TooLong)
+        );
+    }
+}

@@ -1,0 +1,295 @@
+//! `leadline bench`: the measurements behind BENCHMARKS.md.
+//!
+//! Each run uses its own fresh database (a temporary SQLite file unless `--db` names
+//! an empty one) and talks to a real server over loopback, so the figures include
+//! HTTP, JSON, normalisation, matching and the database commit.
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use leadline_domain::demo::synthetic_import_csv;
+use leadline_service::forms::{FormField, NewForm};
+use leadline_service::imports::{ImportRequest, NoProgress};
+use leadline_service::{App, SystemClock};
+use leadline_store::Db;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub kind: BenchKind,
+    /// Database to benchmark on (must be empty); default a new temporary SQLite file.
+    #[arg(long, global = true)]
+    pub db: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchKind {
+    /// Form submissions over loopback at a fixed arrival rate (open loop).
+    Capture {
+        /// Requests per second to offer; 0 = as fast as `--concurrency` allows.
+        #[arg(long, default_value_t = 500)]
+        rate: u32,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// In-flight requests at most (and the closed-loop width when --rate 0).
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+    },
+    /// Import a generated CSV (10% duplicates, 1% broken rows).
+    Import {
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+        /// Leads to load before the measured import.
+        #[arg(long, default_value_t = 0)]
+        preload: usize,
+    },
+}
+
+async fn fresh_app(db: &Option<String>) -> anyhow::Result<(App, Option<tempfile_path::TempPath>)> {
+    let (url, temp) = match db {
+        Some(url) => (url.clone(), None),
+        None => {
+            let path = tempfile_path::TempPath::new("leadline-bench");
+            (format!("sqlite:{}", path.0.display()), Some(path))
+        }
+    };
+    let db = Db::connect(&url)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    db.migrate().await?;
+    Ok((App::new(db, Arc::new(SystemClock)), temp))
+}
+
+/// A temporary database file removed (with its WAL files) when dropped.
+mod tempfile_path {
+    use std::path::PathBuf;
+    pub struct TempPath(pub PathBuf);
+    impl TempPath {
+        pub fn new(prefix: &str) -> TempPath {
+            TempPath(std::env::temp_dir().join(format!("{prefix}-{}.sqlite", ulid::Ulid::new())))
+        }
+    }
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = self.0.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), in MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Resets the peak-RSS counter so a phase can be measured on its own (Linux only).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.kind {
+        BenchKind::Capture {
+            rate,
+            seconds,
+            concurrency,
+        } => capture(&args.db, rate, seconds, concurrency).await,
+        BenchKind::Import { rows, preload } => import(&args.db, rows, preload).await,
+    }
+}
+
+async fn capture(
+    db: &Option<String>,
+    rate: u32,
+    seconds: u64,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let (app, _temp) = fresh_app(db).await?;
+    let form = app
+        .create_form(&NewForm {
+            name: "Bench".into(),
+            source: "Bench form".into(),
+            channel: None,
+            campaign: None,
+            fields: ["first_name", "last_name", "email", "phone", "company"]
+                .iter()
+                .map(|f| FormField {
+                    name: (*f).into(),
+                    label: (*f).into(),
+                    required: false,
+                })
+                .collect(),
+            consent: None,
+            redirect_url: None,
+            default_region: Some("US".into()),
+            min_fill_seconds: Some(0),
+            submit_label: None,
+            success_message: None,
+        })
+        .await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let config = leadline_web::WebConfig {
+        public_url: format!("http://{addr}"),
+        form_submissions_per_minute: u32::MAX,
+        ..Default::default()
+    };
+    let state = leadline_web::AppState::new(app.clone(), config);
+    let server = tokio::spawn(leadline_web::serve(listener, state, std::future::pending()));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
+    let url = format!("http://{addr}/f/{}", form.key);
+    let token: serde_json::Value = client
+        .get(format!("{url}/token"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = token["token"].as_str().context("token")?.to_string();
+
+    let limit = Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    let interval = if rate == 0 {
+        Duration::ZERO
+    } else {
+        Duration::from_secs_f64(1.0 / f64::from(rate))
+    };
+    let mut next = started;
+    let mut i: u64 = 0;
+    while Instant::now() < deadline {
+        if rate > 0 {
+            tokio::time::sleep_until(next.into()).await;
+            next += interval;
+        }
+        let permit = limit.clone().acquire_owned().await?;
+        let (client, url, token) = (client.clone(), url.clone(), token.clone());
+        i += 1;
+        let n = i;
+        tasks.push(tokio::spawn(async move {
+            let body = json!({
+                "_ts": token,
+                "first_name": "Bench",
+                "last_name": format!("Person{n}"),
+                "email": format!("bench.person{n}@example{}.com", n % 1000),
+                "phone": format!("+1 202 555 {:04}", n % 10_000),
+                "company": format!("Company {}", n % 5000),
+            });
+            let t0 = Instant::now();
+            let ok = client
+                .post(&url)
+                .json(&body)
+                .send()
+                .await
+                .map(|r| r.status().is_success())
+                .unwrap_or(false);
+            drop(permit);
+            (t0.elapsed(), ok)
+        }));
+    }
+    let offered = tasks.len();
+    let mut latencies = Vec::with_capacity(offered);
+    let mut failures = 0usize;
+    for t in tasks {
+        let (d, ok) = t.await?;
+        latencies.push(d);
+        if !ok {
+            failures += 1;
+        }
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    println!(
+        "capture bench: {} requests in {:.1}s ({} offered req/s) -> {:.0} req/s achieved, {} failed\n\
+         latency p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms; backend {:?}",
+        offered,
+        elapsed.as_secs_f64(),
+        if rate == 0 { "max".to_string() } else { rate.to_string() },
+        offered as f64 / elapsed.as_secs_f64(),
+        failures,
+        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.90).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        app.db.backend(),
+    );
+    server.abort();
+    Ok(())
+}
+
+async fn import_csv(
+    app: &App,
+    text: String,
+    source: &str,
+) -> anyhow::Result<leadline_store::imports::ImportJob> {
+    let request = ImportRequest {
+        file_name: format!("{source}.csv"),
+        bytes: text.into_bytes(),
+        source: source.into(),
+        channel: leadline_domain::Channel::Import,
+        campaign: None,
+        overrides: Vec::new(),
+        default_region: Some("US".into()),
+        actor: "bench".into(),
+    };
+    let job = app.create_import(&request).await?;
+    Ok(app.run_import(job, &request, &NoProgress).await?.job)
+}
+
+async fn import(db: &Option<String>, rows: usize, preload: usize) -> anyhow::Result<()> {
+    let (app, _temp) = fresh_app(db).await?;
+    if preload > 0 {
+        let t0 = Instant::now();
+        let csv = synthetic_import_csv(7_000_001, preload);
+        let job = import_csv(&app, csv.text, "Preload").await?;
+        println!(
+            "preloaded {} leads in {:.1}s ({:.0} rows/s)",
+            job.created_count,
+            t0.elapsed().as_secs_f64(),
+            preload as f64 / t0.elapsed().as_secs_f64()
+        );
+    }
+    let csv = synthetic_import_csv(42, rows);
+    let expected = (
+        csv.unique_people,
+        csv.duplicate_rows,
+        csv.broken_lines.len(),
+    );
+    reset_peak_rss();
+    let t0 = Instant::now();
+    let job = import_csv(&app, csv.text, "Bench list").await?;
+    let elapsed = t0.elapsed().as_secs_f64();
+    println!(
+        "import bench: {rows} rows into a database holding {preload} leads in {elapsed:.2}s -> {:.0} rows/s; \
+         {} created, {} merged, {} unchanged, {} rejected (expected {} / {} / 0 / {}); peak RSS {:.0} MiB; backend {:?}",
+        rows as f64 / elapsed,
+        job.created_count,
+        job.merged_count,
+        job.unchanged_count,
+        job.rejected_count,
+        expected.0,
+        expected.1,
+        expected.2,
+        peak_rss_mib().unwrap_or(f64::NAN),
+        app.db.backend(),
+    );
+    Ok(())
+}

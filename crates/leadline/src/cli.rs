@@ -1,0 +1,104 @@
+//! Command-line interface.
+
+use clap::{Args, Parser, Subcommand};
+use leadline_domain::Channel;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "leadline",
+    version,
+    about = "Self-hosted lead generation and lead management server"
+)]
+pub struct Cli {
+    /// Database: `sqlite:FILE` (default, created on first use) or `postgres://USER@HOST/DB`.
+    #[arg(
+        long,
+        global = true,
+        env = "LEADLINE_DATABASE_URL",
+        default_value = "sqlite:leadline.sqlite"
+    )]
+    pub database_url: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (API, hosted forms) after applying migrations.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Import a CSV list of leads.
+    Import(ImportArgs),
+    /// Load the generated demo data set into an empty database.
+    Demo {
+        #[arg(long, default_value_t = 3000)]
+        leads: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Measure capture and import performance (see BENCHMARKS.md).
+    Bench(crate::bench::BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LEADLINE_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Load the demo data set first (only into an empty database).
+    #[arg(long)]
+    pub demo: bool,
+    #[arg(long, default_value_t = 3000, hide = true)]
+    pub demo_leads: usize,
+    #[arg(long, default_value_t = 42, hide = true)]
+    pub demo_seed: u64,
+    /// Public base URL (for form links and embed snippets); default http://BIND.
+    #[arg(long, env = "LEADLINE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Form submissions allowed per client IP per minute.
+    #[arg(long, env = "LEADLINE_FORM_RATE_LIMIT", default_value_t = 20)]
+    pub form_rate_limit: u32,
+    /// Read the client IP from X-Forwarded-For (only behind a trusted reverse proxy).
+    #[arg(long, env = "LEADLINE_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+    /// Largest CSV upload accepted by the API, in MiB.
+    #[arg(long, default_value_t = 200)]
+    pub max_import_mb: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token; the token is printed once, as the last line.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The CSV file (UTF-8, UTF-8 with BOM or Windows-1252; delimiter detected).
+    pub file: PathBuf,
+    /// Source of the list, e.g. "SaaStr 2026 badge scans"; created on first use.
+    #[arg(long)]
+    pub source: String,
+    #[arg(long)]
+    pub campaign: Option<String>,
+    /// Channel of the source when it is created.
+    #[arg(long, default_value = "import")]
+    pub channel: Channel,
+    /// Map a column to a field: `--map "Mobil=phone"`, `--map "Notes=custom.notes"`, `--map "X=ignore"`.
+    #[arg(long)]
+    pub map: Vec<String>,
+    /// Region for phone numbers written without a country code (e.g. GB, "Germany").
+    #[arg(long)]
+    pub default_region: Option<String>,
+    /// Write the per-row report (line, outcome, lead_id, reason) to this CSV file.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}

@@ -1,0 +1,227 @@
+//! The `leadline` binary: the server and its companion commands.
+
+mod bench;
+mod cli;
+
+use anyhow::Context;
+use clap::Parser;
+use cli::{Cli, Command, TokenCommand};
+use leadline_service::imports::{ImportProgress, ImportRequest};
+use leadline_service::{App, SystemClock};
+use leadline_store::Db;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LEADLINE_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Serve(args) => serve(&cli.database_url, args).await,
+        Command::Migrate => {
+            open(&cli.database_url).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { name }) => {
+            let app = open(&cli.database_url).await?;
+            let (token, secret) = app.create_token(&name).await?;
+            println!(
+                "Created API token {:?} (id {}). It is shown only once:",
+                token.name, token.id
+            );
+            println!("{secret}");
+            Ok(())
+        }
+        Command::Import(args) => import(&cli.database_url, args).await,
+        Command::Demo { leads, seed } => {
+            let app = open(&cli.database_url).await?;
+            let summary = app.load_demo(seed, leads).await?;
+            println!("{summary}");
+            Ok(())
+        }
+        Command::Bench(args) => bench::run(args).await,
+    }
+}
+
+/// Connects and migrates: every command works on an up-to-date schema.
+async fn open(url: &str) -> anyhow::Result<App> {
+    let db = Db::connect(url)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", redact(url)))?;
+    db.migrate().await.context("applying migrations")?;
+    Ok(App::new(db, Arc::new(SystemClock)))
+}
+
+/// Database URLs may carry a password; logs and errors show it masked.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
+    let app = open(database_url).await?;
+    tracing::info!(database = %redact(database_url), "database ready");
+    if args.demo {
+        let summary = app.load_demo(args.demo_seed, args.demo_leads).await?;
+        println!("{summary}");
+    }
+    let listener = tokio::net::TcpListener::bind(&args.bind)
+        .await
+        .with_context(|| format!("binding {}", args.bind))?;
+    let addr = listener.local_addr()?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let config = leadline_web::WebConfig {
+        public_url,
+        form_submissions_per_minute: args.form_rate_limit,
+        trust_forwarded_for: args.trust_forwarded_for,
+        max_import_bytes: args.max_import_mb * 1024 * 1024,
+    };
+    tracing::info!(%addr, "leadline listening");
+    println!("Leadline is listening on http://{addr} (health: http://{addr}/healthz)");
+    let state = leadline_web::AppState::new(app.clone(), config);
+    leadline_web::serve(listener, state, shutdown_signal()).await?;
+    app.db.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// A progress bar on a terminal; silent otherwise (indicatif hides itself off-TTY).
+struct BarProgress(indicatif::ProgressBar);
+
+impl ImportProgress for BarProgress {
+    fn start(&self, estimated_rows: u64) {
+        self.0.set_length(estimated_rows);
+    }
+    fn advance(&self, rows: u64) {
+        self.0.inc(rows);
+    }
+}
+
+async fn import(database_url: &str, args: cli::ImportArgs) -> anyhow::Result<()> {
+    let bytes =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let overrides = args
+        .map
+        .iter()
+        .map(|m| {
+            m.split_once('=')
+                .map(|(c, f)| (c.trim().to_string(), f.trim().to_string()))
+                .ok_or_else(|| anyhow::anyhow!("--map {m:?}: expected column=field"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let default_region = match &args.default_region {
+        Some(r) => Some(
+            leadline_domain::normalize::normalize_country(r)
+                .ok_or_else(|| anyhow::anyhow!("--default-region {r:?} is not a country"))?,
+        ),
+        None => None,
+    };
+    let app = open(database_url).await?;
+    let request = ImportRequest {
+        file_name: args
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "import.csv".into()),
+        bytes,
+        source: args.source,
+        channel: args.channel,
+        campaign: args.campaign,
+        overrides,
+        default_region,
+        actor: "cli".into(),
+    };
+    let job = app.create_import(&request).await?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows  {per_sec}  eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress = BarProgress(bar);
+    let result = app.run_import(job, &request, &progress).await;
+    progress.0.finish_and_clear();
+    let result = result?;
+    let job = &result.job;
+    if let Some(path) = &args.report {
+        std::fs::write(path, leadline_service::imports::report_csv(&result.rows))
+            .with_context(|| format!("writing report {}", path.display()))?;
+    }
+    println!(
+        "import {}: {} rows — {} created, {} merged, {} unchanged, {} rejected ({} encoding, '{}' delimited)",
+        job.id,
+        job.total_rows,
+        job.created_count,
+        job.merged_count,
+        job.unchanged_count,
+        job.rejected_count,
+        job.encoding.as_deref().unwrap_or("?"),
+        job.delimiter.as_deref().unwrap_or("?"),
+    );
+    for row in result
+        .rows
+        .iter()
+        .filter(|r| r.outcome == "rejected")
+        .take(20)
+    {
+        println!(
+            "  line {}: {}",
+            row.line,
+            row.reason.as_deref().unwrap_or("")
+        );
+    }
+    if job.rejected_count > 20 {
+        println!(
+            "  … {} more rejected rows in the report",
+            job.rejected_count - 20
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_in_database_urls_are_masked() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite:leadline.sqlite"), "sqlite:leadline.sqlite");
+    }
+}

@@ -1,0 +1,523 @@
+//! The capture pipeline every channel goes through: normalise, find the same person
+//! among existing leads, then merge into them or create a new lead — and record the
+//! touch, consents, match evidence and timeline in the same transaction.
+//!
+//! Captures are processed in batches (one for a form post, thousands for an import):
+//! the candidates of the whole batch are loaded with one blocking-key query, matched in
+//! memory (also against leads created earlier in the same batch), and written back with
+//! multi-row statements.
+
+use crate::clock::date_of;
+use crate::error::Result;
+use crate::App;
+use leadline_domain::matching::{self, MatchDecision, MatchRecord};
+use leadline_domain::merge::{plan_merge, FieldChange, FieldConflict};
+use leadline_domain::normalize::{normalize_lead, FieldError, NormalizeOptions, NormalizedLead};
+use leadline_domain::{Channel, LeadInput};
+use leadline_store::leads::{self, LeadRecord};
+use leadline_store::timeline::{self, MatchDecisionRow, TimelineEvent};
+use leadline_store::touches::{self, Consent, Touch};
+use leadline_store::{new_id, sources, AnyConnection, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+
+/// Where a capture came from beyond its source and campaign.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Attribution {
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub utm_term: Option<String>,
+    pub utm_content: Option<String>,
+    pub referrer: Option<String>,
+    pub landing_page: Option<String>,
+}
+
+/// Permission given (or refused) on one channel at capture time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsentGrant {
+    /// `email`, `phone` or `sms`.
+    pub channel: String,
+    pub granted: bool,
+    pub wording: Option<String>,
+    pub evidence: serde_json::Value,
+}
+
+/// One lead arriving through any channel.
+#[derive(Debug, Clone)]
+pub struct Capture {
+    pub input: LeadInput,
+    pub channel: Channel,
+    pub source_id: String,
+    pub campaign_id: Option<String>,
+    pub attribution: Attribution,
+    pub form_id: Option<String>,
+    pub import_id: Option<String>,
+    pub consents: Vec<ConsentGrant>,
+    /// Recognises a capture seen before (an import row); seen again, it is `Unchanged`.
+    pub fingerprint: Option<String>,
+    pub default_region: Option<String>,
+    pub actor: String,
+    /// When it happened, if not now (demo data, back-dated imports).
+    pub occurred_at: Option<i64>,
+}
+
+impl Capture {
+    pub fn new(input: LeadInput, channel: Channel, source_id: &str, actor: &str) -> Capture {
+        Capture {
+            input,
+            channel,
+            source_id: source_id.to_string(),
+            campaign_id: None,
+            attribution: Attribution::default(),
+            form_id: None,
+            import_id: None,
+            consents: Vec::new(),
+            fingerprint: None,
+            default_region: None,
+            actor: actor.to_string(),
+            occurred_at: None,
+        }
+    }
+}
+
+/// What became of one capture.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CaptureOutcome {
+    Created {
+        lead_id: String,
+        possible_duplicate_of: Option<String>,
+    },
+    Merged {
+        lead_id: String,
+        filled: Vec<FieldChange>,
+        conflicts: Vec<FieldConflict>,
+    },
+    /// The same capture was recorded before (same fingerprint).
+    Unchanged {
+        lead_id: String,
+    },
+    Rejected {
+        errors: Vec<FieldError>,
+    },
+}
+
+impl CaptureOutcome {
+    pub fn lead_id(&self) -> Option<&str> {
+        match self {
+            CaptureOutcome::Created { lead_id, .. }
+            | CaptureOutcome::Merged { lead_id, .. }
+            | CaptureOutcome::Unchanged { lead_id } => Some(lead_id),
+            CaptureOutcome::Rejected { .. } => None,
+        }
+    }
+}
+
+/// A lead loaded or created during one batch.
+struct WorkingLead {
+    record: LeadRecord,
+    match_record: MatchRecord,
+    is_new: bool,
+    dirty: bool,
+    touches: i64,
+}
+
+/// Everything one batch reads and will write.
+#[derive(Default)]
+struct Batch {
+    leads: HashMap<String, WorkingLead>,
+    new_order: Vec<String>,
+    key_index: HashMap<String, Vec<String>>,
+    fingerprints: HashMap<String, String>,
+    touches: Vec<Touch>,
+    consents: Vec<Consent>,
+    events: Vec<TimelineEvent>,
+    decisions: Vec<MatchDecisionRow>,
+}
+
+impl Batch {
+    /// Loads every existing lead that shares a blocking key with the batch, and the
+    /// fingerprints already captured.
+    async fn load(
+        conn: &mut AnyConnection,
+        keys: Vec<String>,
+        fingerprints: Vec<String>,
+    ) -> Result<Batch> {
+        let mut batch = Batch::default();
+        if !fingerprints.is_empty() {
+            batch.fingerprints = touches::known_fingerprints(conn, &fingerprints).await?;
+        }
+        let by_key = leads::find_by_match_keys(conn, &keys).await?;
+        let ids: Vec<String> = by_key
+            .values()
+            .flatten()
+            .cloned()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let counts = touches::counts(conn, &ids).await?;
+        for record in leads::get_many(conn, &ids).await? {
+            if record.merged_into.is_some() {
+                continue;
+            }
+            let match_record = MatchRecord::from_lead(&record.fields);
+            let touches = counts.get(&record.id).copied().unwrap_or(0);
+            batch.leads.insert(
+                record.id.clone(),
+                WorkingLead {
+                    record,
+                    match_record,
+                    is_new: false,
+                    dirty: false,
+                    touches,
+                },
+            );
+        }
+        for (key, ids) in by_key {
+            let live: Vec<String> = ids
+                .into_iter()
+                .filter(|id| batch.leads.contains_key(id))
+                .collect();
+            batch.key_index.insert(key, live);
+        }
+        Ok(batch)
+    }
+
+    fn candidates(&self, keys: &[String]) -> Vec<String> {
+        let mut seen = HashSet::new();
+        keys.iter()
+            .filter_map(|k| self.key_index.get(k))
+            .flatten()
+            .filter(|id| seen.insert(id.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    fn index(&mut self, lead_id: &str, keys: Vec<String>) {
+        for key in keys {
+            let ids = self.key_index.entry(key).or_default();
+            if !ids.iter().any(|id| id == lead_id) {
+                ids.push(lead_id.to_string());
+            }
+        }
+    }
+
+    fn add_touch(&mut self, capture: &Capture, lead_id: &str, now: i64) {
+        let lead = self
+            .leads
+            .get_mut(lead_id)
+            .expect("touch for a loaded lead");
+        let a = &capture.attribution;
+        self.touches.push(Touch {
+            id: new_id(),
+            lead_id: lead_id.to_string(),
+            position: lead.touches,
+            channel: capture.channel.as_str().to_string(),
+            source_id: Some(capture.source_id.clone()),
+            campaign_id: capture.campaign_id.clone(),
+            utm_source: a.utm_source.clone(),
+            utm_medium: a.utm_medium.clone(),
+            utm_campaign: a.utm_campaign.clone(),
+            utm_term: a.utm_term.clone(),
+            utm_content: a.utm_content.clone(),
+            referrer: a.referrer.clone(),
+            landing_page: a.landing_page.clone(),
+            form_id: capture.form_id.clone(),
+            import_id: capture.import_id.clone(),
+            fingerprint: capture.fingerprint.clone(),
+            occurred_at: now,
+        });
+        lead.touches += 1;
+        if let Some(fp) = &capture.fingerprint {
+            self.fingerprints.insert(fp.clone(), lead_id.to_string());
+        }
+        for grant in &capture.consents {
+            let status = if grant.granted {
+                "granted"
+            } else {
+                "withdrawn"
+            };
+            self.consents.push(Consent {
+                id: new_id(),
+                lead_id: lead_id.to_string(),
+                channel: grant.channel.clone(),
+                status: status.to_string(),
+                wording: grant.wording.clone(),
+                evidence: grant.evidence.clone(),
+                recorded_at: now,
+            });
+            self.events.push(TimelineEvent::new(
+                lead_id,
+                "consent_changed",
+                &capture.actor,
+                now,
+                json!({ "channel": grant.channel, "status": status, "wording": grant.wording }),
+            ));
+        }
+    }
+
+    fn create(
+        &mut self,
+        capture: &Capture,
+        fields: NormalizedLead,
+        match_record: MatchRecord,
+        keys: Vec<String>,
+        possible_duplicate_of: Option<String>,
+        now: i64,
+    ) -> String {
+        let id = new_id();
+        self.index(&id, keys);
+        self.leads.insert(
+            id.clone(),
+            WorkingLead {
+                record: LeadRecord {
+                    id: id.clone(),
+                    fields,
+                    stage: "new".into(),
+                    account_id: None,
+                    source_id: Some(capture.source_id.clone()),
+                    campaign_id: capture.campaign_id.clone(),
+                    possible_duplicate_of,
+                    merged_into: None,
+                    created_at: now,
+                    updated_at: now,
+                },
+                match_record,
+                is_new: true,
+                dirty: false,
+                touches: 0,
+            },
+        );
+        self.new_order.push(id.clone());
+        id
+    }
+
+    fn merge_into(
+        &mut self,
+        lead_id: &str,
+        incoming: &NormalizedLead,
+        now: i64,
+    ) -> (Vec<FieldChange>, Vec<FieldConflict>) {
+        let lead = self
+            .leads
+            .get_mut(lead_id)
+            .expect("merge into a loaded lead");
+        let plan = plan_merge(&lead.record.fields, incoming);
+        if !plan.filled.is_empty() {
+            lead.record.fields = plan.merged;
+            lead.record.updated_at = now;
+            lead.match_record = MatchRecord::from_lead(&lead.record.fields);
+            lead.dirty = true;
+            let keys = matching::blocking_keys(&lead.match_record);
+            self.index(lead_id, keys);
+        }
+        (plan.filled, plan.conflicts)
+    }
+}
+
+fn source_payload(capture: &Capture) -> serde_json::Value {
+    json!({
+        "channel": capture.channel,
+        "source_id": capture.source_id,
+        "campaign_id": capture.campaign_id,
+        "form_id": capture.form_id,
+        "import_id": capture.import_id,
+        "attribution": capture.attribution,
+    })
+}
+
+impl App {
+    /// Captures one lead. See [`App::capture_batch`].
+    pub async fn capture(&self, capture: Capture) -> Result<CaptureOutcome> {
+        let mut outcomes = self.capture_batch(vec![capture]).await?;
+        Ok(outcomes.pop().expect("one outcome per capture"))
+    }
+
+    /// Captures many leads in one transaction; outcomes come back in input order.
+    /// A rejected capture never affects the others.
+    pub async fn capture_batch(&self, captures: Vec<Capture>) -> Result<Vec<CaptureOutcome>> {
+        let now = self.now();
+        let today = date_of(now);
+        // Normalising and key building are pure and need no lock.
+        let prepared: Vec<_> = captures
+            .iter()
+            .map(|c| {
+                let opts = NormalizeOptions {
+                    default_region: c.default_region.clone(),
+                    today: Some(today),
+                };
+                normalize_lead(&c.input, &opts).map(|lead| {
+                    let record = MatchRecord::from_lead(&lead);
+                    let keys = matching::blocking_keys(&record);
+                    (lead, record, keys)
+                })
+            })
+            .collect();
+        let all_keys: Vec<String> = prepared
+            .iter()
+            .filter_map(|p| p.as_ref().ok())
+            .flat_map(|(_, _, keys)| keys.iter().cloned())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let fingerprints: Vec<String> = captures
+            .iter()
+            .filter_map(|c| c.fingerprint.clone())
+            .collect();
+
+        let _guard = self.capture_lock.lock().await;
+        let mut tx = self.db.begin().await?;
+        let mut batch = Batch::load(&mut tx, all_keys, fingerprints).await?;
+        let mut outcomes = Vec::with_capacity(captures.len());
+        for (capture, prepared) in captures.iter().zip(prepared) {
+            let (lead, record, keys) = match prepared {
+                Ok(p) => p,
+                Err(errors) => {
+                    outcomes.push(CaptureOutcome::Rejected { errors });
+                    continue;
+                }
+            };
+            if let Some(lead_id) = capture
+                .fingerprint
+                .as_ref()
+                .and_then(|fp| batch.fingerprints.get(fp))
+            {
+                outcomes.push(CaptureOutcome::Unchanged {
+                    lead_id: lead_id.clone(),
+                });
+                continue;
+            }
+            let at = capture.occurred_at.unwrap_or(now);
+            let candidates = batch.candidates(&keys);
+            let best = matching::best_match(
+                &record,
+                candidates
+                    .iter()
+                    .filter_map(|id| batch.leads.get(id).map(|w| (id.clone(), &w.match_record))),
+                &self.matching,
+            );
+            let outcome = match best {
+                Some(m) if m.decision == MatchDecision::Sure => {
+                    let lead_id = m.candidate;
+                    let (filled, conflicts) = batch.merge_into(&lead_id, &lead, at);
+                    let mut payload = source_payload(capture);
+                    payload["outcome"] = json!("merged");
+                    payload["match_score"] = json!(m.evidence.score);
+                    payload["filled"] = json!(filled);
+                    payload["alternates"] = json!(conflicts);
+                    batch.events.push(TimelineEvent::new(
+                        &lead_id,
+                        "captured",
+                        &capture.actor,
+                        at,
+                        payload,
+                    ));
+                    batch.decisions.push(MatchDecisionRow {
+                        id: new_id(),
+                        lead_id: lead_id.clone(),
+                        candidate_id: lead_id.clone(),
+                        decision: "merged".into(),
+                        score: m.evidence.score,
+                        evidence: json!(m.evidence),
+                        created_at: at,
+                    });
+                    batch.add_touch(capture, &lead_id, at);
+                    CaptureOutcome::Merged {
+                        lead_id,
+                        filled,
+                        conflicts,
+                    }
+                }
+                best => {
+                    let possible = best.filter(|m| m.decision == MatchDecision::Possible);
+                    let duplicate_of = possible.as_ref().map(|m| m.candidate.clone());
+                    let lead_id =
+                        batch.create(capture, lead, record, keys, duplicate_of.clone(), at);
+                    let mut payload = source_payload(capture);
+                    payload["outcome"] = json!("created");
+                    if let Some(m) = &possible {
+                        payload["possible_duplicate_of"] = json!(m.candidate);
+                        payload["match_score"] = json!(m.evidence.score);
+                        batch.decisions.push(MatchDecisionRow {
+                            id: new_id(),
+                            lead_id: lead_id.clone(),
+                            candidate_id: m.candidate.clone(),
+                            decision: "possible_duplicate".into(),
+                            score: m.evidence.score,
+                            evidence: json!(m.evidence),
+                            created_at: at,
+                        });
+                    }
+                    batch.events.push(TimelineEvent::new(
+                        &lead_id,
+                        "captured",
+                        &capture.actor,
+                        at,
+                        payload,
+                    ));
+                    batch.add_touch(capture, &lead_id, at);
+                    CaptureOutcome::Created {
+                        lead_id,
+                        possible_duplicate_of: duplicate_of,
+                    }
+                }
+            };
+            outcomes.push(outcome);
+        }
+        write_batch(&mut tx, &mut batch, now).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(outcomes)
+    }
+}
+
+/// Links leads to accounts by web domain, then writes everything the batch produced.
+async fn write_batch(conn: &mut AnyConnection, batch: &mut Batch, now: i64) -> Result<()> {
+    let mut domains: Vec<(String, Option<String>)> = Vec::new();
+    let mut seen = HashSet::new();
+    for lead in batch.leads.values() {
+        if (lead.is_new || lead.dirty) && lead.record.account_id.is_none() {
+            if let Some(domain) = &lead.record.fields.domain {
+                if seen.insert(domain.clone()) {
+                    domains.push((domain.clone(), lead.record.fields.company.clone()));
+                }
+            }
+        }
+    }
+    if !domains.is_empty() {
+        let accounts = sources::ensure_accounts(conn, &domains, now).await?;
+        for lead in batch.leads.values_mut() {
+            if (lead.is_new || lead.dirty) && lead.record.account_id.is_none() {
+                if let Some(domain) = &lead.record.fields.domain {
+                    lead.record.account_id = accounts.get(domain).cloned();
+                    lead.dirty = true;
+                }
+            }
+        }
+    }
+
+    let new_leads: Vec<LeadRecord> = batch
+        .new_order
+        .iter()
+        .map(|id| batch.leads[id].record.clone())
+        .collect();
+    leads::insert_many(conn, &new_leads).await?;
+    let mut keys = Vec::new();
+    for lead in batch.leads.values() {
+        if lead.is_new || lead.dirty {
+            for key in matching::blocking_keys(&lead.match_record) {
+                keys.push((key, lead.record.id.clone()));
+            }
+        }
+        if lead.dirty && !lead.is_new {
+            leads::update(conn, &lead.record).await?;
+        }
+    }
+    leads::insert_match_keys(conn, &keys).await?;
+    touches::insert_many(conn, &batch.touches).await?;
+    touches::insert_consents(conn, &batch.consents).await?;
+    timeline::append(conn, &batch.events).await?;
+    timeline::record_match_decisions(conn, &batch.decisions).await?;
+    Ok(())
+}

@@ -1,0 +1,200 @@
+//! Loading the generated demo data set, so a newcomer sees a living system.
+
+use crate::capture::{Attribution, Capture, CaptureOutcome, ConsentGrant};
+use crate::error::Result;
+use crate::forms::{ConsentSpec, FormField, NewForm};
+use crate::App;
+use leadline_domain::demo::{self, DemoCapture};
+use leadline_domain::Channel;
+use leadline_store::leads;
+use leadline_store::sources::{self, CampaignDetails};
+use serde_json::json;
+use std::fmt;
+
+const DEMO_EMAIL_WORDING: &str =
+    "Yes, Leadline Demo Ltd may e-mail me about its products. I can unsubscribe at any time.";
+const DEMO_PHONE_WORDING: &str = "Yes, Leadline Demo Ltd may call me about my enquiry.";
+
+/// What `load_demo` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DemoSummary {
+    /// The database already held leads; nothing was added.
+    Skipped { existing_leads: i64 },
+    Loaded {
+        captures: usize,
+        created: usize,
+        merged: usize,
+        possible_duplicates: usize,
+        rejected: usize,
+        campaigns: usize,
+        form_key: String,
+    },
+}
+
+impl fmt::Display for DemoSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DemoSummary::Skipped { existing_leads } => write!(
+                f,
+                "demo data not loaded: the database already holds {existing_leads} leads"
+            ),
+            DemoSummary::Loaded { captures, created, merged, possible_duplicates, rejected, campaigns, form_key } => write!(
+                f,
+                "demo data loaded: {captures} captures over {campaigns} campaigns -> {created} leads \
+                 ({merged} merged as repeats, {possible_duplicates} flagged as possible duplicates, \
+                 {rejected} rejected as invalid); demo form at /f/{form_key}"
+            ),
+        }
+    }
+}
+
+fn capture_time(today_ms: i64, c: &DemoCapture) -> i64 {
+    today_ms - i64::from(c.captured_days_ago) * 86_400_000
+        + i64::from(c.captured_seconds_of_day) * 1000
+}
+
+impl App {
+    /// Loads `leads` generated captures (deterministic from `seed`) into an empty
+    /// database, through the real capture pipeline so matching and merging show.
+    pub async fn load_demo(&self, seed: u64, leads: usize) -> Result<DemoSummary> {
+        let mut conn = self.db.acquire().await?;
+        let existing = leads::count(&mut conn).await?;
+        if existing > 0 {
+            return Ok(DemoSummary::Skipped {
+                existing_leads: existing,
+            });
+        }
+        let now = self.now();
+        let today = crate::clock::date_of(now);
+        let midnight = now - now.rem_euclid(86_400_000);
+        let data = demo::generate(seed, leads, today);
+        let mut campaign_ids = Vec::with_capacity(data.campaigns.len());
+        for c in &data.campaigns {
+            let source =
+                sources::ensure_source(&mut conn, &c.source, c.channel.as_str(), now).await?;
+            let details = CampaignDetails {
+                cost_cents: Some(c.cost_cents),
+                currency: Some("EUR".into()),
+                starts_on: Some(c.starts_on.to_string()),
+                ends_on: c.ends_on.map(|d| d.to_string()),
+            };
+            let campaign =
+                sources::ensure_campaign(&mut conn, &c.name, &source, &details, now).await?;
+            campaign_ids.push((source.id, campaign.id, c.channel));
+        }
+        drop(conn);
+
+        let mut captures: Vec<&DemoCapture> = data.captures.iter().collect();
+        captures.sort_by_key(|c| capture_time(midnight, c));
+        let (mut created, mut merged, mut possible, mut rejected) = (0, 0, 0, 0);
+        for chunk in captures.chunks(500) {
+            let batch: Vec<Capture> = chunk
+                .iter()
+                .map(|c| {
+                    let (source_id, campaign_id, channel) = &campaign_ids[c.campaign];
+                    let mut capture = Capture::new(c.input.clone(), *channel, source_id, "demo");
+                    capture.campaign_id = Some(campaign_id.clone());
+                    capture.occurred_at = Some(capture_time(midnight, c).min(now));
+                    capture.attribution = Attribution {
+                        utm_source: c.utm.source.clone(),
+                        utm_medium: c.utm.medium.clone(),
+                        utm_campaign: c.utm.campaign.clone(),
+                        utm_term: c.utm.term.clone(),
+                        utm_content: c.utm.content.clone(),
+                        referrer: c.referrer.clone(),
+                        landing_page: None,
+                    };
+                    let evidence =
+                        json!({ "demo": true, "campaign": data.campaigns[c.campaign].name });
+                    for (given, channel, wording) in [
+                        (c.email_consent, "email", DEMO_EMAIL_WORDING),
+                        (c.phone_consent, "phone", DEMO_PHONE_WORDING),
+                    ] {
+                        if given {
+                            capture.consents.push(ConsentGrant {
+                                channel: channel.into(),
+                                granted: true,
+                                wording: Some(wording.into()),
+                                evidence: evidence.clone(),
+                            });
+                        }
+                    }
+                    capture
+                })
+                .collect();
+            for outcome in self.capture_batch(batch).await? {
+                match outcome {
+                    CaptureOutcome::Created {
+                        possible_duplicate_of: Some(_),
+                        ..
+                    } => {
+                        created += 1;
+                        possible += 1;
+                    }
+                    CaptureOutcome::Created { .. } => created += 1,
+                    CaptureOutcome::Merged { .. } | CaptureOutcome::Unchanged { .. } => merged += 1,
+                    CaptureOutcome::Rejected { .. } => rejected += 1,
+                }
+            }
+        }
+        let form = self
+            .create_form(&NewForm {
+                name: "Contact us".into(),
+                source: "Website contact form".into(),
+                channel: Some(Channel::WebForm),
+                campaign: None,
+                fields: vec![
+                    FormField {
+                        name: "first_name".into(),
+                        label: "First name".into(),
+                        required: true,
+                    },
+                    FormField {
+                        name: "last_name".into(),
+                        label: "Last name".into(),
+                        required: true,
+                    },
+                    FormField {
+                        name: "email".into(),
+                        label: "Work e-mail".into(),
+                        required: true,
+                    },
+                    FormField {
+                        name: "phone".into(),
+                        label: "Phone".into(),
+                        required: false,
+                    },
+                    FormField {
+                        name: "company".into(),
+                        label: "Company".into(),
+                        required: false,
+                    },
+                    FormField {
+                        name: "custom.message".into(),
+                        label: "How can we help?".into(),
+                        required: false,
+                    },
+                ],
+                consent: Some(ConsentSpec {
+                    channels: vec!["email".into()],
+                    wording: DEMO_EMAIL_WORDING.into(),
+                    required: false,
+                }),
+                redirect_url: None,
+                default_region: Some("GB".into()),
+                min_fill_seconds: None,
+                submit_label: Some("Send".into()),
+                success_message: None,
+            })
+            .await?;
+        Ok(DemoSummary::Loaded {
+            captures: captures.len(),
+            created,
+            merged,
+            possible_duplicates: possible,
+            rejected,
+            campaigns: data.campaigns.len(),
+            form_key: form.key,
+        })
+    }
+}

@@ -1,0 +1,348 @@
+//! CSV imports: a file goes through the same capture pipeline as a form post, in
+//! batches, with a per-row report (created / merged into lead X / unchanged /
+//! rejected with line and reason) and progress a terminal or an API client can follow.
+
+use crate::capture::{Capture, CaptureOutcome};
+use crate::error::{Result, ServiceError};
+use crate::App;
+use leadline_domain::import::{self, neutralize_formula, ParsedRow};
+use leadline_domain::Channel;
+use leadline_store::imports::{self, ImportJob};
+use leadline_store::{new_id, sources};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// Rows per transaction: large enough to amortise commits and blocking-key lookups,
+/// small enough that progress moves and a failure loses little work.
+pub const BATCH_ROWS: usize = 2_000;
+
+/// What to import and how.
+#[derive(Debug, Clone)]
+pub struct ImportRequest {
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+    pub source: String,
+    /// Channel of the source if it has to be created (default `import`).
+    pub channel: Channel,
+    pub campaign: Option<String>,
+    /// `--map column=field` overrides.
+    pub overrides: Vec<(String, String)>,
+    pub default_region: Option<String>,
+    pub actor: String,
+}
+
+/// Receives progress as rows are processed (a terminal bar, a job row).
+pub trait ImportProgress: Send + Sync {
+    fn start(&self, estimated_rows: u64);
+    fn advance(&self, rows: u64);
+}
+
+/// No progress display.
+pub struct NoProgress;
+impl ImportProgress for NoProgress {
+    fn start(&self, _: u64) {}
+    fn advance(&self, _: u64) {}
+}
+
+/// One line of the per-row report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowReport {
+    pub line: u64,
+    pub outcome: &'static str,
+    pub lead_id: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl RowReport {
+    fn from_outcome(line: u64, outcome: &CaptureOutcome) -> RowReport {
+        let (name, reason) = match outcome {
+            CaptureOutcome::Created {
+                possible_duplicate_of: Some(other),
+                ..
+            } => (
+                "created",
+                Some(format!("possible duplicate of lead {other}")),
+            ),
+            CaptureOutcome::Created { .. } => ("created", None),
+            CaptureOutcome::Merged { lead_id, .. } => {
+                ("merged", Some(format!("merged into lead {lead_id}")))
+            }
+            CaptureOutcome::Unchanged { lead_id } => (
+                "unchanged",
+                Some(format!("already imported as lead {lead_id}")),
+            ),
+            CaptureOutcome::Rejected { errors } => (
+                "rejected",
+                Some(
+                    errors
+                        .iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
+            ),
+        };
+        RowReport {
+            line,
+            outcome: name,
+            lead_id: outcome.lead_id().map(str::to_string),
+            reason,
+        }
+    }
+}
+
+/// The finished job and its rows.
+pub struct ImportResult {
+    pub job: ImportJob,
+    pub rows: Vec<RowReport>,
+}
+
+/// Writes the report as CSV, with formula-looking cells neutralised so opening it in a
+/// spreadsheet cannot run anything a hostile input row smuggled in.
+pub fn report_csv(rows: &[RowReport]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(["line", "outcome", "lead_id", "reason"]);
+    for r in rows {
+        let line = r.line.to_string();
+        let _ = w.write_record([
+            line.as_str(),
+            r.outcome,
+            r.lead_id.as_deref().unwrap_or(""),
+            &neutralize_formula(r.reason.as_deref().unwrap_or("")),
+        ]);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// Fingerprint of the n-th occurrence of a row's content: the same file imported
+/// twice maps every row onto its first import, while identical rows inside one file
+/// stay distinct captures.
+fn occurrence_fingerprint(
+    seen: &mut HashMap<String, u32>,
+    source: &str,
+    row: &ParsedRow,
+) -> String {
+    let base = import::row_fingerprint(source, &row.input);
+    let n = seen.entry(base.clone()).or_insert(0);
+    *n += 1;
+    hex::encode(Sha256::digest(format!("{base}:{n}").as_bytes()))
+}
+
+impl App {
+    /// Registers an import job (status `queued`) and resolves its source and campaign.
+    pub async fn create_import(&self, req: &ImportRequest) -> Result<ImportJob> {
+        if req.bytes.is_empty() {
+            return Err(ServiceError::invalid(
+                "file",
+                "empty_file",
+                "the file is empty",
+            ));
+        }
+        let source_name = req.source.trim();
+        if source_name.is_empty() || source_name.chars().count() > 200 {
+            return Err(ServiceError::invalid(
+                "source",
+                "invalid_source",
+                "a source name of 1 to 200 characters is required",
+            ));
+        }
+        let now = self.now();
+        let mut conn = self.db.acquire().await?;
+        let source =
+            sources::ensure_source(&mut conn, source_name, req.channel.as_str(), now).await?;
+        let campaign = match req
+            .campaign
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            Some(name) => Some(
+                sources::ensure_campaign(&mut conn, name, &source, &Default::default(), now)
+                    .await?,
+            ),
+            None => None,
+        };
+        let job = ImportJob {
+            id: new_id(),
+            file_name: req.file_name.clone(),
+            file_sha256: hex::encode(Sha256::digest(&req.bytes)),
+            source_id: source.id,
+            campaign_id: campaign.map(|c| c.id),
+            status: "queued".into(),
+            encoding: None,
+            delimiter: None,
+            total_rows: 0,
+            processed_rows: 0,
+            created_count: 0,
+            merged_count: 0,
+            unchanged_count: 0,
+            rejected_count: 0,
+            error: None,
+            created_at: now,
+            finished_at: None,
+        };
+        imports::insert(&mut conn, &job).await?;
+        Ok(job)
+    }
+
+    /// Runs a registered import to the end. A file-level problem (empty, unreadable,
+    /// bad mapping) fails the job with a clear error; row problems only reject the row.
+    pub async fn run_import(
+        &self,
+        mut job: ImportJob,
+        req: &ImportRequest,
+        progress: &dyn ImportProgress,
+    ) -> Result<ImportResult> {
+        job.status = "running".into();
+        self.save_job(&job).await?;
+        let parsed = match import::parse_csv(&req.bytes, &req.overrides) {
+            Ok(p) => p,
+            Err(e) => {
+                job.status = "failed".into();
+                job.error = Some(e.to_string());
+                job.finished_at = Some(self.now());
+                self.save_job(&job).await?;
+                return Err(ServiceError::invalid(
+                    "file",
+                    "unreadable_file",
+                    e.to_string(),
+                ));
+            }
+        };
+        job.encoding = Some(format!("{:?}", parsed.encoding).to_lowercase());
+        job.delimiter = Some((parsed.delimiter as char).to_string());
+        let estimated = req.bytes.iter().filter(|b| **b == b'\n').count() as u64;
+        progress.start(estimated);
+
+        let source_name = req.source.trim().to_string();
+        let mut seen = HashMap::new();
+        let mut report: Vec<RowReport> = Vec::new();
+        let mut pending: Vec<(u64, Capture)> = Vec::with_capacity(BATCH_ROWS);
+        let mut rows = parsed.rows();
+        loop {
+            let next = rows.next();
+            match &next {
+                Some(Ok(row)) => {
+                    let mut capture =
+                        Capture::new(row.input.clone(), req.channel, &job.source_id, &req.actor);
+                    capture.campaign_id = job.campaign_id.clone();
+                    capture.import_id = Some(job.id.clone());
+                    capture.default_region = req.default_region.clone();
+                    capture.fingerprint =
+                        Some(occurrence_fingerprint(&mut seen, &source_name, row));
+                    pending.push((row.line, capture));
+                }
+                Some(Err(e)) => {
+                    report.push(RowReport {
+                        line: e.line,
+                        outcome: "rejected",
+                        lead_id: None,
+                        reason: Some(e.reason.clone()),
+                    });
+                    job.rejected_count += 1;
+                    job.total_rows += 1;
+                }
+                None => {}
+            }
+            if pending.len() >= BATCH_ROWS || (next.is_none() && !pending.is_empty()) {
+                let batch = std::mem::take(&mut pending);
+                let n = batch.len() as u64;
+                let (lines, captures): (Vec<u64>, Vec<Capture>) = batch.into_iter().unzip();
+                let outcomes = self.capture_batch(captures).await?;
+                for (line, outcome) in lines.into_iter().zip(&outcomes) {
+                    match outcome {
+                        CaptureOutcome::Created { .. } => job.created_count += 1,
+                        CaptureOutcome::Merged { .. } => job.merged_count += 1,
+                        CaptureOutcome::Unchanged { .. } => job.unchanged_count += 1,
+                        CaptureOutcome::Rejected { .. } => job.rejected_count += 1,
+                    }
+                    report.push(RowReport::from_outcome(line, outcome));
+                }
+                job.total_rows += n as i64;
+                job.processed_rows = job.total_rows;
+                self.save_job(&job).await?;
+                progress.advance(n);
+            }
+            if next.is_none() {
+                break;
+            }
+        }
+        job.processed_rows = job.total_rows;
+        report.sort_by_key(|r| r.line);
+        job.status = "completed".into();
+        job.finished_at = Some(self.now());
+        let mut conn = self.db.acquire().await?;
+        imports::save_report(&mut conn, &job.id, &report_csv(&report)).await?;
+        drop(conn);
+        // Saved after the report so a client that sees "completed" can fetch it.
+        self.save_job(&job).await?;
+        Ok(ImportResult { job, rows: report })
+    }
+
+    async fn save_job(&self, job: &ImportJob) -> Result<()> {
+        let mut conn = self.db.acquire().await?;
+        imports::save_progress(&mut conn, job).await?;
+        self.import_updates.send_modify(|n| *n += 1);
+        Ok(())
+    }
+
+    /// The job, once it has finished or `timeout` has passed, whichever comes first.
+    pub async fn wait_for_import(
+        &self,
+        id: &str,
+        timeout: std::time::Duration,
+    ) -> Result<ImportJob> {
+        let mut updates = self.import_updates.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let job = self.import_job(id).await?;
+            if matches!(job.status.as_str(), "completed" | "failed") {
+                return Ok(job);
+            }
+            match tokio::time::timeout_at(deadline, updates.changed()).await {
+                Ok(Ok(())) => continue,
+                _ => return Ok(job),
+            }
+        }
+    }
+
+    pub async fn import_job(&self, id: &str) -> Result<ImportJob> {
+        let mut conn = self.db.acquire().await?;
+        imports::get(&mut conn, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("import", id))
+    }
+
+    pub async fn import_report(&self, id: &str) -> Result<Option<String>> {
+        let mut conn = self.db.acquire().await?;
+        self.import_job(id).await?;
+        Ok(imports::report(&mut conn, id).await?)
+    }
+
+    /// Marks a job failed after an unexpected error, so pollers see it end.
+    pub async fn fail_import(&self, mut job: ImportJob, error: &str) -> Result<()> {
+        job.status = "failed".into();
+        job.error = Some(error.to_string());
+        job.finished_at = Some(self.now());
+        self.save_job(&job).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_neutralises_formulas_and_quotes_commas() {
+        let rows = vec![RowReport {
+            line: 7,
+            outcome: "rejected",
+            lead_id: None,
+            reason: Some("=HYPERLINK(\"http://evil\",\"x\"), bad".into()),
+        }];
+        let csv = report_csv(&rows);
+        assert!(csv.starts_with("line,outcome,lead_id,reason\n"));
+        assert!(csv.contains("7,rejected,,\"'=HYPERLINK("), "{csv}");
+    }
+}

@@ -1,0 +1,183 @@
+//! Reading and editing leads.
+
+use crate::error::{Result, ServiceError};
+use crate::App;
+use leadline_domain::fields::{LeadField, LeadInput};
+use leadline_domain::matching;
+use leadline_domain::normalize::{normalize_lead, NormalizeOptions, NormalizedLead};
+use leadline_store::leads::{self, LeadCursor, LeadFilter, LeadRecord};
+use leadline_store::timeline::{self, MatchDecisionRow, TimelineEvent};
+use leadline_store::touches::{self, Consent, Touch};
+use leadline_store::StoreError;
+use serde::Serialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// A lead with everything known about where it came from.
+#[derive(Debug, Serialize)]
+pub struct LeadDetail {
+    #[serde(flatten)]
+    pub lead: LeadRecord,
+    pub touches: Vec<Touch>,
+    pub consents: Vec<Consent>,
+    pub match_decisions: Vec<MatchDecisionRow>,
+}
+
+/// A change to some fields: `Some(value)` sets, `None` clears.
+#[derive(Debug, Clone, Default)]
+pub struct LeadPatch {
+    pub fields: BTreeMap<LeadField, Option<String>>,
+    pub custom: BTreeMap<String, Option<String>>,
+}
+
+/// Turns stored (normalised) values back into input, so a patch re-runs the same
+/// normalisation as a capture. Normalising a normalised value changes nothing.
+fn as_input(lead: &NormalizedLead) -> LeadInput {
+    LeadInput {
+        first_name: lead.first_name.clone(),
+        last_name: lead.last_name.clone(),
+        full_name: None,
+        title: lead.title.clone(),
+        email: lead.email.clone(),
+        phone: lead.phone.clone(),
+        company: lead.company.clone(),
+        website: lead.website.clone(),
+        street: lead.street.clone(),
+        postal_code: lead.postal_code.clone(),
+        city: lead.city.clone(),
+        region: lead.region.clone(),
+        country: lead.country.clone(),
+        date_of_birth: lead.date_of_birth.clone(),
+        custom: lead.custom.clone(),
+    }
+}
+
+/// Field-by-field differences, for `field_changed` timeline events.
+fn changes(before: &NormalizedLead, after: &NormalizedLead) -> Vec<serde_json::Value> {
+    let (b, a) = (as_input(before), as_input(after));
+    let mut out = Vec::new();
+    for field in LeadField::ALL {
+        if b.get(field) != a.get(field) {
+            out.push(json!({ "field": field, "old": b.get(field), "new": a.get(field) }));
+        }
+    }
+    let keys: std::collections::BTreeSet<&String> =
+        b.custom.keys().chain(a.custom.keys()).collect();
+    for key in keys {
+        if b.custom.get(key) != a.custom.get(key) {
+            out.push(json!({ "field": format!("custom.{key}"), "old": b.custom.get(key), "new": a.custom.get(key) }));
+        }
+    }
+    out
+}
+
+impl App {
+    pub async fn lead(&self, id: &str) -> Result<LeadRecord> {
+        let mut conn = self.db.acquire().await?;
+        leads::get(&mut conn, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("lead", id))
+    }
+
+    pub async fn lead_detail(&self, id: &str) -> Result<LeadDetail> {
+        let mut conn = self.db.acquire().await?;
+        let lead = leads::get(&mut conn, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("lead", id))?;
+        Ok(LeadDetail {
+            touches: touches::for_lead(&mut conn, id).await?,
+            consents: touches::consents_for(&mut conn, id).await?,
+            match_decisions: timeline::match_decisions_for(&mut conn, id).await?,
+            lead,
+        })
+    }
+
+    pub async fn timeline(&self, id: &str) -> Result<Vec<TimelineEvent>> {
+        let mut conn = self.db.acquire().await?;
+        if leads::get(&mut conn, id).await?.is_none() {
+            return Err(ServiceError::not_found("lead", id));
+        }
+        Ok(timeline::for_lead(&mut conn, id).await?)
+    }
+
+    /// One page of leads, newest first, plus the cursor of the next page.
+    pub async fn list_leads(
+        &self,
+        filter: &LeadFilter,
+        after: Option<&LeadCursor>,
+        limit: usize,
+    ) -> Result<(Vec<LeadRecord>, Option<LeadCursor>)> {
+        let mut conn = self.db.acquire().await?;
+        let mut page = leads::list(&mut conn, filter, after, limit + 1).await?;
+        let next = if page.len() > limit {
+            page.truncate(limit);
+            page.last().map(|l| LeadCursor {
+                created_at: l.created_at,
+                id: l.id.clone(),
+            })
+        } else {
+            None
+        };
+        Ok((page, next))
+    }
+
+    /// Applies a patch through the same normalisation as a capture; every changed
+    /// field becomes a `field_changed` event.
+    pub async fn patch_lead(&self, id: &str, patch: &LeadPatch, actor: &str) -> Result<LeadRecord> {
+        let now = self.now();
+        let _guard = self.capture_lock.lock().await;
+        let mut tx = self.db.begin().await?;
+        let mut lead = leads::get(&mut tx, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("lead", id))?;
+        if let Some(survivor) = &lead.merged_into {
+            return Err(ServiceError::conflict(
+                "lead_merged",
+                format!("lead {id} was merged into {survivor}; edit that lead instead"),
+            ));
+        }
+        let mut input = as_input(&lead.fields);
+        for (field, value) in &patch.fields {
+            match value {
+                Some(v) => input.set(*field, v.clone()),
+                None => clear(&mut input, *field),
+            }
+        }
+        for (key, value) in &patch.custom {
+            match value {
+                Some(v) => input.custom.insert(key.clone(), v.clone()),
+                None => input.custom.remove(key),
+            };
+        }
+        let opts = NormalizeOptions {
+            default_region: None,
+            today: Some(crate::clock::date_of(now)),
+        };
+        let normalized = normalize_lead(&input, &opts).map_err(ServiceError::Invalid)?;
+        let changed = changes(&lead.fields, &normalized);
+        if changed.is_empty() {
+            return Ok(lead);
+        }
+        lead.fields = normalized;
+        lead.updated_at = now;
+        leads::update(&mut tx, &lead).await?;
+        let keys: Vec<(String, String)> =
+            matching::blocking_keys(&matching::MatchRecord::from_lead(&lead.fields))
+                .into_iter()
+                .map(|k| (k, lead.id.clone()))
+                .collect();
+        leads::delete_match_keys(&mut tx, &lead.id).await?;
+        leads::insert_match_keys(&mut tx, &keys).await?;
+        let events: Vec<TimelineEvent> = changed
+            .into_iter()
+            .map(|c| TimelineEvent::new(&lead.id, "field_changed", actor, now, c))
+            .collect();
+        timeline::append(&mut tx, &events).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(lead)
+    }
+}
+
+fn clear(input: &mut LeadInput, field: LeadField) {
+    input.set(field, "");
+}

@@ -1,0 +1,204 @@
+//! Merging two leads by hand, and undoing it exactly.
+//!
+//! A merge stores a snapshot of both leads and of every row it moves, so undo can put
+//! back both leads column for column. Timelines are append-only: the merge and its undo
+//! both stay in history.
+
+use crate::error::{Result, ServiceError};
+use crate::App;
+use leadline_domain::matching::{blocking_keys, MatchRecord};
+use leadline_domain::merge::plan_merge;
+use leadline_store::leads::{self, LeadRecord};
+use leadline_store::merges::{self, MergeRow};
+use leadline_store::timeline::{self, TimelineEvent};
+use leadline_store::touches::{self, Touch};
+use leadline_store::{new_id, AnyConnection, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// Everything needed to restore both leads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct MergeSnapshot {
+    survivor: LeadRecord,
+    merged: LeadRecord,
+    /// The merged lead's touches as they were (lead and position).
+    merged_touches: Vec<Touch>,
+    merged_consent_ids: Vec<String>,
+}
+
+async fn reindex(conn: &mut AnyConnection, lead: &LeadRecord) -> Result<()> {
+    leads::delete_match_keys(conn, &lead.id).await?;
+    if lead.merged_into.is_none() {
+        let keys: Vec<(String, String)> = blocking_keys(&MatchRecord::from_lead(&lead.fields))
+            .into_iter()
+            .map(|k| (k, lead.id.clone()))
+            .collect();
+        leads::insert_match_keys(conn, &keys).await?;
+    }
+    Ok(())
+}
+
+impl App {
+    /// Merges `other_id` into `survivor_id`: blanks are filled, conflicting values kept
+    /// as alternates in the timeline, touches and consents move to the survivor.
+    pub async fn merge_leads(
+        &self,
+        survivor_id: &str,
+        other_id: &str,
+        actor: &str,
+    ) -> Result<MergeRow> {
+        if survivor_id == other_id {
+            return Err(ServiceError::invalid(
+                "other_lead_id",
+                "same_lead",
+                "a lead cannot be merged into itself",
+            ));
+        }
+        let now = self.now();
+        let _guard = self.capture_lock.lock().await;
+        let mut tx = self.db.begin().await?;
+        let survivor = live_lead(&mut tx, survivor_id).await?;
+        let other = live_lead(&mut tx, other_id).await?;
+        let snapshot = MergeSnapshot {
+            merged_touches: touches::for_lead(&mut tx, other_id).await?,
+            merged_consent_ids: Vec::new(),
+            survivor: survivor.clone(),
+            merged: other.clone(),
+        };
+
+        let plan = plan_merge(&survivor.fields, &other.fields);
+        let mut survivor = survivor;
+        survivor.fields = plan.merged;
+        survivor.updated_at = now;
+        if survivor.account_id.is_none() {
+            survivor.account_id = other.account_id.clone();
+        }
+        if survivor.possible_duplicate_of.as_deref() == Some(other_id) {
+            survivor.possible_duplicate_of = None;
+        }
+        let mut other = other;
+        other.merged_into = Some(survivor_id.to_string());
+        other.updated_at = now;
+
+        touches::reassign(&mut tx, other_id, survivor_id).await?;
+        let consent_ids = touches::reassign_consents(&mut tx, other_id, survivor_id).await?;
+        let snapshot = MergeSnapshot {
+            merged_consent_ids: consent_ids,
+            ..snapshot
+        };
+        leads::update(&mut tx, &survivor).await?;
+        leads::update(&mut tx, &other).await?;
+        reindex(&mut tx, &survivor).await?;
+        reindex(&mut tx, &other).await?;
+
+        let merge = MergeRow {
+            id: new_id(),
+            survivor_id: survivor_id.to_string(),
+            merged_id: other_id.to_string(),
+            snapshot: serde_json::to_value(&snapshot).map_err(anyhow::Error::new)?,
+            actor: actor.to_string(),
+            created_at: now,
+            undone_at: None,
+        };
+        merges::insert(&mut tx, &merge).await?;
+        timeline::append(
+            &mut tx,
+            &[
+                TimelineEvent::new(
+                    survivor_id,
+                    "merged",
+                    actor,
+                    now,
+                    json!({ "merge_id": merge.id, "merged_lead_id": other_id,
+                            "filled": plan.filled, "alternates": plan.conflicts }),
+                ),
+                TimelineEvent::new(
+                    other_id,
+                    "merged_into",
+                    actor,
+                    now,
+                    json!({ "merge_id": merge.id, "survivor_id": survivor_id }),
+                ),
+            ],
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(merge)
+    }
+
+    /// Restores both leads of a merge exactly as they were before it.
+    pub async fn undo_merge(&self, merge_id: &str, actor: &str) -> Result<MergeRow> {
+        let now = self.now();
+        let _guard = self.capture_lock.lock().await;
+        let mut tx = self.db.begin().await?;
+        let mut merge = merges::get(&mut tx, merge_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("merge", merge_id))?;
+        if merge.undone_at.is_some() {
+            return Err(ServiceError::conflict(
+                "merge_already_undone",
+                format!("merge {merge_id} was already undone"),
+            ));
+        }
+        if merges::later_active_merges(&mut tx, &merge).await? > 0 {
+            return Err(ServiceError::conflict(
+                "later_merge_exists",
+                "a later merge involves one of these leads; undo that one first",
+            ));
+        }
+        let snapshot: MergeSnapshot =
+            serde_json::from_value(merge.snapshot.clone()).map_err(anyhow::Error::new)?;
+        // Restoring the pre-merge columns would silently drop edits made since; refuse.
+        for id in [&merge.survivor_id, &merge.merged_id] {
+            let current = leads::get(&mut tx, id)
+                .await?
+                .ok_or_else(|| ServiceError::not_found("lead", id))?;
+            if current.updated_at != merge.created_at {
+                return Err(ServiceError::conflict(
+                    "lead_changed_since_merge",
+                    format!(
+                        "lead {id} changed after the merge; undoing it would lose those changes"
+                    ),
+                ));
+            }
+        }
+        leads::update(&mut tx, &snapshot.survivor).await?;
+        leads::update(&mut tx, &snapshot.merged).await?;
+        touches::restore(&mut tx, &snapshot.merged_touches).await?;
+        touches::move_consents(&mut tx, &snapshot.merged_consent_ids, &merge.merged_id).await?;
+        reindex(&mut tx, &snapshot.survivor).await?;
+        reindex(&mut tx, &snapshot.merged).await?;
+        merges::mark_undone(&mut tx, merge_id, now).await?;
+        let payload = json!({ "merge_id": merge_id });
+        timeline::append(
+            &mut tx,
+            &[
+                TimelineEvent::new(
+                    &merge.survivor_id,
+                    "merge_undone",
+                    actor,
+                    now,
+                    payload.clone(),
+                ),
+                TimelineEvent::new(&merge.merged_id, "merge_undone", actor, now, payload),
+            ],
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        merge.undone_at = Some(now);
+        Ok(merge)
+    }
+}
+
+async fn live_lead(conn: &mut AnyConnection, id: &str) -> Result<LeadRecord> {
+    let lead = leads::get(conn, id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("lead", id))?;
+    if let Some(into) = &lead.merged_into {
+        return Err(ServiceError::conflict(
+            "lead_merged",
+            format!("lead {id} was already merged into {into}"),
+        ));
+    }
+    Ok(lead)
+}

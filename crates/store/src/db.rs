@@ -1,0 +1,250 @@
+//! Connection setup and migrations: the only place that knows which database it talks to.
+
+use crate::Result;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Largest number of bind parameters we put in one statement (SQLite allows 32766,
+/// PostgreSQL 65535); multi-row statements are chunked below it.
+pub const MAX_BIND_PARAMS: usize = 30_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// A pool on one of the two backends.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unsupported database URL {0:?}: use sqlite:PATH or postgres://USER@HOST/DB")]
+pub struct UnsupportedUrl(pub String);
+
+impl Db {
+    /// Connects to `url` (creating a SQLite file if needed). Does not migrate.
+    pub async fn connect(
+        url: &str,
+    ) -> std::result::Result<Db, Box<dyn std::error::Error + Send + Sync>> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url).ok_or_else(|| UnsupportedUrl(url.to_string()))?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_string(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the single writer; NORMAL sync is
+                        // durable across application crashes and is what WAL is meant for.
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = NORMAL",
+                            "PRAGMA foreign_keys = ON",
+                            "PRAGMA busy_timeout = 15000",
+                            "PRAGMA cache_size = -65536",
+                        ] {
+                            conn.execute(pragma).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        Ok(Db { pool, backend })
+    }
+
+    /// Applies pending migrations from the one shared `migrations/` folder.
+    pub async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn begin(&self) -> Result<Transaction<'static, sqlx::Any>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Cheap liveness probe for `/healthz`.
+    pub async fn ping(&self) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        conn.ping().await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Names and columns of every table (for the test that both backends agree).
+    pub async fn schema(&self) -> Result<Vec<(String, Vec<String>)>> {
+        let mut conn = self.acquire().await?;
+        let rows: Vec<(String, String)> = match self.backend {
+            Backend::Sqlite => {
+                sqlx::query_as(
+                    "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+                     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' \
+                     ORDER BY m.name, p.cid",
+                )
+                .fetch_all(&mut *conn)
+                .await?
+            }
+            Backend::Postgres => {
+                sqlx::query_as(
+                    "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                     WHERE table_schema = current_schema() AND table_name NOT LIKE '_sqlx%' \
+                     ORDER BY table_name, ordinal_position",
+                )
+                .fetch_all(&mut *conn)
+                .await?
+            }
+        };
+        let mut tables: Vec<(String, Vec<String>)> = Vec::new();
+        for (table, column) in rows {
+            match tables.last_mut() {
+                Some((t, cols)) if *t == table => cols.push(column),
+                _ => tables.push((table, vec![column])),
+            }
+        }
+        Ok(tables)
+    }
+}
+
+/// `$first, $first+1, …` placeholders for one row of `n` values.
+pub fn placeholders(first: usize, n: usize) -> String {
+    let mut s = String::with_capacity(n * 4);
+    for i in 0..n {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push('$');
+        s.push_str(&(first + i).to_string());
+    }
+    s
+}
+
+/// `($1, $2), ($3, $4), …` for `rows` rows of `cols` values.
+pub fn row_placeholders(rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        s.push_str(&placeholders(r * cols + 1, cols));
+        s.push(')');
+    }
+    s
+}
+
+/// How many rows of `cols` values fit in one statement.
+pub fn rows_per_statement(cols: usize) -> usize {
+    (MAX_BIND_PARAMS / cols).max(1)
+}
+
+/// Runs a connection-level statement (used by tests and tools).
+pub async fn execute_raw(conn: &mut AnyConnection, sql: &str) -> Result<()> {
+    conn.execute(sql).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_rows_consecutively() {
+        assert_eq!(placeholders(3, 2), "$3, $4");
+        assert_eq!(row_placeholders(2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(rows_per_statement(30), 1000);
+    }
+
+    #[test]
+    fn backend_follows_the_url_scheme() {
+        assert_eq!(Backend::from_url("sqlite:x.db"), Some(Backend::Sqlite));
+        assert_eq!(
+            Backend::from_url("postgres://u@h/d"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(Backend::from_url("mysql://u@h/d"), None);
+    }
+}
+
+/// A bind value collected while building a dynamic query.
+#[derive(Debug, Clone)]
+pub enum Param {
+    Text(String),
+    Int(i64),
+}
+
+/// Collects bind values for a dynamically built query and hands out their `$n`
+/// placeholders in order, so filters can be added in any combination.
+#[derive(Debug, Default)]
+pub struct Params(Vec<Param>);
+
+impl Params {
+    pub fn text(&mut self, value: impl Into<String>) -> String {
+        self.0.push(Param::Text(value.into()));
+        format!("${}", self.0.len())
+    }
+
+    pub fn int(&mut self, value: i64) -> String {
+        self.0.push(Param::Int(value));
+        format!("${}", self.0.len())
+    }
+
+    pub fn bind<'q>(
+        self,
+        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        for p in self.0 {
+            q = match p {
+                Param::Text(t) => q.bind(t),
+                Param::Int(i) => q.bind(i),
+            };
+        }
+        q
+    }
+}

@@ -1,0 +1,328 @@
+//! Leads and their blocking keys.
+
+use crate::db::{placeholders, row_placeholders, rows_per_statement, Params};
+use crate::error::json_column;
+use crate::{Result, StoreError};
+use leadline_domain::normalize::NormalizedLead;
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
+
+/// A stored lead: its normalised fields plus lifecycle and provenance columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadRecord {
+    pub id: String,
+    #[serde(flatten)]
+    pub fields: NormalizedLead,
+    pub stage: String,
+    pub account_id: Option<String>,
+    pub source_id: Option<String>,
+    pub campaign_id: Option<String>,
+    pub possible_duplicate_of: Option<String>,
+    pub merged_into: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: [&str; 28] = [
+    "id",
+    "first_name",
+    "last_name",
+    "title",
+    "email",
+    "email_key",
+    "phone",
+    "phone_valid",
+    "company",
+    "company_key",
+    "website",
+    "domain",
+    "street",
+    "postal_code",
+    "city",
+    "region",
+    "country",
+    "date_of_birth",
+    "custom",
+    "flags",
+    "stage",
+    "account_id",
+    "source_id",
+    "campaign_id",
+    "possible_duplicate_of",
+    "merged_into",
+    "created_at",
+    "updated_at",
+];
+
+fn select_list() -> String {
+    COLUMNS.join(", ")
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+fn bind_lead<'q>(q: Query<'q>, lead: &'q LeadRecord) -> Query<'q> {
+    let f = &lead.fields;
+    q.bind(lead.id.as_str())
+        .bind(f.first_name.as_deref())
+        .bind(f.last_name.as_deref())
+        .bind(f.title.as_deref())
+        .bind(f.email.as_deref())
+        .bind(f.email_key.as_deref())
+        .bind(f.phone.as_deref())
+        .bind(i64::from(f.phone_valid))
+        .bind(f.company.as_deref())
+        .bind(f.company_key.as_deref())
+        .bind(f.website.as_deref())
+        .bind(f.domain.as_deref())
+        .bind(f.street.as_deref())
+        .bind(f.postal_code.as_deref())
+        .bind(f.city.as_deref())
+        .bind(f.region.as_deref())
+        .bind(f.country.as_deref())
+        .bind(f.date_of_birth.as_deref())
+        .bind(serde_json::to_string(&f.custom).unwrap_or_else(|_| "{}".into()))
+        .bind(serde_json::to_string(&f.flags).unwrap_or_else(|_| "[]".into()))
+        .bind(lead.stage.as_str())
+        .bind(lead.account_id.as_deref())
+        .bind(lead.source_id.as_deref())
+        .bind(lead.campaign_id.as_deref())
+        .bind(lead.possible_duplicate_of.as_deref())
+        .bind(lead.merged_into.as_deref())
+        .bind(lead.created_at)
+        .bind(lead.updated_at)
+}
+
+fn from_row(row: &AnyRow) -> Result<LeadRecord> {
+    let custom: String = row.try_get("custom")?;
+    let flags: String = row.try_get("flags")?;
+    Ok(LeadRecord {
+        id: row.try_get("id")?,
+        fields: NormalizedLead {
+            first_name: row.try_get("first_name")?,
+            last_name: row.try_get("last_name")?,
+            title: row.try_get("title")?,
+            email: row.try_get("email")?,
+            email_key: row.try_get("email_key")?,
+            phone: row.try_get("phone")?,
+            phone_valid: row.try_get::<i64, _>("phone_valid")? != 0,
+            company: row.try_get("company")?,
+            company_key: row.try_get("company_key")?,
+            website: row.try_get("website")?,
+            domain: row.try_get("domain")?,
+            street: row.try_get("street")?,
+            postal_code: row.try_get("postal_code")?,
+            city: row.try_get("city")?,
+            region: row.try_get("region")?,
+            country: row.try_get("country")?,
+            date_of_birth: row.try_get("date_of_birth")?,
+            custom: json_column("leads.custom", &custom)?,
+            flags: json_column("leads.flags", &flags)?,
+        },
+        stage: row.try_get("stage")?,
+        account_id: row.try_get("account_id")?,
+        source_id: row.try_get("source_id")?,
+        campaign_id: row.try_get("campaign_id")?,
+        possible_duplicate_of: row.try_get("possible_duplicate_of")?,
+        merged_into: row.try_get("merged_into")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// Inserts many leads with multi-row statements (the import hot path).
+pub async fn insert_many(conn: &mut AnyConnection, leads: &[LeadRecord]) -> Result<()> {
+    let cols = COLUMNS.len();
+    for chunk in leads.chunks(rows_per_statement(cols)) {
+        let sql = format!(
+            "INSERT INTO leads ({}) VALUES {}",
+            select_list(),
+            row_placeholders(chunk.len(), cols)
+        );
+        let mut q = sqlx::query(&sql);
+        for lead in chunk {
+            q = bind_lead(q, lead);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Rewrites every column of an existing lead (merges, patches, undo).
+pub async fn update(conn: &mut AnyConnection, lead: &LeadRecord) -> Result<()> {
+    let assignments: Vec<String> = COLUMNS[1..]
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ${}", i + 2))
+        .collect();
+    let sql = format!("UPDATE leads SET {} WHERE id = $1", assignments.join(", "));
+    let done = bind_lead(sqlx::query(&sql), lead)
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound("lead"));
+    }
+    Ok(())
+}
+
+pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<LeadRecord>> {
+    let sql = format!("SELECT {} FROM leads WHERE id = $1", select_list());
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Loads leads by id (missing ids are simply absent from the result).
+pub async fn get_many(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<LeadRecord>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT {} FROM leads WHERE id IN ({})",
+            select_list(),
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.push(from_row(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Filters for listing leads. Every filter is optional and they combine with AND.
+#[derive(Debug, Clone, Default)]
+pub struct LeadFilter {
+    /// Matched on the folded e-mail key, so case and Gmail dots do not matter.
+    pub email_key: Option<String>,
+    pub phone: Option<String>,
+    pub company_key: Option<String>,
+    pub source_id: Option<String>,
+    pub stage: Option<String>,
+    pub created_from: Option<i64>,
+    pub created_to: Option<i64>,
+    pub include_merged: bool,
+}
+
+/// Position after which the next page starts: leads are listed newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeadCursor {
+    pub created_at: i64,
+    pub id: String,
+}
+
+pub async fn list(
+    conn: &mut AnyConnection,
+    filter: &LeadFilter,
+    after: Option<&LeadCursor>,
+    limit: usize,
+) -> Result<Vec<LeadRecord>> {
+    let mut params = Params::default();
+    let mut clauses: Vec<String> = Vec::new();
+    let text_filters = [
+        ("email_key", &filter.email_key),
+        ("phone", &filter.phone),
+        ("company_key", &filter.company_key),
+        ("source_id", &filter.source_id),
+        ("stage", &filter.stage),
+    ];
+    for (column, value) in text_filters {
+        if let Some(v) = value {
+            clauses.push(format!("{column} = {}", params.text(v.as_str())));
+        }
+    }
+    if let Some(v) = filter.created_from {
+        clauses.push(format!("created_at >= {}", params.int(v)));
+    }
+    if let Some(v) = filter.created_to {
+        clauses.push(format!("created_at < {}", params.int(v)));
+    }
+    if !filter.include_merged {
+        clauses.push("merged_into IS NULL".into());
+    }
+    if let Some(c) = after {
+        let (ts, ts_again, id) = (
+            params.int(c.created_at),
+            params.int(c.created_at),
+            params.text(c.id.as_str()),
+        );
+        clauses.push(format!(
+            "(created_at < {ts} OR (created_at = {ts_again} AND id < {id}))"
+        ));
+    }
+    let where_sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT {} FROM leads {where_sql} ORDER BY created_at DESC, id DESC LIMIT {limit}",
+        select_list()
+    );
+    params
+        .bind(sqlx::query(&sql))
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+pub async fn count(conn: &mut AnyConnection) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM leads WHERE merged_into IS NULL")
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+/// Stores blocking keys for leads: `(match_key, lead_id)` pairs.
+pub async fn insert_match_keys(conn: &mut AnyConnection, keys: &[(String, String)]) -> Result<()> {
+    for chunk in keys.chunks(rows_per_statement(2)) {
+        let sql = format!(
+            "INSERT INTO lead_match_keys (match_key, lead_id) VALUES {} ON CONFLICT DO NOTHING",
+            row_placeholders(chunk.len(), 2)
+        );
+        let mut q = sqlx::query(&sql);
+        for (key, lead) in chunk {
+            q = q.bind(key.as_str()).bind(lead.as_str());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+pub async fn delete_match_keys(conn: &mut AnyConnection, lead_id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM lead_match_keys WHERE lead_id = $1")
+        .bind(lead_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Lead ids sharing any of `keys`, grouped by key.
+pub async fn find_by_match_keys(
+    conn: &mut AnyConnection,
+    keys: &[String],
+) -> Result<HashMap<String, Vec<String>>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for chunk in keys.chunks(rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT match_key, lead_id FROM lead_match_keys WHERE match_key IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+        for k in chunk {
+            q = q.bind(k.as_str());
+        }
+        for (key, lead) in q.fetch_all(&mut *conn).await? {
+            out.entry(key).or_default().push(lead);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,195 @@
+//! Sources, campaigns and accounts (companies matched by web domain).
+
+use crate::{new_id, Result};
+use serde::Serialize;
+use sqlx::{AnyConnection, FromRow};
+
+#[derive(Debug, Clone, PartialEq, Serialize, FromRow)]
+pub struct Source {
+    pub id: String,
+    pub name: String,
+    pub channel: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, FromRow)]
+pub struct Campaign {
+    pub id: String,
+    pub name: String,
+    pub source_id: String,
+    pub channel: String,
+    pub cost_cents: Option<i64>,
+    pub currency: Option<String>,
+    pub starts_on: Option<String>,
+    pub ends_on: Option<String>,
+    pub created_at: i64,
+}
+
+/// What a new campaign carries besides its name and source.
+#[derive(Debug, Clone, Default)]
+pub struct CampaignDetails {
+    pub cost_cents: Option<i64>,
+    pub currency: Option<String>,
+    pub starts_on: Option<String>,
+    pub ends_on: Option<String>,
+}
+
+pub async fn source_by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<Source>> {
+    Ok(
+        sqlx::query_as("SELECT id, name, channel, created_at FROM sources WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+pub async fn source_by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<Source>> {
+    Ok(
+        sqlx::query_as("SELECT id, name, channel, created_at FROM sources WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+pub async fn list_sources(conn: &mut AnyConnection) -> Result<Vec<Source>> {
+    Ok(
+        sqlx::query_as("SELECT id, name, channel, created_at FROM sources ORDER BY name")
+            .fetch_all(&mut *conn)
+            .await?,
+    )
+}
+
+/// Returns the source called `name`, creating it with `channel` if it does not exist.
+pub async fn ensure_source(
+    conn: &mut AnyConnection,
+    name: &str,
+    channel: &str,
+    now: i64,
+) -> Result<Source> {
+    sqlx::query(
+        "INSERT INTO sources (id, name, channel, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(name)
+    .bind(channel)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(source_by_name(conn, name)
+        .await?
+        .expect("source exists after insert-or-ignore"))
+}
+
+const CAMPAIGN_COLUMNS: &str =
+    "id, name, source_id, channel, cost_cents, currency, starts_on, ends_on, created_at";
+
+pub async fn campaign_by_name(conn: &mut AnyConnection, name: &str) -> Result<Option<Campaign>> {
+    let sql = format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE name = $1");
+    Ok(sqlx::query_as(&sql)
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+pub async fn campaign_by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<Campaign>> {
+    let sql = format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = $1");
+    Ok(sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+pub async fn list_campaigns(conn: &mut AnyConnection) -> Result<Vec<Campaign>> {
+    let sql = format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns ORDER BY name");
+    Ok(sqlx::query_as(&sql).fetch_all(&mut *conn).await?)
+}
+
+/// Returns the campaign called `name`, creating it under `source` if it does not exist.
+pub async fn ensure_campaign(
+    conn: &mut AnyConnection,
+    name: &str,
+    source: &Source,
+    details: &CampaignDetails,
+    now: i64,
+) -> Result<Campaign> {
+    sqlx::query(
+        "INSERT INTO campaigns (id, name, source_id, channel, cost_cents, currency, starts_on, ends_on, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(name)
+    .bind(source.id.as_str())
+    .bind(source.channel.as_str())
+    .bind(details.cost_cents)
+    .bind(details.currency.as_deref())
+    .bind(details.starts_on.as_deref())
+    .bind(details.ends_on.as_deref())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(campaign_by_name(conn, name)
+        .await?
+        .expect("campaign exists after insert-or-ignore"))
+}
+
+/// The account (company) for a web domain, created on first sight. Returns its id.
+pub async fn ensure_account(
+    conn: &mut AnyConnection,
+    domain: &str,
+    name: Option<&str>,
+    now: i64,
+) -> Result<String> {
+    sqlx::query(
+        "INSERT INTO accounts (id, domain, name, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (domain) DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(domain)
+    .bind(name)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(
+        sqlx::query_scalar("SELECT id FROM accounts WHERE domain = $1")
+            .bind(domain)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+/// Account ids for many domains at once (the import path), creating missing ones.
+pub async fn ensure_accounts(
+    conn: &mut AnyConnection,
+    domains: &[(String, Option<String>)],
+    now: i64,
+) -> Result<std::collections::HashMap<String, String>> {
+    use crate::db::{placeholders, row_placeholders, rows_per_statement};
+    let mut out = std::collections::HashMap::new();
+    for chunk in domains.chunks(rows_per_statement(4)) {
+        let sql = format!(
+            "INSERT INTO accounts (id, domain, name, created_at) VALUES {} ON CONFLICT (domain) DO NOTHING",
+            row_placeholders(chunk.len(), 4)
+        );
+        let mut q = sqlx::query(&sql);
+        for (domain, name) in chunk {
+            q = q
+                .bind(new_id())
+                .bind(domain.as_str())
+                .bind(name.as_deref())
+                .bind(now);
+        }
+        q.execute(&mut *conn).await?;
+        let sql = format!(
+            "SELECT domain, id FROM accounts WHERE domain IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+        for (domain, _) in chunk {
+            q = q.bind(domain.as_str());
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}

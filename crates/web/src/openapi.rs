@@ -1,0 +1,180 @@
+//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of every endpoint.
+//!
+//! Written as data rather than derived from handler annotations, so the service and
+//! domain types stay free of HTTP concerns; an integration test calls every operation
+//! listed here to prove the document and the router agree.
+
+use crate::AppState;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/openapi.json", get(|| async { Json(document()) }))
+}
+
+/// One documented operation.
+pub struct Operation {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub auth: bool,
+    pub request: Option<&'static str>,
+    pub responses: &'static [(&'static str, &'static str)],
+}
+
+const ERR: (&str, &str) = (
+    "4XX",
+    "Error: {\"error\":{\"code\",\"message\",\"field\",\"details\"}}",
+);
+
+pub const OPERATIONS: &[Operation] = &[
+    Operation { method: "get", path: "/healthz", summary: "Liveness: the server and its database answer", auth: false, request: None,
+        responses: &[("200", "Healthy"), ("503", "Database unreachable")] },
+    Operation { method: "get", path: "/api/v1/openapi.json", summary: "This document", auth: false, request: None,
+        responses: &[("200", "OpenAPI document")] },
+    Operation { method: "post", path: "/api/v1/leads", summary: "Capture a lead (honours Idempotency-Key)", auth: true, request: Some("CreateLead"),
+        responses: &[("201", "Created a new lead"), ("200", "Merged into an existing lead"), ("409", "Idempotency key in progress"), ERR] },
+    Operation { method: "get", path: "/api/v1/leads", summary: "List leads, newest first, filtered by email, phone, company, source, stage, created_from, created_to; cursor pagination", auth: true, request: None,
+        responses: &[("200", "{leads, next_cursor}"), ERR] },
+    Operation { method: "get", path: "/api/v1/leads/{id}", summary: "A lead with its touches, consents and match decisions", auth: true, request: None,
+        responses: &[("200", "Lead"), ERR] },
+    Operation { method: "patch", path: "/api/v1/leads/{id}", summary: "Change fields (string sets, null clears); every change is a timeline event", auth: true, request: Some("LeadPatch"),
+        responses: &[("200", "Updated lead"), ERR] },
+    Operation { method: "get", path: "/api/v1/leads/{id}/timeline", summary: "The lead's append-only history", auth: true, request: None,
+        responses: &[("200", "{lead_id, events}"), ERR] },
+    Operation { method: "post", path: "/api/v1/leads/{id}/merge", summary: "Merge another lead into this one", auth: true, request: Some("MergeRequest"),
+        responses: &[("200", "{merge_id, survivor_id, merged_id, lead}"), ERR] },
+    Operation { method: "post", path: "/api/v1/merges/{id}/undo", summary: "Undo a merge, restoring both leads exactly", auth: true, request: None,
+        responses: &[("200", "{merge_id, undone_at, survivor, restored}"), ERR] },
+    Operation { method: "post", path: "/api/v1/forms", summary: "Define a capture form", auth: true, request: Some("NewForm"),
+        responses: &[("201", "Form with its public url"), ERR] },
+    Operation { method: "get", path: "/api/v1/forms", summary: "List forms", auth: true, request: None,
+        responses: &[("200", "{forms}")] },
+    Operation { method: "get", path: "/api/v1/forms/{id}", summary: "A form", auth: true, request: None,
+        responses: &[("200", "Form"), ERR] },
+    Operation { method: "get", path: "/api/v1/forms/{id}/embed", summary: "Embed snippets (iframe, JSON posting)", auth: true, request: None,
+        responses: &[("200", "{url, iframe, token_url, json_example}"), ERR] },
+    Operation { method: "get", path: "/f/{key}", summary: "Hosted form page (HTML)", auth: false, request: None,
+        responses: &[("200", "text/html"), ERR] },
+    Operation { method: "get", path: "/f/{key}/token", summary: "A signed form token for sites posting JSON themselves", auth: false, request: None,
+        responses: &[("200", "{token, field, min_fill_seconds}"), ERR] },
+    Operation { method: "post", path: "/f/{key}", summary: "Submit a form: URL-encoded or JSON, CORS, 64 KiB cap, per-IP rate limit", auth: false, request: Some("FormSubmission"),
+        responses: &[("200", "JSON result or thank-you page"), ("303", "Redirect to the form's redirect_url"), ("413", "Body over 64 KiB"), ("429", "Rate limited"), ERR] },
+    Operation { method: "post", path: "/api/v1/imports", summary: "Upload a CSV (multipart: file, source, campaign, channel, default_region, map=column=field…); runs in the background", auth: true, request: Some("ImportUpload"),
+        responses: &[("202", "Queued import job"), ERR] },
+    Operation { method: "get", path: "/api/v1/imports/{id}", summary: "Import progress and counts; ?wait=SECONDS long-polls until it finishes", auth: true, request: None,
+        responses: &[("200", "Import job"), ERR] },
+    Operation { method: "get", path: "/api/v1/imports/{id}/report", summary: "Per-row report (CSV: line, outcome, lead_id, reason)", auth: true, request: None,
+        responses: &[("200", "text/csv"), ("409", "Not finished"), ERR] },
+    Operation { method: "get", path: "/api/v1/sources", summary: "List sources", auth: true, request: None,
+        responses: &[("200", "Sources")] },
+    Operation { method: "get", path: "/api/v1/campaigns", summary: "List campaigns", auth: true, request: None,
+        responses: &[("200", "Campaigns")] },
+];
+
+fn string() -> Value {
+    json!({ "type": ["string", "null"] })
+}
+
+fn schemas() -> Value {
+    let lead_fields = [
+        "first_name",
+        "last_name",
+        "full_name",
+        "title",
+        "email",
+        "phone",
+        "company",
+        "website",
+        "street",
+        "postal_code",
+        "city",
+        "region",
+        "country",
+        "date_of_birth",
+    ];
+    let mut create = serde_json::Map::new();
+    let mut patch = serde_json::Map::new();
+    for f in lead_fields {
+        create.insert(f.into(), string());
+        patch.insert(f.into(), string());
+    }
+    create.insert("custom".into(), json!({ "type": "object", "additionalProperties": { "type": ["string", "number", "boolean"] } }));
+    create.insert(
+        "source".into(),
+        json!({ "type": "string", "description": "Source name, default \"API\"" }),
+    );
+    create.insert("channel".into(), json!({ "type": "string", "enum": ["web_form", "landing_page", "trade_show", "home_show", "direct_mail", "sem", "social", "referral", "api", "import", "other"] }));
+    create.insert("campaign".into(), string());
+    create.insert("default_region".into(), string());
+    create.insert("attribution".into(), json!({ "type": "object", "properties": {
+        "utm_source": string(), "utm_medium": string(), "utm_campaign": string(), "utm_term": string(),
+        "utm_content": string(), "referrer": string(), "landing_page": string() }, "additionalProperties": false }));
+    create.insert("consent".into(), json!({ "type": "array", "items": { "type": "object", "required": ["channel", "granted"], "properties": {
+        "channel": { "enum": ["email", "phone", "sms"] }, "granted": { "type": "boolean" }, "wording": string(), "evidence": { "type": "object" } } } }));
+    patch.insert("custom".into(), json!({ "type": "object" }));
+    json!({
+        "CreateLead": { "type": "object", "properties": create, "additionalProperties": false },
+        "LeadPatch": { "type": "object", "properties": patch, "additionalProperties": false },
+        "MergeRequest": { "type": "object", "required": ["other_lead_id"], "properties": { "other_lead_id": { "type": "string" } } },
+        "NewForm": { "type": "object", "required": ["name", "source", "fields"], "properties": {
+            "name": { "type": "string" }, "source": { "type": "string" }, "channel": { "type": "string" }, "campaign": string(),
+            "fields": { "type": "array", "items": { "type": "object", "required": ["name", "label"], "properties": {
+                "name": { "type": "string", "description": "a lead field or custom.<key>" }, "label": { "type": "string" }, "required": { "type": "boolean" } } } },
+            "consent": { "type": "object", "properties": { "channels": { "type": "array", "items": { "enum": ["email", "phone", "sms"] } }, "wording": { "type": "string" }, "required": { "type": "boolean" } } },
+            "redirect_url": string(), "default_region": string(), "min_fill_seconds": { "type": "integer" },
+            "submit_label": string(), "success_message": string() } },
+        "FormSubmission": { "type": "object", "description": "The form's fields by name, plus _ts (form token), consent, utm_*, page_url; fax is a honeypot", "additionalProperties": { "type": "string" } },
+        "ImportUpload": { "type": "object", "required": ["file", "source"], "properties": {
+            "file": { "type": "string", "format": "binary" }, "source": { "type": "string" }, "campaign": { "type": "string" },
+            "channel": { "type": "string" }, "default_region": { "type": "string" }, "map": { "type": "array", "items": { "type": "string" } } } },
+        "Error": { "type": "object", "properties": { "error": { "type": "object", "properties": {
+            "code": { "type": "string" }, "message": { "type": "string" }, "field": string(), "details": { "type": "array" } } } } }
+    })
+}
+
+pub fn document() -> Value {
+    let mut paths = serde_json::Map::new();
+    for op in OPERATIONS {
+        let mut responses = serde_json::Map::new();
+        for (status, description) in op.responses {
+            responses.insert((*status).into(), json!({ "description": description }));
+        }
+        let mut operation = json!({ "summary": op.summary, "responses": responses });
+        let params: Vec<Value> = op
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+            .collect();
+        if !params.is_empty() {
+            operation["parameters"] = json!(params);
+        }
+        if op.auth {
+            operation["security"] = json!([{ "bearer": [] }]);
+        }
+        if let Some(schema) = op.request {
+            let media = match schema {
+                "ImportUpload" => "multipart/form-data",
+                "FormSubmission" => "application/x-www-form-urlencoded",
+                _ => "application/json",
+            };
+            operation["requestBody"] = json!({ "required": true, "content": { media: { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } });
+        }
+        let entry = paths
+            .entry(op.path.to_string())
+            .or_insert_with(|| json!({}));
+        entry[op.method] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "Leadline API", "version": env!("CARGO_PKG_VERSION"),
+                  "description": "Capture, normalise, match and store leads from every channel." },
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "API token from `leadline token create`" } }
+        }
+    })
+}

@@ -1,0 +1,586 @@
+//! `/api/v1/leads`: capture by API (idempotent), read, edit, list, timeline, merges.
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Authenticated};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use leadline_domain::fields::LeadField;
+use leadline_domain::normalize::{
+    company_match_key, normalize_phone, EmailAddress, FieldError, PhoneValue,
+};
+use leadline_domain::{Channel, LeadInput};
+use leadline_service::capture::{Attribution, Capture, CaptureOutcome, ConsentGrant};
+use leadline_service::leads::LeadPatch;
+use leadline_service::tokens::Idempotency;
+use leadline_store::leads::{LeadCursor, LeadFilter};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/leads", post(create_lead).get(list_leads))
+        .route("/api/v1/leads/{id}", get(get_lead).patch(patch_lead))
+        .route("/api/v1/leads/{id}/timeline", get(timeline))
+        .route("/api/v1/leads/{id}/merge", post(merge_lead))
+        .route("/api/v1/merges/{id}/undo", post(undo_merge))
+}
+
+/// Consent given with an API capture.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentBody {
+    pub channel: String,
+    pub granted: bool,
+    pub wording: Option<String>,
+    #[serde(default)]
+    pub evidence: Value,
+}
+
+/// `POST /api/v1/leads`. Unknown fields are refused so a typo never loses data silently.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLead {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub full_name: Option<String>,
+    pub title: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub website: Option<String>,
+    pub street: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub country: Option<String>,
+    pub date_of_birth: Option<String>,
+    #[serde(default)]
+    pub custom: BTreeMap<String, Value>,
+    /// Source name; created with `channel` on first use. Default "API".
+    pub source: Option<String>,
+    pub channel: Option<Channel>,
+    pub campaign: Option<String>,
+    #[serde(default)]
+    pub attribution: Attribution,
+    #[serde(default)]
+    pub consent: Vec<ConsentBody>,
+    /// Region for phone numbers without a country code (ISO alpha-2 or a country name).
+    pub default_region: Option<String>,
+}
+
+fn custom_values(
+    custom: &BTreeMap<String, Value>,
+) -> Result<BTreeMap<String, String>, Vec<FieldError>> {
+    let mut out = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (key, value) in custom {
+        match value {
+            Value::String(s) => {
+                out.insert(key.clone(), s.clone());
+            }
+            Value::Number(n) => {
+                out.insert(key.clone(), n.to_string());
+            }
+            Value::Bool(b) => {
+                out.insert(key.clone(), b.to_string());
+            }
+            Value::Null => {}
+            _ => errors.push(FieldError {
+                field: format!("custom.{key}"),
+                code: "invalid_type".into(),
+                message: "a custom attribute must be a string, number or boolean".into(),
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+fn consent_errors(consent: &[ConsentBody]) -> Vec<FieldError> {
+    consent
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !matches!(c.channel.as_str(), "email" | "phone" | "sms"))
+        .map(|(i, c)| FieldError {
+            field: format!("consent[{i}].channel"),
+            code: "unknown_channel".into(),
+            message: format!("{:?} is not email, phone or sms", c.channel),
+        })
+        .collect()
+}
+
+async fn run_create(
+    state: &AppState,
+    auth: &Authenticated,
+    body: CreateLead,
+) -> ApiResult<(StatusCode, Value)> {
+    let mut errors = consent_errors(&body.consent);
+    let custom = custom_values(&body.custom).unwrap_or_else(|e| {
+        errors.extend(e);
+        BTreeMap::new()
+    });
+    let default_region = match &body.default_region {
+        Some(r) => match leadline_domain::normalize::normalize_country(r) {
+            Some(code) => Some(code),
+            None => {
+                errors.push(FieldError {
+                    field: "default_region".into(),
+                    code: "unknown_country".into(),
+                    message: format!("{r:?} is not a country"),
+                });
+                None
+            }
+        },
+        None => None,
+    };
+    let source_name = body.source.as_deref().map(str::trim).unwrap_or("API");
+    if source_name.is_empty() || source_name.chars().count() > 200 {
+        errors.push(FieldError {
+            field: "source".into(),
+            code: "invalid_length".into(),
+            message: "a source name has 1 to 200 characters".into(),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let channel = body.channel.unwrap_or(Channel::Api);
+    let source = state.app.ensure_source(source_name, channel).await?;
+    let campaign = match body
+        .campaign
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        Some(name) => Some(state.app.ensure_campaign(name, &source).await?),
+        None => None,
+    };
+    let input = LeadInput {
+        first_name: body.first_name,
+        last_name: body.last_name,
+        full_name: body.full_name,
+        title: body.title,
+        email: body.email,
+        phone: body.phone,
+        company: body.company,
+        website: body.website,
+        street: body.street,
+        postal_code: body.postal_code,
+        city: body.city,
+        region: body.region,
+        country: body.country,
+        date_of_birth: body.date_of_birth,
+        custom,
+    };
+    let actor = auth.actor();
+    let mut capture = Capture::new(input, channel, &source.id, &actor);
+    capture.campaign_id = campaign.map(|c| c.id);
+    capture.attribution = body.attribution;
+    capture.default_region = default_region;
+    capture.consents = body
+        .consent
+        .into_iter()
+        .map(|c| ConsentGrant {
+            channel: c.channel,
+            granted: c.granted,
+            wording: c.wording,
+            evidence: if c.evidence.is_null() {
+                json!({ "api_token": auth.0.id })
+            } else {
+                c.evidence
+            },
+        })
+        .collect();
+    match state.app.capture(capture).await? {
+        CaptureOutcome::Created {
+            lead_id,
+            possible_duplicate_of,
+        } => {
+            let lead = state.app.lead(&lead_id).await?;
+            Ok((
+                StatusCode::CREATED,
+                json!({ "outcome": "created", "lead": lead, "possible_duplicate_of": possible_duplicate_of }),
+            ))
+        }
+        CaptureOutcome::Merged {
+            lead_id,
+            filled,
+            conflicts,
+        } => {
+            let lead = state.app.lead(&lead_id).await?;
+            Ok((
+                StatusCode::OK,
+                json!({ "outcome": "merged", "lead": lead, "filled": filled, "conflicts": conflicts }),
+            ))
+        }
+        CaptureOutcome::Unchanged { lead_id } => {
+            let lead = state.app.lead(&lead_id).await?;
+            Ok((
+                StatusCode::OK,
+                json!({ "outcome": "unchanged", "lead": lead }),
+            ))
+        }
+        CaptureOutcome::Rejected { errors } => Err(ApiError::invalid(errors)),
+    }
+}
+
+fn json_response(status: StatusCode, body: String, replayed: bool) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if replayed {
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+/// Idempotency keys are opaque client strings: printable ASCII, at most 255 long.
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().ok().map(str::trim).filter(|k| {
+        !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..0x7f).contains(&b))
+    });
+    match key {
+        Some(k) => Ok(Some(k.to_string())),
+        None => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 255 printable ASCII characters",
+        )
+        .field("Idempotency-Key")),
+    }
+}
+
+async fn create_lead(
+    auth: Authenticated,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CreateLead>,
+) -> ApiResult<Response> {
+    let Some(key) = idempotency_key(&headers)? else {
+        let (status, value) = run_create(&state, &auth, body).await?;
+        return Ok((status, Json(value)).into_response());
+    };
+    let hash = hex::encode(Sha256::digest(
+        serde_json::to_vec(&body).unwrap_or_default(),
+    ));
+    match state.app.begin_idempotent(&auth.0.id, &key, &hash).await? {
+        Idempotency::Fresh => {}
+        Idempotency::Replay { status, body } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            return Ok(json_response(status, body, true));
+        }
+        Idempotency::InProgress => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_key_in_progress",
+                "a request with this Idempotency-Key is still being processed; retry shortly",
+            ))
+        }
+        Idempotency::Mismatch => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request body",
+            )
+            .field("Idempotency-Key"))
+        }
+    }
+    let (status, value) = match run_create(&state, &auth, body).await {
+        Ok(ok) => ok,
+        Err(e) => (e.status, e.body()),
+    };
+    let text = value.to_string();
+    state
+        .app
+        .finish_idempotent(&auth.0.id, &key, status.as_u16(), &text)
+        .await?;
+    Ok(json_response(status, text, false))
+}
+
+async fn get_lead(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    Ok(Json(state.app.lead_detail(&id).await?).into_response())
+}
+
+async fn timeline(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    let events = state.app.timeline(&id).await?;
+    Ok(Json(json!({ "lead_id": id, "events": events })).into_response())
+}
+
+/// `PATCH` body: `{"title": "CTO", "phone": null, "custom": {"budget": "50k"}}`.
+fn parse_patch(body: serde_json::Map<String, Value>) -> Result<LeadPatch, Vec<FieldError>> {
+    let mut patch = LeadPatch::default();
+    let mut errors = Vec::new();
+    let invalid = |field: &str, code: &str, message: &str| FieldError {
+        field: field.to_string(),
+        code: code.to_string(),
+        message: message.to_string(),
+    };
+    for (name, value) in body {
+        if name == "custom" {
+            match value {
+                Value::Object(map) => {
+                    for (key, v) in map {
+                        match v {
+                            Value::String(s) => {
+                                patch.custom.insert(key, Some(s));
+                            }
+                            Value::Null => {
+                                patch.custom.insert(key, None);
+                            }
+                            Value::Number(n) => {
+                                patch.custom.insert(key, Some(n.to_string()));
+                            }
+                            Value::Bool(b) => {
+                                patch.custom.insert(key, Some(b.to_string()));
+                            }
+                            _ => errors.push(invalid(
+                                &format!("custom.{key}"),
+                                "invalid_type",
+                                "must be a string, number, boolean or null",
+                            )),
+                        }
+                    }
+                }
+                _ => errors.push(invalid(
+                    "custom",
+                    "invalid_type",
+                    "custom must be an object",
+                )),
+            }
+            continue;
+        }
+        let Ok(field) = name.parse::<LeadField>() else {
+            errors.push(invalid(&name, "unknown_field", "not a lead field"));
+            continue;
+        };
+        match value {
+            Value::String(s) => {
+                patch.fields.insert(field, Some(s));
+            }
+            Value::Null => {
+                patch.fields.insert(field, None);
+            }
+            _ => errors.push(invalid(&name, "invalid_type", "must be a string or null")),
+        }
+    }
+    if errors.is_empty() {
+        Ok(patch)
+    } else {
+        Err(errors)
+    }
+}
+
+async fn patch_lead(
+    auth: Authenticated,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<serde_json::Map<String, Value>>,
+) -> ApiResult<Response> {
+    let patch = parse_patch(body).map_err(ApiError::invalid)?;
+    let lead = state.app.patch_lead(&id, &patch, &auth.actor()).await?;
+    Ok(Json(lead).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    /// Source name or id.
+    pub source: Option<String>,
+    pub stage: Option<String>,
+    /// RFC 3339 time or milliseconds since the epoch; inclusive.
+    pub created_from: Option<String>,
+    /// RFC 3339 time or milliseconds since the epoch; exclusive.
+    pub created_to: Option<String>,
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+fn parse_time(field: &str, value: &str) -> Result<i64, FieldError> {
+    if let Ok(ms) = value.parse::<i64>() {
+        return Ok(ms);
+    }
+    time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .map_err(|_| FieldError {
+            field: field.into(),
+            code: "invalid_time".into(),
+            message: "use an RFC 3339 time (2026-01-31T09:00:00Z) or epoch milliseconds".into(),
+        })
+}
+
+fn encode_cursor(c: &LeadCursor) -> String {
+    format!("{}.{}", c.created_at, c.id)
+}
+
+fn decode_cursor(s: &str) -> Option<LeadCursor> {
+    let (ts, id) = s.split_once('.')?;
+    let valid_id =
+        !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    valid_id.then_some(())?;
+    Some(LeadCursor {
+        created_at: ts.parse().ok()?,
+        id: id.to_string(),
+    })
+}
+
+async fn list_leads(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Response> {
+    let mut errors = Vec::new();
+    let mut filter = LeadFilter::default();
+    if let Some(email) = &q.email {
+        match EmailAddress::parse(email) {
+            Ok(e) => filter.email_key = Some(e.match_key()),
+            Err(e) => errors.push(FieldError {
+                field: "email".into(),
+                code: "invalid_email".into(),
+                message: e.to_string(),
+            }),
+        }
+    }
+    if let Some(phone) = &q.phone {
+        filter.phone = Some(match normalize_phone(phone, None) {
+            PhoneValue::E164(p) => p,
+            PhoneValue::Unparseable(raw) => raw,
+        });
+    }
+    if let Some(company) = &q.company {
+        filter.company_key = Some(company_match_key(company).unwrap_or_default());
+    }
+    if let Some(source) = &q.source {
+        filter.source_id = Some(match state.app.source_by_name(source).await? {
+            Some(s) => s.id,
+            None => source.clone(),
+        });
+    }
+    filter.stage = q.stage.clone();
+    for (field, value, slot) in [
+        ("created_from", &q.created_from, &mut filter.created_from),
+        ("created_to", &q.created_to, &mut filter.created_to),
+    ] {
+        if let Some(v) = value {
+            match parse_time(field, v) {
+                Ok(ms) => *slot = Some(ms),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    let limit = q.limit.unwrap_or(50);
+    if limit == 0 || limit > 500 {
+        errors.push(FieldError {
+            field: "limit".into(),
+            code: "out_of_range".into(),
+            message: "limit must be 1 to 500".into(),
+        });
+    }
+    let cursor = match &q.cursor {
+        Some(c) => match decode_cursor(c) {
+            Some(c) => Some(c),
+            None => {
+                errors.push(FieldError {
+                    field: "cursor".into(),
+                    code: "invalid_cursor".into(),
+                    message: "the cursor is not one this API returned".into(),
+                });
+                None
+            }
+        },
+        None => None,
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let (leads, next) = state
+        .app
+        .list_leads(&filter, cursor.as_ref(), limit)
+        .await?;
+    Ok(
+        Json(json!({ "leads": leads, "next_cursor": next.as_ref().map(encode_cursor) }))
+            .into_response(),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    /// The lead to fold into the one in the path.
+    pub other_lead_id: String,
+}
+
+async fn merge_lead(
+    auth: Authenticated,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<MergeBody>,
+) -> ApiResult<Response> {
+    let merge = state
+        .app
+        .merge_leads(&id, &body.other_lead_id, &auth.actor())
+        .await?;
+    let lead = state.app.lead(&id).await?;
+    Ok(Json(json!({ "merge_id": merge.id, "survivor_id": merge.survivor_id, "merged_id": merge.merged_id, "lead": lead })).into_response())
+}
+
+async fn undo_merge(
+    auth: Authenticated,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    let merge = state.app.undo_merge(&id, &auth.actor()).await?;
+    let survivor = state.app.lead(&merge.survivor_id).await?;
+    let restored = state.app.lead(&merge.merged_id).await?;
+    Ok(Json(json!({ "merge_id": merge.id, "undone_at": merge.undone_at, "survivor": survivor, "restored": restored })).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_tampering() {
+        let c = LeadCursor {
+            created_at: 1_700_000_000_000,
+            id: "01HZX".into(),
+        };
+        assert_eq!(decode_cursor(&encode_cursor(&c)), Some(c));
+        for bad in ["", "x.y", "1.", "1.a b", "1.'; DROP TABLE leads;--"] {
+            assert_eq!(decode_cursor(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn patches_name_every_bad_field() {
+        let body = json!({ "title": "CTO", "phone": null, "emial": "x", "company": 5, "custom": { "a": [1] } });
+        let errors = parse_patch(body.as_object().unwrap().clone()).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["company", "custom.a", "emial"]);
+    }
+}

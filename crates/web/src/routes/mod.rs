@@ -1,0 +1,17 @@
+pub mod catalog;
+pub mod forms;
+pub mod health;
+pub mod imports;
+pub mod leads;
+pub mod public_forms;
+
+use crate::error::ApiError;
+use axum::http::StatusCode;
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        "no such endpoint; see /api/v1/openapi.json",
+    )
+}
