@@ -22,12 +22,22 @@ impl App {
         Ok(sources::ensure_source(&mut conn, name, channel.as_str(), self.now()).await?)
     }
 
-    pub async fn ensure_campaign(&self, name: &str, source: &Source) -> Result<Campaign> {
+    pub async fn ensure_campaign(
+        &self,
+        name: &str,
+        source: &Source,
+        channel: Channel,
+    ) -> Result<Campaign> {
         let mut conn = self.db.acquire().await?;
-        Ok(
-            sources::ensure_campaign(&mut conn, name, source, &Default::default(), self.now())
-                .await?,
+        Ok(sources::ensure_campaign(
+            &mut conn,
+            name,
+            source,
+            channel.as_str(),
+            &Default::default(),
+            self.now(),
         )
+        .await?)
     }
 
     pub async fn source_by_name(&self, name: &str) -> Result<Option<Source>> {

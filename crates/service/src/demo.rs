@@ -78,8 +78,15 @@ impl App {
                 starts_on: Some(c.starts_on.to_string()),
                 ends_on: c.ends_on.map(|d| d.to_string()),
             };
-            let campaign =
-                sources::ensure_campaign(&mut conn, &c.name, &source, &details, now).await?;
+            let campaign = sources::ensure_campaign(
+                &mut conn,
+                &c.name,
+                &source,
+                c.channel.as_str(),
+                &details,
+                now,
+            )
+            .await?;
             campaign_ids.push((source.id, campaign.id, c.channel));
         }
         drop(conn);

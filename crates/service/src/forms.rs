@@ -383,7 +383,15 @@ impl App {
             .filter(|c| !c.is_empty())
         {
             Some(name) => Some(
-                sources::ensure_campaign(&mut tx, name, &source, &Default::default(), now).await?,
+                sources::ensure_campaign(
+                    &mut tx,
+                    name,
+                    &source,
+                    channel.as_str(),
+                    &Default::default(),
+                    now,
+                )
+                .await?,
             ),
             None => None,
         };

@@ -158,8 +158,15 @@ impl App {
             .filter(|c| !c.is_empty())
         {
             Some(name) => Some(
-                sources::ensure_campaign(&mut conn, name, &source, &Default::default(), now)
-                    .await?,
+                sources::ensure_campaign(
+                    &mut conn,
+                    name,
+                    &source,
+                    req.channel.as_str(),
+                    &Default::default(),
+                    now,
+                )
+                .await?,
             ),
             None => None,
         };

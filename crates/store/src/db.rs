@@ -2,7 +2,7 @@
 
 use crate::Result;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyConnection, AnyPool, Connection, Executor, Transaction};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -55,7 +55,11 @@ impl Db {
             }
             _ => url.to_string(),
         };
-        let options = AnyConnectOptions::from_str(&url)?;
+        // Statement logging would print whole multi-row INSERTs (and the values in them)
+        // into the log; request tracing covers timing instead.
+        let options = AnyConnectOptions::from_str(&url)?
+            .log_statements(log::LevelFilter::Off)
+            .log_slow_statements(log::LevelFilter::Off, Duration::from_secs(3600));
         let pool = AnyPoolOptions::new()
             .max_connections(match backend {
                 Backend::Sqlite => 8,

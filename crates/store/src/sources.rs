@@ -106,11 +106,13 @@ pub async fn list_campaigns(conn: &mut AnyConnection) -> Result<Vec<Campaign>> {
     Ok(sqlx::query_as(&sql).fetch_all(&mut *conn).await?)
 }
 
-/// Returns the campaign called `name`, creating it under `source` if it does not exist.
+/// Returns the campaign called `name`, creating it under `source` with `channel` (a
+/// source such as "Events" can run trade-show and home-show campaigns) if it does not exist.
 pub async fn ensure_campaign(
     conn: &mut AnyConnection,
     name: &str,
     source: &Source,
+    channel: &str,
     details: &CampaignDetails,
     now: i64,
 ) -> Result<Campaign> {
@@ -121,7 +123,7 @@ pub async fn ensure_campaign(
     .bind(new_id())
     .bind(name)
     .bind(source.id.as_str())
-    .bind(source.channel.as_str())
+    .bind(channel)
     .bind(details.cost_cents)
     .bind(details.currency.as_deref())
     .bind(details.starts_on.as_deref())

@@ -29,12 +29,15 @@ use time::{Date, Duration};
 /// A marketing campaign the demo captures belong to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DemoCampaign {
+    /// Unique display name ("SaaStr Europe booth").
     pub name: String,
     /// The lead source the campaign belongs to ("Website", "Events", "Google Ads").
     pub source: String,
+    /// The capture channel, which decides which fields its captures carry.
     pub channel: Channel,
     /// What the campaign cost, in cents, so cost-per-lead reports have numbers.
     pub cost_cents: i64,
+    /// First day of the campaign; no capture is older.
     pub starts_on: Date,
     /// `None` for always-on campaigns (the contact form, partner referrals).
     pub ends_on: Option<Date>,
@@ -55,8 +58,11 @@ pub struct DemoUtm {
 pub struct DemoCapture {
     /// Index into [`DemoData::campaigns`].
     pub campaign: usize,
+    /// Raw values as the form, scanner or list gave them (not normalised).
     pub input: LeadInput,
+    /// UTM tags; empty for offline channels.
     pub utm: DemoUtm,
+    /// The page that linked to the form, for web channels.
     pub referrer: Option<String>,
     /// Days before `today`; at least 1, so no capture lies in the future whatever the
     /// time of day.
@@ -72,7 +78,9 @@ pub struct DemoCapture {
 /// The whole demo: campaigns and captures, captures ordered oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DemoData {
+    /// Twelve campaigns covering every channel.
     pub campaigns: Vec<DemoCampaign>,
+    /// Oldest first, the order a server would have received them in.
     pub captures: Vec<DemoCapture>,
 }
 
@@ -274,6 +282,7 @@ struct Person {
 
 /// Per-capture facts tests need but the public type does not carry.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(test), allow(dead_code))]
 struct CaptureMeta {
     person: usize,
     /// ISO code of the person's country (how a national phone number is read).
@@ -945,10 +954,11 @@ fn make_messy(rng: &mut StdRng, input: &mut LeadInput, person: &Person) {
                 &mut input.first_name,
                 &mut input.last_name,
                 &mut input.full_name,
-            ] {
-                if let Some(n) = name {
-                    *n = n.to_uppercase();
-                }
+            ]
+            .into_iter()
+            .flatten()
+            {
+                *name = name.to_uppercase();
             }
         }
         1 => {

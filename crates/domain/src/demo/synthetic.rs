@@ -349,7 +349,7 @@ fn write_broken(out: &mut String, p: &Person, n: usize) {
                 p.city,
                 p.country_name,
             ];
-            let columns = if n % 4 == 0 { values.len() } else { 6 };
+            let columns = if n % 4 == 1 { 6 } else { values.len() };
             for (i, value) in values.iter().take(columns).enumerate() {
                 if i > 0 {
                     out.push(',');

@@ -52,13 +52,6 @@ pub(crate) struct CountryInfo {
     pub local_titles: &'static [&'static str],
 }
 
-pub(crate) const GB: usize = 0;
-pub(crate) const US: usize = 1;
-pub(crate) const DE: usize = 2;
-pub(crate) const FR: usize = 3;
-pub(crate) const NL: usize = 4;
-pub(crate) const ES: usize = 5;
-
 const fn city(
     name: &'static str,
     region: &'static str,
@@ -159,7 +152,7 @@ pub(crate) static COUNTRIES: [CountryInfo; 6] = [
                 "West Midlands",
                 &["B1 #@@", "B3 #@@", "B15 #@@"],
                 "121",
-                "2345789",
+                "234567",
                 &[3, 3, 4],
             ),
             city(
@@ -202,13 +195,13 @@ pub(crate) static COUNTRIES: [CountryInfo; 6] = [
         street_style: StreetStyle::NumberFirst,
         mobiles: &[
             PhonePlan {
-                prefix: "7911",
+                prefix: "7912",
                 lead: "",
                 groups: &[4, 6],
             },
             PhonePlan {
-                prefix: "7700",
-                lead: "1234",
+                prefix: "7723",
+                lead: "",
                 groups: &[4, 6],
             },
             PhonePlan {

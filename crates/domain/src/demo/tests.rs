@@ -244,7 +244,7 @@ fn clean_phones_are_valid_for_their_country_and_unique_per_person() {
         }
     }
     assert!(invalid.is_empty(), "invalid phones: {invalid:?}");
-    assert!(owner.len() > 1500);
+    assert!(owner.len() > 700, "{} phones", owner.len());
 }
 
 #[test]
@@ -399,13 +399,20 @@ fn synthetic_people_are_distinct_and_duplicates_keep_their_keys() {
 }
 
 #[test]
-fn synthetic_generation_is_fast() {
+fn synthetic_generation_and_import_parsing_are_fast() {
     let start = std::time::Instant::now();
     let csv = synthetic_import_csv(1, 100_000);
-    let took = start.elapsed();
-    assert_eq!(csv.rows, 100_000);
+    let generated = start.elapsed();
+    let (ok, errors) = synthetic_rows(&csv);
+    let parsed = start.elapsed() - generated;
+    eprintln!("100,000 rows: generated in {generated:?}, parsed in {parsed:?}");
+    assert_eq!(ok.len() + errors.len(), 100_000);
     if !cfg!(debug_assertions) {
-        assert!(took.as_millis() < 1_000, "took {took:?}");
+        assert!(
+            generated.as_millis() < 1_000,
+            "generation took {generated:?}"
+        );
+        assert!(parsed.as_millis() < 2_000, "parsing took {parsed:?}");
     }
 }
 

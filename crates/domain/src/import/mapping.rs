@@ -118,17 +118,22 @@ impl ColumnMapping {
 /// Why a mapping could not be built. Messages name the columns as the file does.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MappingError {
+    /// An override names a header that is not in the file.
     #[error("--map names column {column:?}, which is not in the file; its columns are: {}", quoted_list(.available))]
     UnknownColumn {
         column: String,
         available: Vec<String>,
     },
+    /// An override target is not a field name, `custom.<name>` or `ignore`.
     #[error("unknown target field {0:?}; use one of first_name, last_name, full_name, title, email, phone, company, website, street, postal_code, city, region, country, date_of_birth, custom.<name> or ignore")]
     UnknownTarget(String),
+    /// `custom.` with nothing after it.
     #[error("custom attribute name is empty; write custom.<name>")]
     EmptyCustomName,
+    /// The same column appears in two overrides.
     #[error("column {0:?} is given more than one --map")]
     DuplicateOverride(String),
+    /// Two columns would fill the same field or custom attribute.
     #[error("columns {first:?} and {second:?} both map to {target}; use --map to choose")]
     Conflict {
         first: String,
@@ -396,6 +401,14 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, MappingError::Conflict { .. }));
+    }
+
+    #[test]
+    fn a_chosen_custom_name_wins_over_a_default_one_in_any_column_order() {
+        let h = headers(&["Notes", "Email", "Remarks"]);
+        let m = build_mapping(&h, &ov(&[("Remarks", "custom.Notes")])).unwrap();
+        assert_eq!(m.columns[2], ColumnTarget::Custom("Notes".into()));
+        assert_eq!(m.columns[0], ColumnTarget::Custom("Notes 2".into()));
     }
 
     #[test]

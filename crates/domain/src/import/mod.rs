@@ -31,18 +31,25 @@ pub const MAX_CELL_BYTES: usize = 64 * 1024;
 /// A problem with the file as a whole; no row could be imported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImportError {
+    /// No bytes, only a byte-order mark, or only blank lines.
     #[error("the file is empty")]
     Empty,
+    /// UTF-16 (Excel's "Unicode text") or binary: recognised, not guessed at.
     #[error("the file is UTF-16 text (or binary data), not a CSV we can read; save it as \"CSV UTF-8\" and import it again")]
     Utf16,
+    /// No standard field matched and the first row holds an e-mail or phone number.
     #[error("the first row looks like data, not column names (it contains {sample:?}); add a header row naming the columns")]
     NoHeader { sample: String },
+    /// No column maps to a standard field, so no lead could have an identity.
     #[error("no column could be matched to a lead field; use --map column=field (the file's columns are: {columns})")]
     NoRecognisedColumns { columns: String },
+    /// The header and the `--map` overrides do not give a usable mapping.
     #[error(transparent)]
     Mapping(#[from] MappingError),
+    /// A quoted field opens and never closes, swallowing the rest of the file.
     #[error("the quoted field that starts on line {line} is never closed, so the rest of the file cannot be read; look for a stray '\"' on that line")]
     UnterminatedQuote { line: u64 },
+    /// The CSV reader itself failed (not expected for in-memory input).
     #[error("the file cannot be read as CSV near line {line}: {message}")]
     Syntax { line: u64, message: String },
 }

@@ -363,6 +363,7 @@ fn an_unclosed_quote_that_swallows_the_file_is_a_file_error() {
 #[test]
 fn nul_bytes_are_handled() {
     let csv = parse(b"Email,Name,Junk\na@x.com,A\0B,\0\nb@x.com,B,x\n");
+    assert_eq!(errors(&csv).len(), 1);
     let all = rows(&csv);
     assert_eq!(
         all[0].as_ref().unwrap_err().reason,

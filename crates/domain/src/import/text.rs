@@ -268,6 +268,21 @@ mod tests {
     }
 
     #[test]
+    fn encodings_serialise_in_snake_case() {
+        for e in [
+            TextEncoding::Utf8,
+            TextEncoding::Utf8Bom,
+            TextEncoding::Windows1252,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&e).unwrap(),
+                format!("\"{}\"", e.as_str())
+            );
+        }
+        assert_eq!(TextEncoding::Utf8Bom.as_str(), "utf8_bom");
+    }
+
+    #[test]
     fn detects_encodings() {
         assert_eq!(encoding_of(b"a,b\n"), Some(TextEncoding::Utf8));
         assert_eq!(

@@ -161,7 +161,7 @@ async fn run_create(
         .map(str::trim)
         .filter(|c| !c.is_empty())
     {
-        Some(name) => Some(state.app.ensure_campaign(name, &source).await?),
+        Some(name) => Some(state.app.ensure_campaign(name, &source, channel).await?),
         None => None,
     };
     let input = LeadInput {

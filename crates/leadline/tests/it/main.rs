@@ -1,0 +1,14 @@
+//! Integration tests: every capture path driven over HTTP (or the CLI binary) against
+//! the real server, each test once on SQLite and once on PostgreSQL.
+
+mod harness;
+
+mod api_leads;
+mod cli;
+mod forms;
+mod hostile_input;
+mod imports;
+mod matching;
+mod store_contract;
+
+pub use harness::*;

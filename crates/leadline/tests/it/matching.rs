@@ -1,0 +1,166 @@
+use crate::backend_tests;
+use crate::harness::*;
+use reqwest::multipart::{Form, Part};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+async fn import_csv(srv: &TestServer, csv: &str, source: &str, channel: &str) -> Value {
+    let form = Form::new()
+        .part(
+            "file",
+            Part::bytes(csv.as_bytes().to_vec()).file_name("list.csv"),
+        )
+        .text("source", source.to_string())
+        .text("channel", channel.to_string())
+        .text("default_region", "GB");
+    let (status, job) = srv.send(srv.post("/api/v1/imports").multipart(form)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let (_, done) = srv
+        .send(srv.get(&format!(
+            "/api/v1/imports/{}?wait=60",
+            job["id"].as_str().unwrap()
+        )))
+        .await;
+    assert_eq!(done["status"], "completed", "{done}");
+    done
+}
+
+backend_tests! {
+    async fn a_repeat_capture_enriches_the_existing_lead(srv: TestServer) {
+        let (status, first) = srv.create_lead(json!({ "first_name": "Jane", "last_name": "Doe", "email": "jane.doe@gmail.com", "source": "Webinar" })).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let id = first["lead"]["id"].as_str().unwrap().to_string();
+        srv.clock.advance(60_000);
+        // Same person: Gmail dots and case differ, a typo in the surname, new phone and company.
+        let (status, second) = srv.create_lead(json!({ "first_name": "jane", "last_name": "Deo", "email": "JaneDoe+promo@GMAIL.com",
+            "phone": "+44 20 7946 0321", "company": "Doe Consulting Ltd", "source": "Google Ads", "channel": "sem",
+            "attribution": { "utm_source": "google", "utm_medium": "cpc", "utm_term": "lead software" } })).await;
+        assert_eq!(status, StatusCode::OK, "{second}");
+        assert_eq!(second["outcome"], "merged");
+        assert_eq!(second["lead"]["id"], id.as_str());
+        assert_eq!(second["lead"]["phone"], "+442079460321", "blank filled");
+        assert_eq!(second["lead"]["company"], "Doe Consulting Ltd");
+        assert_eq!(second["lead"]["last_name"], "Doe", "existing value kept");
+        let conflict = second["conflicts"].as_array().unwrap().iter().find(|c| c["field"] == "last_name").unwrap();
+        assert_eq!(conflict["alternate"], "Deo");
+
+        let (_, detail) = srv.send(srv.get(&format!("/api/v1/leads/{id}"))).await;
+        let touches = detail["touches"].as_array().unwrap();
+        assert_eq!(touches.len(), 2, "the capture is added to the attribution");
+        assert_eq!(touches[0]["position"], 0);
+        assert_eq!(touches[1]["channel"], "sem");
+        assert_eq!(touches[1]["utm_term"], "lead software");
+        let decision = &detail["match_decisions"][0];
+        assert_eq!(decision["decision"], "merged");
+        let comparisons = decision["evidence"]["comparisons"].as_array().unwrap();
+        let email = comparisons.iter().find(|c| c["field"] == "email").unwrap();
+        assert_eq!(email["outcome"], "agree");
+        assert!(email["weight"].as_f64().unwrap() > 10.0);
+        let sum: f64 = comparisons.iter().map(|c| c["weight"].as_f64().unwrap()).sum();
+        assert!((sum - decision["score"].as_f64().unwrap()).abs() < 1e-6, "evidence explains the score");
+        let (_, timeline) = srv.send(srv.get(&format!("/api/v1/leads/{id}/timeline"))).await;
+        let captured: Vec<&Value> = timeline["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "captured").collect();
+        assert_eq!(captured.len(), 2);
+        assert_eq!(captured[1]["payload"]["outcome"], "merged");
+        assert_eq!(captured[1]["payload"]["alternates"][0]["alternate"], "Deo");
+        let (_, list) = srv.send(srv.get("/api/v1/leads")).await;
+        assert_eq!(list["leads"].as_array().unwrap().len(), 1);
+    }
+
+    async fn consumer_lists_match_on_names_and_addresses(srv: TestServer) {
+        // A home-show list, then a direct-mail list months later with the same households.
+        let show = "First Name,Last Name,Street,Postcode,City,Phone\n\
+            Jon,Smith,12 High Street,SW1A 1AA,London,\n\
+            Mary,Smith,12 High Street,SW1A 1AA,London,\n\
+            Priya,Patel,4 Mill Road,CB1 2AD,Cambridge,01223 496000\n";
+        let done = import_csv(&srv, show, "Ideal Home Show", "home_show").await;
+        assert_eq!(done["created_count"], 3, "{done}");
+        srv.clock.advance(90 * 86_400_000);
+        let mailing = "Name,Address,Zip,Town\n\
+            John Smith,12 High St,SW1A 1AA,London\n\
+            Priya Patel,4 Mill Rd,CB1 2AD,Cambridge\n\
+            Peter Jones,7 Station Road,M1 1AE,Manchester\n";
+        let done = import_csv(&srv, mailing, "Spring postcard", "direct_mail").await;
+        assert_eq!(done["merged_count"], 2, "{done}");
+        assert_eq!(done["created_count"], 1, "{done}");
+        let (_, list) = srv.send(srv.get("/api/v1/leads?limit=100")).await;
+        let leads = list["leads"].as_array().unwrap();
+        assert_eq!(leads.len(), 4, "Mary stayed separate from Jon; Peter is new");
+        let jon = leads.iter().find(|l| l["first_name"] == "Jon").unwrap();
+        let (_, detail) = srv.send(srv.get(&format!("/api/v1/leads/{}", jon["id"].as_str().unwrap()))).await;
+        let channels: Vec<&str> = detail["touches"].as_array().unwrap().iter().map(|t| t["channel"].as_str().unwrap()).collect();
+        assert_eq!(channels, vec!["home_show", "direct_mail"]);
+    }
+
+    async fn a_fuzzy_match_is_flagged_as_a_possible_duplicate(srv: TestServer) {
+        let (_, first) = srv.create_lead(json!({ "first_name": "Robert", "last_name": "Chen", "company": "Northwind Traders Inc", "title": "CFO", "email": "rchen@northwind.example" })).await;
+        let (status, second) = srv.create_lead(json!({ "first_name": "Robert", "last_name": "Chen", "company": "Northwind Traders", "phone": "+1 650 253 0000" })).await;
+        assert_eq!(status, StatusCode::CREATED, "{second}");
+        assert_eq!(second["possible_duplicate_of"], first["lead"]["id"]);
+        assert_eq!(second["lead"]["possible_duplicate_of"], first["lead"]["id"]);
+        let (_, detail) = srv.send(srv.get(&format!("/api/v1/leads/{}", second["lead"]["id"].as_str().unwrap()))).await;
+        assert_eq!(detail["match_decisions"][0]["decision"], "possible_duplicate");
+    }
+
+    async fn manual_merge_and_exact_undo(srv: TestServer) {
+        let (_, a) = srv.create_lead(json!({ "first_name": "Lena", "last_name": "Fischer", "email": "lena@fischer.example",
+            "consent": [{ "channel": "email", "granted": true, "wording": "ok" }] })).await;
+        srv.clock.advance(1000);
+        let (_, b) = srv.create_lead(json!({ "first_name": "Lena", "last_name": "Fisher", "phone": "+49 30 901820", "title": "CTO",
+            "source": "Trade show", "channel": "trade_show",
+            "consent": [{ "channel": "phone", "granted": true, "wording": "call me" }] })).await;
+        let (a_id, b_id) = (a["lead"]["id"].as_str().unwrap(), b["lead"]["id"].as_str().unwrap());
+        let (_, a_before) = srv.send(srv.get(&format!("/api/v1/leads/{a_id}"))).await;
+        let (_, b_before) = srv.send(srv.get(&format!("/api/v1/leads/{b_id}"))).await;
+
+        srv.clock.advance(1000);
+        let (status, merged) = srv.send(srv.post(&format!("/api/v1/leads/{a_id}/merge")).json(&json!({ "other_lead_id": b_id }))).await;
+        assert_eq!(status, StatusCode::OK, "{merged}");
+        assert_eq!(merged["lead"]["phone"], "+4930901820");
+        assert_eq!(merged["lead"]["title"], "CTO");
+        assert_eq!(merged["lead"]["last_name"], "Fischer");
+        let (_, survivor) = srv.send(srv.get(&format!("/api/v1/leads/{a_id}"))).await;
+        assert_eq!(survivor["touches"].as_array().unwrap().len(), 2);
+        assert_eq!(survivor["consents"].as_array().unwrap().len(), 2);
+        let (_, gone) = srv.send(srv.get(&format!("/api/v1/leads/{b_id}"))).await;
+        assert_eq!(gone["merged_into"], a_id);
+        let (_, list) = srv.send(srv.get("/api/v1/leads")).await;
+        assert_eq!(list["leads"].as_array().unwrap().len(), 1, "merged leads leave the list");
+        let (status, body) = srv.send(srv.post(&format!("/api/v1/leads/{a_id}/merge")).json(&json!({ "other_lead_id": b_id }))).await;
+        assert_error(status, &body, 409, "lead_merged");
+        let (status, body) = srv.send(srv.patch(&format!("/api/v1/leads/{b_id}")).json(&json!({ "title": "x" }))).await;
+        assert_error(status, &body, 409, "lead_merged");
+
+        srv.clock.advance(1000);
+        let merge_id = merged["merge_id"].as_str().unwrap();
+        let (status, undone) = srv.send(srv.post(&format!("/api/v1/merges/{merge_id}/undo"))).await;
+        assert_eq!(status, StatusCode::OK, "{undone}");
+        let (_, a_after) = srv.send(srv.get(&format!("/api/v1/leads/{a_id}"))).await;
+        let (_, b_after) = srv.send(srv.get(&format!("/api/v1/leads/{b_id}"))).await;
+        let strip = |mut v: Value| { v.as_object_mut().unwrap().remove("match_decisions"); v };
+        assert_eq!(strip(a_after), strip(a_before), "survivor restored exactly");
+        assert_eq!(strip(b_after), strip(b_before), "merged lead restored exactly");
+        let (status, body) = srv.send(srv.post(&format!("/api/v1/merges/{merge_id}/undo"))).await;
+        assert_error(status, &body, 409, "merge_already_undone");
+        let (_, timeline) = srv.send(srv.get(&format!("/api/v1/leads/{a_id}/timeline"))).await;
+        let kinds: Vec<&str> = timeline["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert!(kinds.contains(&"merged") && kinds.contains(&"merge_undone"), "{kinds:?}");
+        // Matching works again for both after the undo.
+        let (_, again) = srv.create_lead(json!({ "email": "LENA@fischer.example", "first_name": "Lena", "last_name": "Fischer" })).await;
+        assert_eq!(again["outcome"], "merged");
+        assert_eq!(again["lead"]["id"], a_id);
+    }
+
+    async fn undo_is_refused_when_it_would_lose_later_edits(srv: TestServer) {
+        let (_, a) = srv.create_lead(json!({ "first_name": "Ola", "last_name": "Nordmann", "email": "ola@nordmann.example" })).await;
+        let (_, b) = srv.create_lead(json!({ "first_name": "Kari", "last_name": "Hansen", "email": "kari@hansen.example" })).await;
+        let (a_id, b_id) = (a["lead"]["id"].as_str().unwrap(), b["lead"]["id"].as_str().unwrap());
+        srv.clock.advance(1000);
+        let (_, merged) = srv.send(srv.post(&format!("/api/v1/leads/{a_id}/merge")).json(&json!({ "other_lead_id": b_id }))).await;
+        srv.clock.advance(1000);
+        let (status, _) = srv.send(srv.patch(&format!("/api/v1/leads/{a_id}")).json(&json!({ "title": "Founder" }))).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, body) = srv.send(srv.post(&format!("/api/v1/merges/{}/undo", merged["merge_id"].as_str().unwrap()))).await;
+        assert_error(status, &body, 409, "lead_changed_since_merge");
+    }
+}
