@@ -138,7 +138,7 @@ pub async fn insert_many(conn: &mut AnyConnection, leads: &[LeadRecord]) -> Resu
         let sql = format!(
             "INSERT INTO leads ({}) VALUES {}",
             select_list(),
-            row_placeholders(chunk.len(), cols)
+            row_placeholders(conn, chunk.len(), cols)
         );
         let mut q = sqlx::query(&sql);
         for lead in chunk {
@@ -182,7 +182,7 @@ pub async fn get_many(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<Le
         let sql = format!(
             "SELECT {} FROM leads WHERE id IN ({})",
             select_list(),
-            placeholders(1, chunk.len())
+            placeholders(conn, 1, chunk.len())
         );
         let mut q = sqlx::query(&sql);
         for id in chunk {
@@ -286,7 +286,7 @@ pub async fn insert_match_keys(conn: &mut AnyConnection, keys: &[(String, String
     for chunk in keys.chunks(rows_per_statement(2)) {
         let sql = format!(
             "INSERT INTO lead_match_keys (match_key, lead_id) VALUES {} ON CONFLICT DO NOTHING",
-            row_placeholders(chunk.len(), 2)
+            row_placeholders(conn, chunk.len(), 2)
         );
         let mut q = sqlx::query(&sql);
         for (key, lead) in chunk {
@@ -314,7 +314,7 @@ pub async fn find_by_match_keys(
     for chunk in keys.chunks(rows_per_statement(1)) {
         let sql = format!(
             "SELECT match_key, lead_id FROM lead_match_keys WHERE match_key IN ({})",
-            placeholders(1, chunk.len())
+            placeholders(conn, 1, chunk.len())
         );
         let mut q = sqlx::query_as::<_, (String, String)>(&sql);
         for k in chunk {

@@ -172,7 +172,7 @@ pub async fn ensure_accounts(
     for chunk in domains.chunks(rows_per_statement(4)) {
         let sql = format!(
             "INSERT INTO accounts (id, domain, name, created_at) VALUES {} ON CONFLICT (domain) DO NOTHING",
-            row_placeholders(chunk.len(), 4)
+            row_placeholders(conn, chunk.len(), 4)
         );
         let mut q = sqlx::query(&sql);
         for (domain, name) in chunk {
@@ -185,7 +185,7 @@ pub async fn ensure_accounts(
         q.execute(&mut *conn).await?;
         let sql = format!(
             "SELECT domain, id FROM accounts WHERE domain IN ({})",
-            placeholders(1, chunk.len())
+            placeholders(conn, 1, chunk.len())
         );
         let mut q = sqlx::query_as::<_, (String, String)>(&sql);
         for (domain, _) in chunk {

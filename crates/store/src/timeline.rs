@@ -42,7 +42,7 @@ pub async fn append(conn: &mut AnyConnection, events: &[TimelineEvent]) -> Resul
     for chunk in events.chunks(rows_per_statement(6)) {
         let sql = format!(
             "INSERT INTO timeline_events (id, lead_id, kind, actor, occurred_at, payload) VALUES {}",
-            row_placeholders(chunk.len(), 6)
+            row_placeholders(conn, chunk.len(), 6)
         );
         let mut q = sqlx::query(&sql);
         for e in chunk {
@@ -102,7 +102,7 @@ pub async fn record_match_decisions(
     for chunk in decisions.chunks(rows_per_statement(7)) {
         let sql = format!(
             "INSERT INTO match_decisions (id, lead_id, candidate_id, decision, score, evidence, created_at) VALUES {}",
-            row_placeholders(chunk.len(), 7)
+            row_placeholders(conn, chunk.len(), 7)
         );
         let mut q = sqlx::query(&sql);
         for d in chunk {

@@ -40,7 +40,7 @@ pub async fn insert_many(conn: &mut AnyConnection, touches: &[Touch]) -> Result<
     for chunk in touches.chunks(rows_per_statement(TOUCH_COLUMN_COUNT)) {
         let sql = format!(
             "INSERT INTO touches ({TOUCH_COLUMNS}) VALUES {}",
-            row_placeholders(chunk.len(), TOUCH_COLUMN_COUNT)
+            row_placeholders(conn, chunk.len(), TOUCH_COLUMN_COUNT)
         );
         let mut q = sqlx::query(&sql);
         for t in chunk {
@@ -84,7 +84,7 @@ pub async fn counts(conn: &mut AnyConnection, lead_ids: &[String]) -> Result<Has
     for chunk in lead_ids.chunks(rows_per_statement(1)) {
         let sql = format!(
             "SELECT lead_id, COUNT(*) FROM touches WHERE lead_id IN ({}) GROUP BY lead_id",
-            placeholders(1, chunk.len())
+            placeholders(conn, 1, chunk.len())
         );
         let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
         for id in chunk {
@@ -104,7 +104,7 @@ pub async fn known_fingerprints(
     for chunk in fingerprints.chunks(rows_per_statement(1)) {
         let sql = format!(
             "SELECT fingerprint, lead_id FROM touches WHERE fingerprint IN ({})",
-            placeholders(1, chunk.len())
+            placeholders(conn, 1, chunk.len())
         );
         let mut q = sqlx::query_as::<_, (String, String)>(&sql);
         for f in chunk {
@@ -167,7 +167,7 @@ pub async fn insert_consents(conn: &mut AnyConnection, consents: &[Consent]) -> 
     for chunk in consents.chunks(rows_per_statement(7)) {
         let sql = format!(
             "INSERT INTO consents (id, lead_id, channel, status, wording, evidence, recorded_at) VALUES {}",
-            row_placeholders(chunk.len(), 7)
+            row_placeholders(conn, chunk.len(), 7)
         );
         let mut q = sqlx::query(&sql);
         for c in chunk {
