@@ -115,10 +115,9 @@ impl CaptureOutcome {
     }
 }
 
-/// A lead loaded or created during one batch.
+/// A lead this batch creates or changes, in full.
 struct WorkingLead {
     record: LeadRecord,
-    match_record: MatchRecord,
     is_new: bool,
     dirty: bool,
     touches: i64,
@@ -127,6 +126,9 @@ struct WorkingLead {
 /// Everything one batch reads and will write.
 #[derive(Default)]
 struct Batch {
+    /// Comparable views of every candidate and of every lead created in this batch.
+    /// Full rows are loaded only for the few that a capture merges into.
+    candidates: HashMap<String, MatchRecord>,
     leads: HashMap<String, WorkingLead>,
     new_order: Vec<String>,
     key_index: HashMap<String, Vec<String>>,
@@ -138,8 +140,8 @@ struct Batch {
 }
 
 impl Batch {
-    /// Loads every existing lead that shares a blocking key with the batch, and the
-    /// fingerprints already captured.
+    /// Loads the comparable view of every existing lead that shares a blocking key
+    /// with the batch, and the fingerprints already captured.
     async fn load(
         conn: &mut AnyConnection,
         keys: Vec<String>,
@@ -157,32 +159,42 @@ impl Batch {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let counts = touches::counts(conn, &ids).await?;
-        for record in leads::get_many(conn, &ids).await? {
-            if record.merged_into.is_some() {
-                continue;
-            }
-            let match_record = MatchRecord::from_lead(&record.fields);
-            let touches = counts.get(&record.id).copied().unwrap_or(0);
-            batch.leads.insert(
-                record.id.clone(),
-                WorkingLead {
-                    record,
-                    match_record,
-                    is_new: false,
-                    dirty: false,
-                    touches,
-                },
-            );
-        }
+        batch.candidates = leads::match_records(conn, &ids)
+            .await?
+            .into_iter()
+            .collect();
         for (key, ids) in by_key {
             let live: Vec<String> = ids
                 .into_iter()
-                .filter(|id| batch.leads.contains_key(id))
+                .filter(|id| batch.candidates.contains_key(id))
                 .collect();
             batch.key_index.insert(key, live);
         }
         Ok(batch)
+    }
+
+    /// Makes sure the full row of a candidate is at hand before merging into it.
+    async fn load_full(&mut self, conn: &mut AnyConnection, lead_id: &str) -> Result<()> {
+        if self.leads.contains_key(lead_id) {
+            return Ok(());
+        }
+        let record = leads::get(conn, lead_id)
+            .await?
+            .ok_or(StoreError::NotFound("lead"))?;
+        let touches = touches::counts(conn, &[lead_id.to_string()])
+            .await?
+            .remove(lead_id)
+            .unwrap_or(0);
+        self.leads.insert(
+            lead_id.to_string(),
+            WorkingLead {
+                record,
+                is_new: false,
+                dirty: false,
+                touches,
+            },
+        );
+        Ok(())
     }
 
     fn candidates(&self, keys: &[String]) -> Vec<String> {
@@ -269,6 +281,7 @@ impl Batch {
     ) -> String {
         let id = new_id();
         self.index(&id, keys);
+        self.candidates.insert(id.clone(), match_record);
         self.leads.insert(
             id.clone(),
             WorkingLead {
@@ -284,7 +297,6 @@ impl Batch {
                     created_at: now,
                     updated_at: now,
                 },
-                match_record,
                 is_new: true,
                 dirty: false,
                 touches: 0,
@@ -308,9 +320,10 @@ impl Batch {
         if !plan.filled.is_empty() {
             lead.record.fields = plan.merged;
             lead.record.updated_at = now;
-            lead.match_record = MatchRecord::from_lead(&lead.record.fields);
             lead.dirty = true;
-            let keys = matching::blocking_keys(&lead.match_record);
+            let record = MatchRecord::from_lead(&lead.record.fields);
+            let keys = matching::blocking_keys(&record);
+            self.candidates.insert(lead_id.to_string(), record);
             self.index(lead_id, keys);
         }
         (plan.filled, plan.conflicts)
@@ -395,12 +408,13 @@ impl App {
                 &record,
                 candidates
                     .iter()
-                    .filter_map(|id| batch.leads.get(id).map(|w| (id.clone(), &w.match_record))),
+                    .filter_map(|id| batch.candidates.get(id).map(|r| (id.clone(), r))),
                 &self.matching,
             );
             let outcome = match best {
                 Some(m) if m.decision == MatchDecision::Sure => {
                     let lead_id = m.candidate;
+                    batch.load_full(&mut tx, &lead_id).await?;
                     let (filled, conflicts) = batch.merge_into(&lead_id, &lead, at);
                     let mut payload = source_payload(capture);
                     payload["outcome"] = json!("merged");
@@ -506,7 +520,8 @@ async fn write_batch(conn: &mut AnyConnection, batch: &mut Batch, now: i64) -> R
     let mut keys = Vec::new();
     for lead in batch.leads.values() {
         if lead.is_new || lead.dirty {
-            for key in matching::blocking_keys(&lead.match_record) {
+            let record = MatchRecord::from_lead(&lead.record.fields);
+            for key in matching::blocking_keys(&record) {
                 keys.push((key, lead.record.id.clone()));
             }
         }

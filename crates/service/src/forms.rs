@@ -353,11 +353,20 @@ pub fn check_form_token(
 }
 
 impl App {
-    /// The key forms are signed with, created once per database.
+    /// The key forms are signed with, created once per database and cached.
     async fn form_secret(&self) -> Result<String> {
-        let mut conn = self.db.acquire().await?;
-        let fresh = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 48);
-        Ok(settings::get_or_init(&mut conn, "form_token_secret", &fresh, self.now()).await?)
+        let secret = self
+            .form_secret
+            .get_or_try_init(|| async {
+                let mut conn = self.db.acquire().await?;
+                let fresh = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 48);
+                let secret =
+                    settings::get_or_init(&mut conn, "form_token_secret", &fresh, self.now())
+                        .await?;
+                Ok::<_, crate::ServiceError>(secret)
+            })
+            .await?;
+        Ok(secret.clone())
     }
 
     /// A token to put in a rendered form: `<issued ms>.<hmac>`.

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 /// Rows per transaction: large enough to amortise commits and blocking-key lookups,
 /// small enough that progress moves and a failure loses little work.
-pub const BATCH_ROWS: usize = 2_000;
+pub const BATCH_ROWS: usize = 10_000;
 
 /// What to import and how.
 #[derive(Debug, Clone)]

@@ -30,6 +30,8 @@ pub struct App {
     pub matching: leadline_domain::matching::MatchThresholds,
     /// Bumped whenever an import job's state is saved, for long-polling clients.
     import_updates: Arc<tokio::sync::watch::Sender<u64>>,
+    /// The form-token signing key, read once from the database.
+    form_secret: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl App {
@@ -40,6 +42,7 @@ impl App {
             capture_lock: Arc::new(tokio::sync::Mutex::new(())),
             matching: Default::default(),
             import_updates: Arc::new(tokio::sync::watch::Sender::new(0)),
+            form_secret: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
 

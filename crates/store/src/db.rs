@@ -76,7 +76,7 @@ impl Db {
                             "PRAGMA synchronous = NORMAL",
                             "PRAGMA foreign_keys = ON",
                             "PRAGMA busy_timeout = 15000",
-                            "PRAGMA cache_size = -65536",
+                            "PRAGMA cache_size = -262144",
                         ] {
                             conn.execute(pragma).await?;
                         }
@@ -103,8 +103,15 @@ impl Db {
         &self.pool
     }
 
+    /// Starts a write transaction. On SQLite it is `BEGIN IMMEDIATE`: a deferred
+    /// transaction that reads and then writes fails at once with "database is locked"
+    /// when another writer committed in between (busy_timeout cannot help there), while
+    /// IMMEDIATE takes the write lock up front and waits its turn.
     pub async fn begin(&self) -> Result<Transaction<'static, sqlx::Any>> {
-        Ok(self.pool.begin().await?)
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {

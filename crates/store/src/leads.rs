@@ -3,6 +3,7 @@
 use crate::db::{placeholders, row_placeholders, rows_per_statement, Params};
 use crate::error::json_column;
 use crate::{Result, StoreError};
+use leadline_domain::matching::MatchRecord;
 use leadline_domain::normalize::NormalizedLead;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
@@ -322,6 +323,48 @@ pub async fn find_by_match_keys(
         }
         for (key, lead) in q.fetch_all(&mut *conn).await? {
             out.entry(key).or_default().push(lead);
+        }
+    }
+    Ok(out)
+}
+
+/// The comparable view of live leads (merged ones excluded): just the columns matching
+/// reads, so loading thousands of candidates per import batch stays cheap.
+pub async fn match_records(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<Vec<(String, MatchRecord)>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT id, email_key, phone, phone_valid, first_name, last_name, company_key, domain, \
+             street, postal_code, city, country, date_of_birth FROM leads \
+             WHERE merged_into IS NULL AND id IN ({})",
+            placeholders(conn, 1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let phone_valid: i64 = row.try_get("phone_valid")?;
+            let phone: Option<String> = row.try_get("phone")?;
+            out.push((
+                row.try_get("id")?,
+                MatchRecord {
+                    email_key: row.try_get("email_key")?,
+                    phone: phone.filter(|_| phone_valid != 0),
+                    first_name: row.try_get("first_name")?,
+                    last_name: row.try_get("last_name")?,
+                    company_key: row.try_get("company_key")?,
+                    domain: row.try_get("domain")?,
+                    street: row.try_get("street")?,
+                    postal_code: row.try_get("postal_code")?,
+                    city: row.try_get("city")?,
+                    country: row.try_get("country")?,
+                    date_of_birth: row.try_get("date_of_birth")?,
+                },
+            ));
         }
     }
     Ok(out)
