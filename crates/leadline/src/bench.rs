@@ -267,6 +267,10 @@ async fn import(db: &Option<String>, rows: usize, preload: usize) -> anyhow::Res
             preload as f64 / t0.elapsed().as_secs_f64()
         );
     }
+    let existing = {
+        let mut conn = app.db.acquire().await?;
+        leadline_store::leads::count(&mut conn).await?
+    };
     let csv = synthetic_import_csv(42, rows);
     let expected = (
         csv.unique_people,
@@ -278,7 +282,7 @@ async fn import(db: &Option<String>, rows: usize, preload: usize) -> anyhow::Res
     let job = import_csv(&app, csv.text, "Bench list").await?;
     let elapsed = t0.elapsed().as_secs_f64();
     println!(
-        "import bench: {rows} rows into a database holding {preload} leads in {elapsed:.2}s -> {:.0} rows/s; \
+        "import bench: {rows} rows into a database holding {existing} leads in {elapsed:.2}s -> {:.0} rows/s; \
          {} created, {} merged, {} unchanged, {} rejected (expected {} / {} / 0 / {}); peak RSS {:.0} MiB; backend {:?}",
         rows as f64 / elapsed,
         job.created_count,

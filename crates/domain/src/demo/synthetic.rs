@@ -152,7 +152,12 @@ impl Factory {
         self.serial += 1;
         let country = weighted(rng, &COUNTRY_WEIGHTS);
         let info = &COUNTRIES[country];
+        // Past a few hundred thousand people the name-at-company space runs out; after
+        // a bounded number of tries a repeat is accepted. E-mail and phone stay unique,
+        // so a matcher sees such a pair as at most a possible duplicate.
+        let mut attempts = 0;
         let (first, last, company) = loop {
+            attempts += 1;
             let first = pick(rng, info.first_names);
             let mut last = pick(rng, info.last_names).to_string();
             if info.double_surnames && rng.gen_bool(0.4) {
@@ -167,7 +172,7 @@ impl Factory {
                 company.stem as u8,
                 company.sector as u8,
             );
-            if !self.identities.contains(&key) {
+            if attempts >= 64 || !self.identities.contains(&key) {
                 let last = key.2.clone();
                 self.identities.insert(key);
                 break (first, last, company);
