@@ -4,13 +4,21 @@
 //! no clock reads (callers pass the time in). That keeps normalising, matching and merge
 //! decisions exhaustively unit-testable and lets the store and web crates stay thin.
 
+pub mod access;
 pub mod channel;
+pub mod conditions;
 pub mod demo;
 pub mod fields;
 pub mod import;
+pub mod lifecycle;
 pub mod matching;
 pub mod merge;
 pub mod normalize;
+pub mod qualification;
+pub mod routing;
+pub mod schedule;
+pub mod scoring;
+pub mod sla;
 
 pub use channel::Channel;
 pub use fields::{LeadField, LeadInput};

@@ -32,6 +32,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Import a CSV list of leads.
     Import(ImportArgs),
     /// Load the generated demo data set into an empty database.
@@ -77,7 +80,30 @@ pub enum TokenCommand {
     Create {
         #[arg(long)]
         name: String,
+        /// E-mail of the user the token acts as (default: the first admin, created if
+        /// the database has no users yet).
+        #[arg(long)]
+        user: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, manager, marketer or rep.
+        #[arg(long)]
+        role: String,
+        /// Read a password (for the web app) from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,7 @@ mod cli;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{Cli, Command, TokenCommand};
+use cli::{Cli, Command, TokenCommand, UserCommand};
 use leadline_service::imports::{ImportProgress, ImportRequest};
 use leadline_service::{App, SystemClock};
 use leadline_store::Db;
@@ -28,14 +28,60 @@ async fn main() -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Token(TokenCommand::Create { name }) => {
+        Command::Token(TokenCommand::Create { name, user }) => {
             let app = open(&cli.database_url).await?;
-            let (token, secret) = app.create_token(&name).await?;
+            let user = match user {
+                Some(email) => app.user_by_email(&email).await?.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no user with e-mail {email:?}; add one with `leadline user add`"
+                    )
+                })?,
+                None => app.default_admin().await?,
+            };
+            let (token, secret) = app.create_token(&name, &user.id).await.map_err(describe)?;
             println!(
-                "Created API token {:?} (id {}). It is shown only once:",
-                token.name, token.id
+                "Created API token {:?} (id {}) acting as {} <{}>, role {}. It is shown only once:",
+                token.name, token.id, user.name, user.email, user.role
             );
             println!("{secret}");
+            Ok(())
+        }
+        Command::User(UserCommand::Add {
+            email,
+            name,
+            role,
+            password_stdin,
+        }) => {
+            let app = open(&cli.database_url).await?;
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the password from stdin")?;
+                Some(line.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            let input = leadline_service::users::UserInput {
+                email: Some(email),
+                name: Some(name),
+                role: Some(role),
+                password,
+                ..Default::default()
+            };
+            let user = app.create_user(input).await.map_err(describe)?;
+            println!(
+                "Added {} <{}> as {} (id {})",
+                user.name, user.email, user.role, user.id
+            );
+            Ok(())
+        }
+        Command::User(UserCommand::List) => {
+            let app = open(&cli.database_url).await?;
+            for u in app.list_users().await? {
+                let state = if u.active { "active" } else { "inactive" };
+                println!("{}\t{}\t{}\t{}\t{state}", u.id, u.email, u.name, u.role);
+            }
             Ok(())
         }
         Command::Import(args) => import(&cli.database_url, args).await,
@@ -46,6 +92,21 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args).await,
+    }
+}
+
+/// Turns field errors into one readable message for the terminal.
+fn describe(e: leadline_service::ServiceError) -> anyhow::Error {
+    match e {
+        leadline_service::ServiceError::Invalid(errors) => anyhow::anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+        other => other.into(),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod imports;
 pub mod leads;
 pub mod merges;
 pub mod tokens;
+pub mod users;
 
 pub use clock::{Clock, SystemClock};
 pub use error::ServiceError;

@@ -5,8 +5,10 @@
 
 use crate::error::Result;
 use crate::App;
+use leadline_domain::access::Role;
 use leadline_store::new_id;
 use leadline_store::tokens::{self, ApiToken};
+use leadline_store::users::{self, UserRow};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -24,8 +26,9 @@ fn generate_secret() -> String {
 }
 
 impl App {
-    /// Creates a token and returns it with its secret (the only time it is visible).
-    pub async fn create_token(&self, name: &str) -> Result<(ApiToken, String)> {
+    /// Creates a token acting as `user_id` and returns it with its secret (the only
+    /// time it is visible).
+    pub async fn create_token(&self, name: &str, user_id: &str) -> Result<(ApiToken, String)> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(crate::ServiceError::invalid(
@@ -34,10 +37,18 @@ impl App {
                 "a token name must be 1 to 100 characters",
             ));
         }
+        let user = self.user(user_id).await?;
+        if !user.active {
+            return Err(crate::ServiceError::conflict(
+                "user_inactive",
+                format!("user {} is deactivated", user.email),
+            ));
+        }
         let secret = generate_secret();
         let token = ApiToken {
             id: new_id(),
             name: name.to_string(),
+            user_id: Some(user.id),
             token_hash: hash_token(&secret),
             created_at: self.now(),
             last_used_at: None,
@@ -48,22 +59,40 @@ impl App {
         Ok((token, secret))
     }
 
-    /// The live token for a presented secret, if any.
-    pub async fn authenticate_token(&self, secret: &str) -> Result<Option<ApiToken>> {
+    /// The live token for a presented secret and the active user it acts as.
+    pub async fn authenticate_token(&self, secret: &str) -> Result<Option<Principal>> {
         if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 200 {
             return Ok(None);
         }
         let mut conn = self.db.acquire().await?;
-        let token = tokens::active_by_hash(&mut conn, &hash_token(secret)).await?;
-        if let Some(t) = &token {
-            // Recording use at minute granularity avoids a write per request.
-            let now = self.now();
-            if t.last_used_at.is_none_or(|last| now - last > 60_000) {
-                tokens::touch(&mut conn, &t.id, now).await?;
-            }
+        let Some(token) = tokens::active_by_hash(&mut conn, &hash_token(secret)).await? else {
+            return Ok(None);
+        };
+        let user = match &token.user_id {
+            Some(id) => users::user_by_id(&mut conn, id).await?,
+            None => None,
+        };
+        let Some(user) = user.filter(|u| u.active) else {
+            return Ok(None);
+        };
+        let Ok(role) = user.role.parse::<Role>() else {
+            return Ok(None);
+        };
+        // Recording use at minute granularity avoids a write per request.
+        let now = self.now();
+        if token.last_used_at.is_none_or(|last| now - last > 60_000) {
+            tokens::touch(&mut conn, &token.id, now).await?;
         }
-        Ok(token)
+        Ok(Some(Principal { token, user, role }))
     }
+}
+
+/// Who a request acts as: the token, its user and that user's role.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub token: ApiToken,
+    pub user: UserRow,
+    pub role: Role,
 }
 
 /// Where an idempotent request stands.

@@ -16,6 +16,7 @@ pub mod sources;
 pub mod timeline;
 pub mod tokens;
 pub mod touches;
+pub mod users;
 
 pub use db::{Backend, Db};
 pub use error::StoreError;

@@ -8,6 +8,8 @@ use sqlx::{AnyConnection, FromRow};
 pub struct ApiToken {
     pub id: String,
     pub name: String,
+    /// The user whose role the token acts with.
+    pub user_id: Option<String>,
     #[serde(skip)]
     pub token_hash: String,
     pub created_at: i64,
@@ -17,11 +19,12 @@ pub struct ApiToken {
 
 pub async fn insert(conn: &mut AnyConnection, token: &ApiToken) -> Result<()> {
     sqlx::query(
-        "INSERT INTO api_tokens (id, name, token_hash, created_at, last_used_at, revoked_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO api_tokens (id, name, user_id, token_hash, created_at, last_used_at, revoked_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(token.id.as_str())
     .bind(token.name.as_str())
+    .bind(token.user_id.as_deref())
     .bind(token.token_hash.as_str())
     .bind(token.created_at)
     .bind(token.last_used_at)
@@ -34,7 +37,7 @@ pub async fn insert(conn: &mut AnyConnection, token: &ApiToken) -> Result<()> {
 /// The live (not revoked) token with this hash.
 pub async fn active_by_hash(conn: &mut AnyConnection, hash: &str) -> Result<Option<ApiToken>> {
     Ok(sqlx::query_as(
-        "SELECT id, name, token_hash, created_at, last_used_at, revoked_at FROM api_tokens \
+        "SELECT id, name, user_id, token_hash, created_at, last_used_at, revoked_at FROM api_tokens \
          WHERE token_hash = $1 AND revoked_at IS NULL",
     )
     .bind(hash)

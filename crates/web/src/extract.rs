@@ -6,7 +6,8 @@ use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, Que
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use leadline_store::tokens::ApiToken;
+use leadline_domain::access::Permission;
+use leadline_service::tokens::Principal;
 
 /// JSON body; malformed JSON, wrong types and unknown fields come back as 4xx with
 /// the offending field named where serde tells us.
@@ -98,13 +99,31 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
-/// The API token a request authenticated with (`Authorization: Bearer …`).
+/// Who a request acts as (`Authorization: Bearer …`): the token and its user's role.
 #[derive(Debug, Clone)]
-pub struct Authenticated(pub ApiToken);
+pub struct Authenticated(pub Principal);
 
 impl Authenticated {
+    /// Timeline actor: the user, and the token they acted through.
     pub fn actor(&self) -> String {
-        format!("token:{}", self.0.id)
+        format!("user:{} token:{}", self.0.user.id, self.0.token.id)
+    }
+
+    /// Refuses with 403 unless the user's role holds `permission`.
+    pub fn require(&self, permission: Permission) -> Result<&Self, ApiError> {
+        if self.0.role.allows(permission) {
+            Ok(self)
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "the {} role may not {}",
+                    self.0.role,
+                    permission.as_str().replace('_', " ")
+                ),
+            ))
+        }
     }
 }
 
@@ -122,7 +141,7 @@ impl FromRequestParts<AppState> for Authenticated {
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or_else(ApiError::unauthorized)?;
         match state.app.authenticate_token(secret.trim()).await? {
-            Some(token) => Ok(Authenticated(token)),
+            Some(principal) => Ok(Authenticated(principal)),
             None => Err(ApiError::unauthorized()),
         }
     }

@@ -77,6 +77,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::leads::router())
                 .merge(routes::forms::router())
                 .merge(routes::catalog::router())
+                .merge(routes::users::router())
                 .merge(openapi::router())
                 .layer(DefaultBodyLimit::max(API_BODY_LIMIT)),
         )

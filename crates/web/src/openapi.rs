@@ -71,6 +71,22 @@ pub const OPERATIONS: &[Operation] = &[
         responses: &[("200", "Sources")] },
     Operation { method: "get", path: "/api/v1/campaigns", summary: "List campaigns", auth: true, request: None,
         responses: &[("200", "Campaigns")] },
+    Operation { method: "get", path: "/api/v1/users", summary: "List users (admin, manager)", auth: true, request: None,
+        responses: &[("200", "{users}"), ERR] },
+    Operation { method: "post", path: "/api/v1/users", summary: "Create a user with a role and rep settings (admin)", auth: true, request: Some("UserInput"),
+        responses: &[("201", "User"), ERR] },
+    Operation { method: "get", path: "/api/v1/users/me", summary: "The user this token acts as, with its role", auth: true, request: None,
+        responses: &[("200", "{user, role, token}")] },
+    Operation { method: "get", path: "/api/v1/users/{id}", summary: "A user", auth: true, request: None,
+        responses: &[("200", "User"), ERR] },
+    Operation { method: "patch", path: "/api/v1/users/{id}", summary: "Change a user's role, activity or rep settings (admin)", auth: true, request: Some("UserInput"),
+        responses: &[("200", "User"), ERR] },
+    Operation { method: "get", path: "/api/v1/teams", summary: "List teams with manager and members", auth: true, request: None,
+        responses: &[("200", "{teams}"), ERR] },
+    Operation { method: "post", path: "/api/v1/teams", summary: "Create a team (admin, manager)", auth: true, request: Some("TeamInput"),
+        responses: &[("201", "Team"), ERR] },
+    Operation { method: "put", path: "/api/v1/teams/{id}", summary: "Replace a team's name, manager and members", auth: true, request: Some("TeamInput"),
+        responses: &[("200", "Team"), ERR] },
 ];
 
 fn string() -> Value {
@@ -129,6 +145,14 @@ fn schemas() -> Value {
         "ImportUpload": { "type": "object", "required": ["file", "source"], "properties": {
             "file": { "type": "string", "format": "binary" }, "source": { "type": "string" }, "campaign": { "type": "string" },
             "channel": { "type": "string" }, "default_region": { "type": "string" }, "map": { "type": "array", "items": { "type": "string" } } } },
+        "UserInput": { "type": "object", "properties": {
+            "email": { "type": "string" }, "name": { "type": "string" }, "role": { "enum": ["admin", "manager", "marketer", "rep"] },
+            "password": { "type": "string", "minLength": 12 }, "active": { "type": "boolean" },
+            "working_hours": { "type": "object", "description": "{time_zone, week: [{day, start, end}], holidays}" },
+            "territories": { "type": "array", "items": { "type": "object", "properties": { "country": { "type": "string" }, "region": string() } } },
+            "capacity": { "type": "integer" }, "weight": { "type": "integer" } }, "additionalProperties": false },
+        "TeamInput": { "type": "object", "required": ["name"], "properties": {
+            "name": { "type": "string" }, "manager_id": string(), "member_ids": { "type": "array", "items": { "type": "string" } } } },
         "Error": { "type": "object", "properties": { "error": { "type": "object", "properties": {
             "code": { "type": "string" }, "message": { "type": "string" }, "field": string(), "details": { "type": "array" } } } } }
     })

@@ -95,7 +95,8 @@ backend_tests! {
             .find(|e| e["kind"] == "field_changed" && e["payload"]["field"] == "title").unwrap();
         assert_eq!(title_change["payload"]["old"], "Head of Operations");
         assert_eq!(title_change["payload"]["new"], "COO");
-        assert!(title_change["actor"].as_str().unwrap().starts_with("token:"));
+        let actor = title_change["actor"].as_str().unwrap();
+        assert!(actor.starts_with("user:") && actor.contains(" token:"), "{actor}");
 
         let (status, body) = srv.send(srv.get("/api/v1/leads/01HNOSUCHLEAD0000000000000")).await;
         assert_error(status, &body, 404, "lead_not_found");

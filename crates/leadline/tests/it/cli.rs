@@ -30,7 +30,63 @@ async fn run(backend: Backend) {
     assert!(ok, "{err}");
     let token = out.lines().last().unwrap();
     assert!(token.starts_with("ll_") && token.len() == 67, "{out}");
+    assert!(
+        out.contains("role admin"),
+        "without --user the token acts as the admin: {out}"
+    );
     assert!(!err.contains(token), "the secret is not logged");
+
+    let (ok, out, err) = leadline(
+        &url,
+        &[
+            "user",
+            "add",
+            "--email",
+            "rep@example.com",
+            "--name",
+            "Rita Rep",
+            "--role",
+            "rep",
+        ],
+    );
+    assert!(
+        ok && out.contains("Added Rita Rep <rep@example.com> as rep"),
+        "{out}{err}"
+    );
+    let (ok, _, err) = leadline(
+        &url,
+        &[
+            "user", "add", "--email", "bad", "--name", "X", "--role", "boss",
+        ],
+    );
+    assert!(
+        !ok && err.contains("email:") && err.contains("role:"),
+        "{err}"
+    );
+    let (ok, out, err) = leadline(
+        &url,
+        &[
+            "token",
+            "create",
+            "--name",
+            "rita",
+            "--user",
+            "rep@example.com",
+        ],
+    );
+    assert!(ok && out.contains("role rep"), "{out}{err}");
+    let (ok, _, err) = leadline(
+        &url,
+        &[
+            "token",
+            "create",
+            "--name",
+            "x",
+            "--user",
+            "nobody@example.com",
+        ],
+    );
+    assert!(!ok && err.contains("leadline user add"), "{err}");
 
     let dir = std::env::temp_dir().join(format!("leadline-cli-{}", ulid::Ulid::new()));
     std::fs::create_dir_all(&dir).unwrap();

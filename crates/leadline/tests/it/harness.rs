@@ -184,7 +184,11 @@ impl TestServer {
         config.public_url = base.clone();
         let state = AppState::new(app.clone(), config);
         let server = tokio::spawn(leadline_web::serve(listener, state, std::future::pending()));
-        let (_, token) = app.create_token("tests").await.expect("create token");
+        let admin = app.default_admin().await.expect("create the admin");
+        let (_, token) = app
+            .create_token("tests", &admin.id)
+            .await
+            .expect("create token");
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -10,5 +10,6 @@ mod hostile_input;
 mod imports;
 mod matching;
 mod store_contract;
+mod users;
 
 pub use harness::*;

@@ -6,6 +6,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use leadline_domain::access::Permission;
 use leadline_store::sources::{Campaign, Source};
 
 pub fn router() -> Router<AppState> {
@@ -15,15 +16,17 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn list_sources(
-    _auth: Authenticated,
+    auth: Authenticated,
     State(state): State<AppState>,
 ) -> ApiResult<Json<Vec<Source>>> {
+    auth.require(Permission::ReadCatalog)?;
     Ok(Json(state.app.list_sources().await?))
 }
 
 async fn list_campaigns(
-    _auth: Authenticated,
+    auth: Authenticated,
     State(state): State<AppState>,
 ) -> ApiResult<Json<Vec<Campaign>>> {
+    auth.require(Permission::ReadCatalog)?;
     Ok(Json(state.app.list_campaigns().await?))
 }

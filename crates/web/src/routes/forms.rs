@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use leadline_domain::access::Permission;
 use leadline_service::forms::{Form, NewForm};
 use serde_json::json;
 
@@ -29,15 +30,17 @@ fn form_url(state: &AppState, key: &str) -> String {
 }
 
 async fn create_form(
-    _auth: Authenticated,
+    auth: Authenticated,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<NewForm>,
 ) -> ApiResult<Response> {
+    auth.require(Permission::ManageForms)?;
     let form = state.app.create_form(&body).await?;
     Ok((StatusCode::CREATED, Json(with_urls(&state, &form))).into_response())
 }
 
-async fn list_forms(_auth: Authenticated, State(state): State<AppState>) -> ApiResult<Response> {
+async fn list_forms(auth: Authenticated, State(state): State<AppState>) -> ApiResult<Response> {
+    auth.require(Permission::ManageForms)?;
     let forms: Vec<_> = state
         .app
         .list_forms()
@@ -49,10 +52,11 @@ async fn list_forms(_auth: Authenticated, State(state): State<AppState>) -> ApiR
 }
 
 async fn get_form(
-    _auth: Authenticated,
+    auth: Authenticated,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
+    auth.require(Permission::ManageForms)?;
     let form = state.app.form_by_id(&id).await?;
     Ok(Json(with_urls(&state, &form)).into_response())
 }
@@ -60,10 +64,11 @@ async fn get_form(
 /// Snippets for putting the form on another site. The iframe needs nothing else; the
 /// script variant is for sites that post JSON themselves and must fetch a form token.
 async fn embed(
-    _auth: Authenticated,
+    auth: Authenticated,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
+    auth.require(Permission::ManageForms)?;
     let form = state.app.form_by_id(&id).await?;
     let url = form_url(&state, &form.key);
     let iframe = format!(

@@ -9,6 +9,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use leadline_domain::access::Permission;
 use leadline_domain::Channel;
 use leadline_service::imports::{ImportRequest, NoProgress};
 
@@ -42,6 +43,7 @@ async fn start_import(
     State(state): State<AppState>,
     mut multipart: Multipart,
 ) -> ApiResult<Response> {
+    auth.require(Permission::RunImports)?;
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut source = None;
     let mut campaign = None;
@@ -152,11 +154,12 @@ struct StatusQuery {
 }
 
 async fn import_status(
-    _auth: Authenticated,
+    auth: Authenticated,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<StatusQuery>,
 ) -> ApiResult<Response> {
+    auth.require(Permission::RunImports)?;
     let job = match q.wait {
         Some(secs) => {
             state
@@ -170,10 +173,11 @@ async fn import_status(
 }
 
 async fn import_report(
-    _auth: Authenticated,
+    auth: Authenticated,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
+    auth.require(Permission::RunImports)?;
     match state.app.import_report(&id).await? {
         Some(csv) => Ok((
             [

@@ -8,6 +8,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use leadline_domain::access::Permission;
 use leadline_domain::fields::LeadField;
 use leadline_domain::normalize::{
     company_match_key, normalize_phone, EmailAddress, FieldError, PhoneValue,
@@ -194,7 +195,7 @@ async fn run_create(
             granted: c.granted,
             wording: c.wording,
             evidence: if c.evidence.is_null() {
-                json!({ "api_token": auth.0.id })
+                json!({ "api_token": auth.0.token.id, "user_id": auth.0.user.id })
             } else {
                 c.evidence
             },
@@ -271,6 +272,7 @@ async fn create_lead(
     headers: HeaderMap,
     ApiJson(body): ApiJson<CreateLead>,
 ) -> ApiResult<Response> {
+    auth.require(Permission::WriteLeads)?;
     let Some(key) = idempotency_key(&headers)? else {
         let (status, value) = run_create(&state, &auth, body).await?;
         return Ok((status, Json(value)).into_response());
@@ -278,7 +280,11 @@ async fn create_lead(
     let hash = hex::encode(Sha256::digest(
         serde_json::to_vec(&body).unwrap_or_default(),
     ));
-    match state.app.begin_idempotent(&auth.0.id, &key, &hash).await? {
+    match state
+        .app
+        .begin_idempotent(&auth.0.token.id, &key, &hash)
+        .await?
+    {
         Idempotency::Fresh => {}
         Idempotency::Replay { status, body } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
@@ -307,24 +313,26 @@ async fn create_lead(
     let text = value.to_string();
     state
         .app
-        .finish_idempotent(&auth.0.id, &key, status.as_u16(), &text)
+        .finish_idempotent(&auth.0.token.id, &key, status.as_u16(), &text)
         .await?;
     Ok(json_response(status, text, false))
 }
 
 async fn get_lead(
-    _auth: Authenticated,
+    auth: Authenticated,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
+    auth.require(Permission::ReadLeads)?;
     Ok(Json(state.app.lead_detail(&id).await?).into_response())
 }
 
 async fn timeline(
-    _auth: Authenticated,
+    auth: Authenticated,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
+    auth.require(Permission::ReadLeads)?;
     let events = state.app.timeline(&id).await?;
     Ok(Json(json!({ "lead_id": id, "events": events })).into_response())
 }
@@ -399,6 +407,7 @@ async fn patch_lead(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<serde_json::Map<String, Value>>,
 ) -> ApiResult<Response> {
+    auth.require(Permission::WriteLeads)?;
     let patch = parse_patch(body).map_err(ApiError::invalid)?;
     let lead = state.app.patch_lead(&id, &patch, &auth.actor()).await?;
     Ok(Json(lead).into_response())
@@ -450,10 +459,11 @@ fn decode_cursor(s: &str) -> Option<LeadCursor> {
 }
 
 async fn list_leads(
-    _auth: Authenticated,
+    auth: Authenticated,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Response> {
+    auth.require(Permission::ReadLeads)?;
     let mut errors = Vec::new();
     let mut filter = LeadFilter::default();
     if let Some(email) = &q.email {
@@ -541,6 +551,7 @@ async fn merge_lead(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<MergeBody>,
 ) -> ApiResult<Response> {
+    auth.require(Permission::MergeLeads)?;
     let merge = state
         .app
         .merge_leads(&id, &body.other_lead_id, &auth.actor())
@@ -554,6 +565,7 @@ async fn undo_merge(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
+    auth.require(Permission::MergeLeads)?;
     let merge = state.app.undo_merge(&id, &auth.actor()).await?;
     let survivor = state.app.lead(&merge.survivor_id).await?;
     let restored = state.app.lead(&merge.merged_id).await?;

@@ -4,6 +4,7 @@ pub mod health;
 pub mod imports;
 pub mod leads;
 pub mod public_forms;
+pub mod users;
 
 use crate::error::ApiError;
 use axum::http::StatusCode;

@@ -1,0 +1,118 @@
+//! `/api/v1/users` and `/api/v1/teams`: people, their roles and rep settings.
+
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath, Authenticated};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use leadline_domain::access::Permission;
+use leadline_service::users::UserInput;
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/users", get(list_users).post(create_user))
+        .route("/api/v1/users/me", get(me))
+        .route("/api/v1/users/{id}", get(get_user).patch(update_user))
+        .route("/api/v1/teams", get(list_teams).post(create_team))
+        .route("/api/v1/teams/{id}", put(replace_team))
+}
+
+async fn me(auth: Authenticated) -> ApiResult<Response> {
+    let p = &auth.0;
+    Ok(Json(json!({ "user": p.user, "role": p.role, "token": p.token })).into_response())
+}
+
+async fn list_users(auth: Authenticated, State(state): State<AppState>) -> ApiResult<Response> {
+    auth.require(Permission::ReadUsers)?;
+    Ok(Json(json!({ "users": state.app.list_users().await? })).into_response())
+}
+
+async fn get_user(
+    auth: Authenticated,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    if auth.0.user.id != id {
+        auth.require(Permission::ReadUsers)?;
+    }
+    Ok(Json(state.app.user(&id).await?).into_response())
+}
+
+async fn create_user(
+    auth: Authenticated,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<UserInput>,
+) -> ApiResult<Response> {
+    auth.require(Permission::ManageUsers)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(state.app.create_user(body).await?),
+    )
+        .into_response())
+}
+
+async fn update_user(
+    auth: Authenticated,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<UserInput>,
+) -> ApiResult<Response> {
+    auth.require(Permission::ManageUsers)?;
+    Ok(Json(state.app.update_user(&id, body).await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TeamBody {
+    name: String,
+    manager_id: Option<String>,
+    #[serde(default)]
+    member_ids: Vec<String>,
+}
+
+async fn list_teams(auth: Authenticated, State(state): State<AppState>) -> ApiResult<Response> {
+    auth.require(Permission::ReadUsers)?;
+    Ok(Json(json!({ "teams": state.app.list_teams().await? })).into_response())
+}
+
+async fn create_team(
+    auth: Authenticated,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<TeamBody>,
+) -> ApiResult<Response> {
+    auth.require(Permission::ManageTeams)?;
+    let team = state
+        .app
+        .save_team(
+            None,
+            &body.name,
+            body.manager_id.as_deref(),
+            &body.member_ids,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(team)).into_response())
+}
+
+async fn replace_team(
+    auth: Authenticated,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<TeamBody>,
+) -> ApiResult<Response> {
+    auth.require(Permission::ManageTeams)?;
+    let team = state
+        .app
+        .save_team(
+            Some(&id),
+            &body.name,
+            body.manager_id.as_deref(),
+            &body.member_ids,
+        )
+        .await?;
+    Ok(Json(team).into_response())
+}
