@@ -391,6 +391,17 @@ pub fn best_match<'a, K: Clone>(
     })
 }
 
+/// Largest block a weak key may form and still be used. A weak key (surname and
+/// postcode, surname and domain …) shared by more leads than this says little about
+/// identity and would flood matching with candidates, so it is skipped; the strong
+/// keys (e-mail, phone) are always used, whatever their size.
+pub const MAX_WEAK_BLOCK: usize = 64;
+
+/// True for keys that identify a person on their own (e-mail key, E.164 phone).
+pub fn is_strong_key(key: &str) -> bool {
+    key.starts_with("e:") || key.starts_with("p:")
+}
+
 /// Keys under which a record is filed for candidate lookup. Two records are compared
 /// only when they share a key, so every pair that should be `Sure` must share one.
 ///
@@ -968,6 +979,31 @@ fn abbreviate(tok: &str) -> &str {
 /// case and accents are unified (used by merge to avoid spurious conflicts).
 pub(crate) fn same_street(a: &str, b: &str) -> bool {
     street_parts(a) == street_parts(b)
+}
+
+#[cfg(test)]
+mod strong_key_tests {
+    use super::*;
+
+    #[test]
+    fn email_and_phone_keys_are_strong_and_nothing_else_is() {
+        let r = MatchRecord {
+            email_key: Some("jane@example.com".into()),
+            phone: Some("+442079460958".into()),
+            first_name: Some("Jane".into()),
+            last_name: Some("Doe".into()),
+            company_key: Some("acme".into()),
+            domain: Some("acme.example".into()),
+            street: Some("12 High Street".into()),
+            postal_code: Some("SW1A 1AA".into()),
+            city: Some("London".into()),
+            ..Default::default()
+        };
+        let keys = blocking_keys(&r);
+        let strong: Vec<&String> = keys.iter().filter(|k| is_strong_key(k)).collect();
+        assert_eq!(strong, vec!["e:jane@example.com", "p:+442079460958"]);
+        assert!(keys.len() > strong.len());
+    }
 }
 
 #[cfg(test)]

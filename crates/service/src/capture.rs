@@ -151,7 +151,10 @@ impl Batch {
         if !fingerprints.is_empty() {
             batch.fingerprints = touches::known_fingerprints(conn, &fingerprints).await?;
         }
-        let by_key = leads::find_by_match_keys(conn, &keys).await?;
+        let by_key = leads::find_by_match_keys(conn, &keys, |key, size| {
+            size <= matching::MAX_WEAK_BLOCK || matching::is_strong_key(key)
+        })
+        .await?;
         let ids: Vec<String> = by_key
             .values()
             .flatten()
@@ -163,6 +166,18 @@ impl Batch {
             .await?
             .into_iter()
             .collect();
+        // Candidates sharing an e-mail or phone are the likely merges: fetch their full
+        // rows now in one query instead of one at a time while matching.
+        let likely: Vec<String> = by_key
+            .iter()
+            .filter(|(key, _)| matching::is_strong_key(key))
+            .flat_map(|(_, ids)| ids.iter())
+            .filter(|id| batch.candidates.contains_key(*id))
+            .cloned()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        batch.load_full_many(conn, &likely).await?;
         for (key, ids) in by_key {
             let live: Vec<String> = ids
                 .into_iter()
@@ -173,27 +188,30 @@ impl Batch {
         Ok(batch)
     }
 
-    /// Makes sure the full row of a candidate is at hand before merging into it.
-    async fn load_full(&mut self, conn: &mut AnyConnection, lead_id: &str) -> Result<()> {
-        if self.leads.contains_key(lead_id) {
+    /// Makes sure the full rows (and touch counts) of these candidates are at hand
+    /// before merging into them.
+    async fn load_full_many(&mut self, conn: &mut AnyConnection, ids: &[String]) -> Result<()> {
+        let missing: Vec<String> = ids
+            .iter()
+            .filter(|id| !self.leads.contains_key(*id))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
             return Ok(());
         }
-        let record = leads::get(conn, lead_id)
-            .await?
-            .ok_or(StoreError::NotFound("lead"))?;
-        let touches = touches::counts(conn, &[lead_id.to_string()])
-            .await?
-            .remove(lead_id)
-            .unwrap_or(0);
-        self.leads.insert(
-            lead_id.to_string(),
-            WorkingLead {
-                record,
-                is_new: false,
-                dirty: false,
-                touches,
-            },
-        );
+        let counts = touches::counts(conn, &missing).await?;
+        for record in leads::get_many(conn, &missing).await? {
+            let touches = counts.get(&record.id).copied().unwrap_or(0);
+            self.leads.insert(
+                record.id.clone(),
+                WorkingLead {
+                    record,
+                    is_new: false,
+                    dirty: false,
+                    touches,
+                },
+            );
+        }
         Ok(())
     }
 
@@ -414,7 +432,9 @@ impl App {
             let outcome = match best {
                 Some(m) if m.decision == MatchDecision::Sure => {
                     let lead_id = m.candidate;
-                    batch.load_full(&mut tx, &lead_id).await?;
+                    batch
+                        .load_full_many(&mut tx, std::slice::from_ref(&lead_id))
+                        .await?;
                     let (filled, conflicts) = batch.merge_into(&lead_id, &lead, at);
                     let mut payload = source_payload(capture);
                     payload["outcome"] = json!("merged");
@@ -518,6 +538,7 @@ async fn write_batch(conn: &mut AnyConnection, batch: &mut Batch, now: i64) -> R
         .collect();
     leads::insert_many(conn, &new_leads).await?;
     let mut keys = Vec::new();
+    let mut changed = Vec::new();
     for lead in batch.leads.values() {
         if lead.is_new || lead.dirty {
             let record = MatchRecord::from_lead(&lead.record.fields);
@@ -526,9 +547,10 @@ async fn write_batch(conn: &mut AnyConnection, batch: &mut Batch, now: i64) -> R
             }
         }
         if lead.dirty && !lead.is_new {
-            leads::update(conn, &lead.record).await?;
+            changed.push(lead.record.clone());
         }
     }
+    leads::update_many(conn, &changed).await?;
     leads::insert_match_keys(conn, &keys).await?;
     touches::insert_many(conn, &batch.touches).await?;
     touches::insert_consents(conn, &batch.consents).await?;

@@ -167,6 +167,30 @@ pub async fn update(conn: &mut AnyConnection, lead: &LeadRecord) -> Result<()> {
     Ok(())
 }
 
+/// Rewrites many existing leads in multi-row statements (the import merge path):
+/// `INSERT … ON CONFLICT (id) DO UPDATE`, which both backends support.
+pub async fn update_many(conn: &mut AnyConnection, leads: &[LeadRecord]) -> Result<()> {
+    let cols = COLUMNS.len();
+    let assignments: Vec<String> = COLUMNS[1..]
+        .iter()
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    for chunk in leads.chunks(rows_per_statement(cols)) {
+        let sql = format!(
+            "INSERT INTO leads ({}) VALUES {} ON CONFLICT (id) DO UPDATE SET {}",
+            select_list(),
+            row_placeholders(conn, chunk.len(), cols),
+            assignments.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for lead in chunk {
+            q = bind_lead(q, lead);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<Option<LeadRecord>> {
     let sql = format!("SELECT {} FROM leads WHERE id = $1", select_list());
     let row = sqlx::query(&sql)
@@ -306,13 +330,32 @@ pub async fn delete_match_keys(conn: &mut AnyConnection, lead_id: &str) -> Resul
     Ok(())
 }
 
-/// Lead ids sharing any of `keys`, grouped by key.
+/// Lead ids sharing any of `keys`, grouped by key. Keys for which `keep_block(key,
+/// size)` is false are left out: their size is counted inside the database first, so
+/// an oversized weak block never has its rows transferred.
 pub async fn find_by_match_keys(
     conn: &mut AnyConnection,
     keys: &[String],
+    keep_block: impl Fn(&str, usize) -> bool,
 ) -> Result<HashMap<String, Vec<String>>> {
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    let mut kept: Vec<String> = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT match_key, COUNT(*) FROM lead_match_keys WHERE match_key IN ({}) GROUP BY match_key",
+            placeholders(conn, 1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
+        for k in chunk {
+            q = q.bind(k.as_str());
+        }
+        for (key, size) in q.fetch_all(&mut *conn).await? {
+            if keep_block(&key, usize::try_from(size).unwrap_or(usize::MAX)) {
+                kept.push(key);
+            }
+        }
+    }
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for chunk in kept.chunks(rows_per_statement(1)) {
         let sql = format!(
             "SELECT match_key, lead_id FROM lead_match_keys WHERE match_key IN ({})",
             placeholders(conn, 1, chunk.len())

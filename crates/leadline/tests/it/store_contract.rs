@@ -49,9 +49,19 @@ backend_tests! {
         assert_eq!(leads::get(&mut conn, &lead.id).await.unwrap(), Some(changed));
         let keys = vec![("e:x@y.co".to_string(), lead.id.clone()), ("e:x@y.co".to_string(), lead.id.clone())];
         leads::insert_match_keys(&mut conn, &keys).await.unwrap();
-        let found = leads::find_by_match_keys(&mut conn, &["e:x@y.co".to_string(), "nope".to_string()]).await.unwrap();
+        let found = leads::find_by_match_keys(&mut conn, &["e:x@y.co".to_string(), "nope".to_string()], |_, _| true).await.unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found["e:x@y.co"], vec![lead.id.clone()]);
+        // A block over the caller's limit is counted, not transferred.
+        let others: Vec<LeadRecord> = (0..2).map(|_| LeadRecord { id: leadline_store::new_id(), ..lead.clone() }).collect();
+        leads::insert_many(&mut conn, &others).await.unwrap();
+        let crowd: Vec<(String, String)> = std::iter::once(&lead).chain(&others).map(|l| ("n:S530:SW1A1AA".to_string(), l.id.clone())).collect();
+        leads::insert_match_keys(&mut conn, &crowd).await.unwrap();
+        let keys = ["n:S530:SW1A1AA".to_string(), "e:x@y.co".to_string()];
+        let found = leads::find_by_match_keys(&mut conn, &keys, |_, size| size <= 2).await.unwrap();
+        assert_eq!(found.keys().collect::<Vec<_>>(), vec!["e:x@y.co"]);
+        let found = leads::find_by_match_keys(&mut conn, &keys, |_, size| size <= 3).await.unwrap();
+        assert_eq!(found["n:S530:SW1A1AA"].len(), 3);
     }
 
     async fn migrations_are_idempotent(t: TestApp) {
