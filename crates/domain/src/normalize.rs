@@ -24,6 +24,7 @@ pub use lead::normalize_lead;
 pub use name::{normalize_name, split_full_name};
 pub use phone::{normalize_phone, PhoneValue};
 
+use crate::fields::LeadInput;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -77,6 +78,30 @@ pub struct NormalizedLead {
     pub date_of_birth: Option<String>,
     pub custom: BTreeMap<String, String>,
     pub flags: Vec<DataFlag>,
+}
+
+impl NormalizedLead {
+    /// The lead as raw input again, so an edit re-runs the same normalisation as a
+    /// capture (normalising a normalised value changes nothing).
+    pub fn to_input(&self) -> LeadInput {
+        LeadInput {
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            full_name: None,
+            title: self.title.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            company: self.company.clone(),
+            website: self.website.clone(),
+            street: self.street.clone(),
+            postal_code: self.postal_code.clone(),
+            city: self.city.clone(),
+            region: self.region.clone(),
+            country: self.country.clone(),
+            date_of_birth: self.date_of_birth.clone(),
+            custom: self.custom.clone(),
+        }
+    }
 }
 
 /// A specific problem with one input field. `field` is the snake_case field name

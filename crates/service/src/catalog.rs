@@ -22,22 +22,18 @@ impl App {
         Ok(sources::ensure_source(&mut conn, name, channel.as_str(), self.now()).await?)
     }
 
+    /// The campaign named `name` (blank or absent means none), created on first use.
     pub async fn ensure_campaign(
         &self,
-        name: &str,
+        name: Option<&str>,
         source: &Source,
         channel: Channel,
-    ) -> Result<Campaign> {
+    ) -> Result<Option<Campaign>> {
         let mut conn = self.db.acquire().await?;
-        Ok(sources::ensure_campaign(
-            &mut conn,
-            name,
-            source,
-            channel.as_str(),
-            &Default::default(),
-            self.now(),
+        Ok(
+            sources::ensure_named_campaign(&mut conn, name, source, channel.as_str(), self.now())
+                .await?,
         )
-        .await?)
     }
 
     pub async fn source_by_name(&self, name: &str) -> Result<Option<Source>> {

@@ -385,25 +385,14 @@ impl App {
         let mut tx = self.db.begin().await?;
         let source =
             sources::ensure_source(&mut tx, new.source.trim(), channel.as_str(), now).await?;
-        let campaign = match new
-            .campaign
-            .as_deref()
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-        {
-            Some(name) => Some(
-                sources::ensure_campaign(
-                    &mut tx,
-                    name,
-                    &source,
-                    channel.as_str(),
-                    &Default::default(),
-                    now,
-                )
-                .await?,
-            ),
-            None => None,
-        };
+        let campaign = sources::ensure_named_campaign(
+            &mut tx,
+            new.campaign.as_deref(),
+            &source,
+            channel.as_str(),
+            now,
+        )
+        .await?;
         let row = FormRow {
             id: new_id(),
             form_key: Alphanumeric

@@ -151,25 +151,14 @@ impl App {
         let mut conn = self.db.acquire().await?;
         let source =
             sources::ensure_source(&mut conn, source_name, req.channel.as_str(), now).await?;
-        let campaign = match req
-            .campaign
-            .as_deref()
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-        {
-            Some(name) => Some(
-                sources::ensure_campaign(
-                    &mut conn,
-                    name,
-                    &source,
-                    req.channel.as_str(),
-                    &Default::default(),
-                    now,
-                )
-                .await?,
-            ),
-            None => None,
-        };
+        let campaign = sources::ensure_named_campaign(
+            &mut conn,
+            req.campaign.as_deref(),
+            &source,
+            req.channel.as_str(),
+            now,
+        )
+        .await?;
         let job = ImportJob {
             id: new_id(),
             file_name: req.file_name.clone(),

@@ -30,31 +30,9 @@ pub struct LeadPatch {
     pub custom: BTreeMap<String, Option<String>>,
 }
 
-/// Turns stored (normalised) values back into input, so a patch re-runs the same
-/// normalisation as a capture. Normalising a normalised value changes nothing.
-fn as_input(lead: &NormalizedLead) -> LeadInput {
-    LeadInput {
-        first_name: lead.first_name.clone(),
-        last_name: lead.last_name.clone(),
-        full_name: None,
-        title: lead.title.clone(),
-        email: lead.email.clone(),
-        phone: lead.phone.clone(),
-        company: lead.company.clone(),
-        website: lead.website.clone(),
-        street: lead.street.clone(),
-        postal_code: lead.postal_code.clone(),
-        city: lead.city.clone(),
-        region: lead.region.clone(),
-        country: lead.country.clone(),
-        date_of_birth: lead.date_of_birth.clone(),
-        custom: lead.custom.clone(),
-    }
-}
-
 /// Field-by-field differences, for `field_changed` timeline events.
 fn changes(before: &NormalizedLead, after: &NormalizedLead) -> Vec<serde_json::Value> {
-    let (b, a) = (as_input(before), as_input(after));
+    let (b, a) = (before.to_input(), after.to_input());
     let mut out = Vec::new();
     for field in LeadField::ALL {
         if b.get(field) != a.get(field) {
@@ -136,7 +114,7 @@ impl App {
                 format!("lead {id} was merged into {survivor}; edit that lead instead"),
             ));
         }
-        let mut input = as_input(&lead.fields);
+        let mut input = lead.fields.to_input();
         for (field, value) in &patch.fields {
             match value {
                 Some(v) => input.set(*field, v.clone()),

@@ -136,6 +136,31 @@ pub async fn ensure_campaign(
         .expect("campaign exists after insert-or-ignore"))
 }
 
+/// The campaign named `name` under `source` (trimmed; absent or blank means none),
+/// created with `channel` on first use.
+pub async fn ensure_named_campaign(
+    conn: &mut AnyConnection,
+    name: Option<&str>,
+    source: &Source,
+    channel: &str,
+    now: i64,
+) -> Result<Option<Campaign>> {
+    match name.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(name) => Ok(Some(
+            ensure_campaign(
+                conn,
+                name,
+                source,
+                channel,
+                &CampaignDetails::default(),
+                now,
+            )
+            .await?,
+        )),
+        None => Ok(None),
+    }
+}
+
 /// The account (company) for a web domain, created on first sight. Returns its id.
 pub async fn ensure_account(
     conn: &mut AnyConnection,

@@ -156,15 +156,10 @@ async fn run_create(
     }
     let channel = body.channel.unwrap_or(Channel::Api);
     let source = state.app.ensure_source(source_name, channel).await?;
-    let campaign = match body
-        .campaign
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
-        Some(name) => Some(state.app.ensure_campaign(name, &source, channel).await?),
-        None => None,
-    };
+    let campaign = state
+        .app
+        .ensure_campaign(body.campaign.as_deref(), &source, channel)
+        .await?;
     let input = LeadInput {
         first_name: body.first_name,
         last_name: body.last_name,

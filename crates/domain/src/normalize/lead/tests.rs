@@ -540,23 +540,7 @@ fn flags_serialise_snake_case() {
 
 /// Feeds a normalised lead back in as raw input.
 fn as_input(lead: &NormalizedLead) -> LeadInput {
-    LeadInput {
-        first_name: lead.first_name.clone(),
-        last_name: lead.last_name.clone(),
-        full_name: None,
-        title: lead.title.clone(),
-        email: lead.email.clone(),
-        phone: lead.phone.clone(),
-        company: lead.company.clone(),
-        website: lead.website.clone(),
-        street: lead.street.clone(),
-        postal_code: lead.postal_code.clone(),
-        city: lead.city.clone(),
-        region: lead.region.clone(),
-        country: lead.country.clone(),
-        date_of_birth: lead.date_of_birth.clone(),
-        custom: lead.custom.clone(),
-    }
+    lead.to_input()
 }
 
 #[test]
