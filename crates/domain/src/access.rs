@@ -35,8 +35,11 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => true,
-            Role::Manager => !matches!(permission, ManageUsers | ManageForms),
-            Role::Marketer => !matches!(permission, ManageUsers | ReadUsers | ManageTeams),
+            Role::Manager => !matches!(permission, ManageUsers | ManageForms | ConfigureLifecycle),
+            Role::Marketer => !matches!(
+                permission,
+                ManageUsers | ReadUsers | ManageTeams | ConfigureLifecycle
+            ),
             Role::Rep => matches!(permission, ReadLeads | WriteLeads | ReadCatalog),
         }
     }
@@ -78,6 +81,8 @@ pub enum Permission {
     ReadUsers,
     ManageUsers,
     ManageTeams,
+    /// Stages, transitions, playbooks and disqualify reasons.
+    ConfigureLifecycle,
 }
 
 impl Permission {
@@ -92,6 +97,7 @@ impl Permission {
             Permission::ReadUsers => "read_users",
             Permission::ManageUsers => "manage_users",
             Permission::ManageTeams => "manage_teams",
+            Permission::ConfigureLifecycle => "configure_lifecycle",
         }
     }
 }
@@ -113,6 +119,7 @@ mod tests {
             ReadUsers,
             ManageUsers,
             ManageTeams,
+            ConfigureLifecycle,
         ];
         let expect = |role: Role, allowed: &[Permission]| {
             for p in all {

@@ -10,6 +10,7 @@ pub mod error;
 pub mod forms;
 pub mod imports;
 pub mod leads;
+pub mod lifecycle;
 pub mod merges;
 pub mod tokens;
 pub mod users;

@@ -17,6 +17,7 @@ pub mod timeline;
 pub mod tokens;
 pub mod touches;
 pub mod users;
+pub mod work;
 
 pub use db::{Backend, Db};
 pub use error::StoreError;

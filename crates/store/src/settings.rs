@@ -30,3 +30,17 @@ pub async fn get_or_init(
     .await?;
     Ok(get(conn, name).await?.unwrap_or_else(|| value.to_string()))
 }
+
+/// Stores or replaces a setting.
+pub async fn set(conn: &mut AnyConnection, name: &str, value: &str, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )
+    .bind(name)
+    .bind(value)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

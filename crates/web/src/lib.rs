@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::forms::router())
                 .merge(routes::catalog::router())
                 .merge(routes::users::router())
+                .merge(routes::lifecycle::router())
                 .merge(openapi::router())
                 .layer(DefaultBodyLimit::max(API_BODY_LIMIT)),
         )

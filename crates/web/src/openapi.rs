@@ -87,6 +87,16 @@ pub const OPERATIONS: &[Operation] = &[
         responses: &[("201", "Team"), ERR] },
     Operation { method: "put", path: "/api/v1/teams/{id}", summary: "Replace a team's name, manager and members", auth: true, request: Some("TeamInput"),
         responses: &[("200", "Team"), ERR] },
+    Operation { method: "get", path: "/api/v1/lifecycle", summary: "The lifecycle: stages (with funnel, ladder and qualification level), transitions, playbooks, disqualify reasons", auth: true, request: None,
+        responses: &[("200", "Lifecycle")] },
+    Operation { method: "put", path: "/api/v1/lifecycle", summary: "Replace the lifecycle (admin); validated as a whole", auth: true, request: Some("Lifecycle"),
+        responses: &[("200", "Lifecycle"), ERR] },
+    Operation { method: "get", path: "/api/v1/leads/{id}/qualification", summary: "Stage in every vocabulary, answers, horizon, sales-readiness", auth: true, request: None,
+        responses: &[("200", "Qualification"), ERR] },
+    Operation { method: "put", path: "/api/v1/leads/{id}/answers", summary: "Record qualification answers (null clears) and optionally override the horizon", auth: true, request: Some("AnswersInput"),
+        responses: &[("200", "Qualification"), ERR] },
+    Operation { method: "post", path: "/api/v1/leads/{id}/stage", summary: "Move a lead to a stage; transitions, playbooks and disqualify reasons are enforced", auth: true, request: Some("StageChange"),
+        responses: &[("200", "Qualification"), ERR] },
 ];
 
 fn string() -> Value {
@@ -153,6 +163,11 @@ fn schemas() -> Value {
             "capacity": { "type": "integer" }, "weight": { "type": "integer" } }, "additionalProperties": false },
         "TeamInput": { "type": "object", "required": ["name"], "properties": {
             "name": { "type": "string" }, "manager_id": string(), "member_ids": { "type": "array", "items": { "type": "string" } } } },
+        "Lifecycle": { "type": "object", "required": ["stages", "transitions", "disqualify_reasons"] },
+        "AnswersInput": { "type": "object", "properties": {
+            "answers": { "type": "object", "description": "capacity_to_buy, authority, need, supplier_selection, asked_to_be_contacted: yes|no|unknown; timeframe: now|N_months|YYYY-MM-DD|no_plans", "additionalProperties": string() },
+            "horizon": { "enum": ["short_range", "long_range", null] } }, "additionalProperties": false },
+        "StageChange": { "type": "object", "required": ["stage"], "properties": { "stage": { "type": "string" }, "reason": string() }, "additionalProperties": false },
         "Error": { "type": "object", "properties": { "error": { "type": "object", "properties": {
             "code": { "type": "string" }, "message": { "type": "string" }, "field": string(), "details": { "type": "array" } } } } }
     })

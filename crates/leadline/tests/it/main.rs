@@ -8,6 +8,7 @@ mod cli;
 mod forms;
 mod hostile_input;
 mod imports;
+mod lifecycle;
 mod matching;
 mod store_contract;
 mod users;

@@ -3,6 +3,7 @@ pub mod forms;
 pub mod health;
 pub mod imports;
 pub mod leads;
+pub mod lifecycle;
 pub mod public_forms;
 pub mod users;
 

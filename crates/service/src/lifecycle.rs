@@ -1,0 +1,275 @@
+//! The lifecycle in use: stage changes that follow the configured transitions and
+//! playbooks, qualification answers, and the horizon derived from them.
+
+use crate::clock::date_of;
+use crate::error::{Result, ServiceError};
+use crate::App;
+use leadline_domain::lifecycle::{Lifecycle, TransitionContext, TransitionError, Vocabulary};
+use leadline_domain::normalize::FieldError;
+use leadline_domain::qualification::{Answer, Answers, Horizon, HorizonSetting, QuestionKey};
+use leadline_store::timeline::{self, TimelineEvent};
+use leadline_store::work::{self, LeadWork};
+use leadline_store::{leads, settings, AnyConnection, StoreError};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+const LIFECYCLE_SETTING: &str = "lifecycle";
+
+/// A lead's qualification state as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Qualification {
+    pub stage: String,
+    /// The stage in each vocabulary: stage label, funnel, ladder, qualification level.
+    pub vocabularies: BTreeMap<&'static str, Option<String>>,
+    pub answers: Answers,
+    pub horizon: Option<Horizon>,
+    pub horizon_overridden: bool,
+    pub disqualify_reason: Option<String>,
+    pub stage_changed_at: Option<i64>,
+    pub sales_ready: bool,
+}
+
+fn field_error(field: &str, code: &str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.to_string(),
+        code: code.to_string(),
+        message: message.into(),
+    }
+}
+
+fn horizon_parse(text: &str) -> Option<Horizon> {
+    match text {
+        "short_range" => Some(Horizon::ShortRange),
+        "long_range" => Some(Horizon::LongRange),
+        _ => None,
+    }
+}
+
+fn answers_of(w: &LeadWork) -> Result<Answers> {
+    serde_json::from_value(w.answers.clone())
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored answers: {e}")))
+}
+
+fn horizon_setting(w: &LeadWork) -> HorizonSetting {
+    HorizonSetting {
+        derived: w.horizon.as_deref().and_then(horizon_parse),
+        manual: w.horizon_manual.as_deref().and_then(horizon_parse),
+    }
+}
+
+impl App {
+    /// The configured lifecycle (the default until an admin replaces it).
+    pub async fn lifecycle(&self) -> Result<Lifecycle> {
+        let mut conn = self.db.acquire().await?;
+        match settings::get(&mut conn, LIFECYCLE_SETTING).await? {
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored lifecycle: {e}"))),
+            None => Ok(Lifecycle::default()),
+        }
+    }
+
+    /// Replaces the lifecycle after validating it; every problem is reported at once.
+    pub async fn set_lifecycle(&self, lifecycle: &Lifecycle) -> Result<()> {
+        if let Err(problems) = lifecycle.validate() {
+            return Err(ServiceError::Invalid(
+                problems
+                    .iter()
+                    .map(|p| field_error("lifecycle", "invalid_lifecycle", p.to_string()))
+                    .collect(),
+            ));
+        }
+        let text = serde_json::to_string(lifecycle).map_err(anyhow::Error::new)?;
+        let mut conn = self.db.acquire().await?;
+        settings::set(&mut conn, LIFECYCLE_SETTING, &text, self.now()).await?;
+        Ok(())
+    }
+
+    async fn live_stage(&self, conn: &mut AnyConnection, lead_id: &str) -> Result<String> {
+        let lead = leads::get(conn, lead_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("lead", lead_id))?;
+        if let Some(into) = lead.merged_into {
+            return Err(ServiceError::conflict(
+                "lead_merged",
+                format!("lead {lead_id} was merged into {into}; work on that lead instead"),
+            ));
+        }
+        Ok(lead.stage)
+    }
+
+    pub async fn qualification(&self, lead_id: &str) -> Result<Qualification> {
+        let lifecycle = self.lifecycle().await?;
+        let mut conn = self.db.acquire().await?;
+        let stage = self.live_stage(&mut conn, lead_id).await?;
+        let w = work::get(&mut conn, lead_id).await?;
+        let answers = answers_of(&w)?;
+        let setting = horizon_setting(&w);
+        let vocabularies = [
+            ("stage", Vocabulary::Stage),
+            ("funnel", Vocabulary::Funnel),
+            ("ladder", Vocabulary::Ladder),
+            ("qualification_level", Vocabulary::QualificationLevel),
+        ]
+        .into_iter()
+        .map(|(name, v)| (name, lifecycle.describe(&stage, v)))
+        .collect();
+        Ok(Qualification {
+            sales_ready: lifecycle.is_sales_ready(&stage, &answers),
+            vocabularies,
+            horizon: setting.effective(),
+            horizon_overridden: setting.is_overridden(),
+            disqualify_reason: w.disqualify_reason.clone(),
+            stage_changed_at: w.stage_changed_at,
+            answers,
+            stage,
+        })
+    }
+
+    /// Records answers (`None` clears one) and an optional manual horizon; the derived
+    /// horizon follows the timeframe answer.
+    pub async fn set_answers(
+        &self,
+        lead_id: &str,
+        changes: &BTreeMap<String, Option<String>>,
+        horizon_manual: Option<Option<String>>,
+        actor: &str,
+    ) -> Result<Qualification> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        self.live_stage(&mut tx, lead_id).await?;
+        let mut w = work::get(&mut tx, lead_id).await?;
+        let mut answers = answers_of(&w)?;
+        let mut errors = Vec::new();
+        let mut changed = Vec::new();
+        for (name, value) in changes {
+            let field = format!("answers.{name}");
+            let Ok(question) = name.parse::<QuestionKey>() else {
+                errors.push(field_error(
+                    &field,
+                    "unknown_question",
+                    format!("{name:?} is not a qualification question"),
+                ));
+                continue;
+            };
+            match value {
+                None => {
+                    if answers.remove(question).is_some() {
+                        changed.push(json!({ "question": question, "answer": null }));
+                    }
+                }
+                Some(text) => match Answer::parse_for(question, text)
+                    .map(|a| answers.set(question, a).map(|_| a))
+                {
+                    Ok(Ok(answer)) => {
+                        changed.push(json!({ "question": question, "answer": answer }))
+                    }
+                    Ok(Err(e)) | Err(e) => {
+                        errors.push(field_error(&field, "invalid_answer", e.to_string()))
+                    }
+                },
+            }
+        }
+        let mut setting = horizon_setting(&w);
+        if let Some(manual) = horizon_manual {
+            match manual.as_deref().map(|m| horizon_parse(m).ok_or(m)) {
+                None => setting.manual = None,
+                Some(Ok(h)) => setting.manual = Some(h),
+                Some(Err(m)) => errors.push(field_error(
+                    "horizon",
+                    "invalid_horizon",
+                    format!("{m:?} is not short_range or long_range"),
+                )),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ServiceError::Invalid(errors));
+        }
+        setting.update_derived(&answers, date_of(now));
+        w.answers = serde_json::to_value(&answers).map_err(anyhow::Error::new)?;
+        w.horizon = setting.derived.map(|h| h.as_str().to_string());
+        w.horizon_manual = setting.manual.map(|h| h.as_str().to_string());
+        w.updated_at = now;
+        work::save(&mut tx, &w).await?;
+        let payload = json!({ "changes": changed, "horizon": setting.effective() });
+        timeline::append(
+            &mut tx,
+            &[TimelineEvent::new(
+                lead_id,
+                "qualification_changed",
+                actor,
+                now,
+                payload,
+            )],
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        self.qualification(lead_id).await
+    }
+
+    /// Moves a lead to `to` if the lifecycle allows it from its current stage, its
+    /// playbook's answers are given, and (for disqualification) a listed reason is named.
+    pub async fn change_stage(
+        &self,
+        lead_id: &str,
+        to: &str,
+        reason: Option<&str>,
+        actor: &str,
+    ) -> Result<Qualification> {
+        let lifecycle = self.lifecycle().await?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let from = self.live_stage(&mut tx, lead_id).await?;
+        let mut w = work::get(&mut tx, lead_id).await?;
+        let answers = answers_of(&w)?;
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        if let Err(e) = lifecycle.check_transition(
+            &from,
+            to,
+            &TransitionContext {
+                answers: &answers,
+                reason,
+            },
+        ) {
+            let (field, code) = match &e {
+                TransitionError::UnknownStage { .. } => ("stage", "unknown_stage"),
+                TransitionError::AlreadyInStage { .. } => ("stage", "already_in_stage"),
+                TransitionError::NotAllowed { .. } => ("stage", "transition_not_allowed"),
+                TransitionError::ReasonRequired { .. } => ("reason", "reason_required"),
+                TransitionError::UnknownReason { .. } => ("reason", "unknown_reason"),
+                TransitionError::MissingAnswers { .. } => ("answers", "missing_answers"),
+            };
+            return Err(ServiceError::Invalid(vec![field_error(
+                field,
+                code,
+                e.to_string(),
+            )]));
+        }
+        let is_disqualify = lifecycle
+            .stage(to)
+            .is_some_and(|s| s.kind == leadline_domain::lifecycle::StageKind::Disqualified);
+        w.disqualify_reason = if is_disqualify {
+            reason.map(str::to_string)
+        } else {
+            None
+        };
+        w.stage_changed_at = Some(now);
+        w.updated_at = now;
+        work::save(&mut tx, &w).await?;
+        work::set_stage(&mut tx, lead_id, to, now).await?;
+        let payload = json!({ "from": from, "to": to, "reason": reason });
+        timeline::append(
+            &mut tx,
+            &[TimelineEvent::new(
+                lead_id,
+                "stage_changed",
+                actor,
+                now,
+                payload,
+            )],
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        self.qualification(lead_id).await
+    }
+}

@@ -1,0 +1,82 @@
+//! The working state of a lead (answers, horizon, disqualify reason).
+
+use crate::error::json_column;
+use crate::Result;
+use serde::{Deserialize, Serialize};
+use sqlx::{AnyConnection, Row};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LeadWork {
+    pub lead_id: String,
+    /// Qualification answers as a JSON object (`{"need": "yes", "timeframe": "3_months"}`).
+    pub answers: serde_json::Value,
+    pub horizon: Option<String>,
+    pub horizon_manual: Option<String>,
+    pub disqualify_reason: Option<String>,
+    pub stage_changed_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+/// The lead's working state, or an empty one if nothing was recorded yet.
+pub async fn get(conn: &mut AnyConnection, lead_id: &str) -> Result<LeadWork> {
+    let row = sqlx::query(
+        "SELECT lead_id, answers, horizon, horizon_manual, disqualify_reason, stage_changed_at, updated_at \
+         FROM lead_work WHERE lead_id = $1",
+    )
+    .bind(lead_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(LeadWork {
+            lead_id: lead_id.to_string(),
+            answers: serde_json::json!({}),
+            ..Default::default()
+        });
+    };
+    let answers: String = row.try_get("answers")?;
+    Ok(LeadWork {
+        lead_id: row.try_get("lead_id")?,
+        answers: json_column("lead_work.answers", &answers)?,
+        horizon: row.try_get("horizon")?,
+        horizon_manual: row.try_get("horizon_manual")?,
+        disqualify_reason: row.try_get("disqualify_reason")?,
+        stage_changed_at: row.try_get("stage_changed_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub async fn save(conn: &mut AnyConnection, w: &LeadWork) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO lead_work (lead_id, answers, horizon, horizon_manual, disqualify_reason, stage_changed_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (lead_id) DO UPDATE SET answers = excluded.answers, \
+         horizon = excluded.horizon, horizon_manual = excluded.horizon_manual, \
+         disqualify_reason = excluded.disqualify_reason, stage_changed_at = excluded.stage_changed_at, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(w.lead_id.as_str())
+    .bind(w.answers.to_string())
+    .bind(w.horizon.as_deref())
+    .bind(w.horizon_manual.as_deref())
+    .bind(w.disqualify_reason.as_deref())
+    .bind(w.stage_changed_at)
+    .bind(w.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets a lead's stage (the lifecycle rules are checked by the caller).
+pub async fn set_stage(
+    conn: &mut AnyConnection,
+    lead_id: &str,
+    stage: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE leads SET stage = $1, updated_at = $2 WHERE id = $3")
+        .bind(stage)
+        .bind(now)
+        .bind(lead_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
