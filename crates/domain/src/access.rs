@@ -83,6 +83,8 @@ pub enum Permission {
     ManageTeams,
     /// Stages, transitions, playbooks and disqualify reasons.
     ConfigureLifecycle,
+    /// Fit and engagement rules and thresholds.
+    ConfigureScoring,
 }
 
 impl Permission {
@@ -98,6 +100,7 @@ impl Permission {
             Permission::ManageUsers => "manage_users",
             Permission::ManageTeams => "manage_teams",
             Permission::ConfigureLifecycle => "configure_lifecycle",
+            Permission::ConfigureScoring => "configure_scoring",
         }
     }
 }
@@ -120,6 +123,7 @@ mod tests {
             ManageUsers,
             ManageTeams,
             ConfigureLifecycle,
+            ConfigureScoring,
         ];
         let expect = |role: Role, allowed: &[Permission]| {
             for p in all {
@@ -137,6 +141,7 @@ mod tests {
                 ReadCatalog,
                 ReadUsers,
                 ManageTeams,
+                ConfigureScoring,
             ],
         );
         expect(
@@ -148,6 +153,7 @@ mod tests {
                 ManageForms,
                 RunImports,
                 ReadCatalog,
+                ConfigureScoring,
             ],
         );
         expect(Role::Rep, &[ReadLeads, WriteLeads, ReadCatalog]);

@@ -569,9 +569,17 @@ impl App {
                 })
                 .collect();
         }
+        let actor = capture.actor.clone();
         match self.capture(capture).await? {
             CaptureOutcome::Rejected { errors } => Err(ServiceError::Invalid(errors)),
-            outcome => Ok(SubmitResult::Captured(outcome)),
+            outcome => {
+                // A submission is engagement: score the lead with it right away.
+                if let Some(lead_id) = outcome.lead_id() {
+                    self.record_activity(lead_id, "form_submitted", None, &actor)
+                        .await?;
+                }
+                Ok(SubmitResult::Captured(outcome))
+            }
         }
     }
 }

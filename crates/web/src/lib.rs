@@ -79,6 +79,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::catalog::router())
                 .merge(routes::users::router())
                 .merge(routes::lifecycle::router())
+                .merge(routes::scoring::router())
                 .merge(openapi::router())
                 .layer(DefaultBodyLimit::max(API_BODY_LIMIT)),
         )

@@ -97,6 +97,14 @@ pub const OPERATIONS: &[Operation] = &[
         responses: &[("200", "Qualification"), ERR] },
     Operation { method: "post", path: "/api/v1/leads/{id}/stage", summary: "Move a lead to a stage; transitions, playbooks and disqualify reasons are enforced", auth: true, request: Some("StageChange"),
         responses: &[("200", "Qualification"), ERR] },
+    Operation { method: "get", path: "/api/v1/scoring", summary: "Fit and engagement rules (with half-lives) and thresholds", auth: true, request: None,
+        responses: &[("200", "ScoringConfig")] },
+    Operation { method: "put", path: "/api/v1/scoring", summary: "Replace the scoring rules (admin, manager, marketer); validated whole", auth: true, request: Some("ScoringConfig"),
+        responses: &[("200", "ScoringConfig"), ERR] },
+    Operation { method: "post", path: "/api/v1/leads/{id}/events", summary: "Record an engagement event; the lead is rescored and may move up a stage", auth: true, request: Some("EngagementEvent"),
+        responses: &[("201", "Score"), ERR] },
+    Operation { method: "get", path: "/api/v1/leads/{id}/score", summary: "The lead's score: fit, engagement, total and every part that gave points", auth: true, request: None,
+        responses: &[("200", "Score"), ERR] },
 ];
 
 fn string() -> Value {
@@ -168,6 +176,8 @@ fn schemas() -> Value {
             "answers": { "type": "object", "description": "capacity_to_buy, authority, need, supplier_selection, asked_to_be_contacted: yes|no|unknown; timeframe: now|N_months|YYYY-MM-DD|no_plans", "additionalProperties": string() },
             "horizon": { "enum": ["short_range", "long_range", null] } }, "additionalProperties": false },
         "StageChange": { "type": "object", "required": ["stage"], "properties": { "stage": { "type": "string" }, "reason": string() }, "additionalProperties": false },
+        "ScoringConfig": { "type": "object", "required": ["fit", "engagement", "thresholds"] },
+        "EngagementEvent": { "type": "object", "required": ["type"], "properties": { "type": { "type": "string" }, "occurred_at": { "type": "integer" } }, "additionalProperties": false },
         "Error": { "type": "object", "properties": { "error": { "type": "object", "properties": {
             "code": { "type": "string" }, "message": { "type": "string" }, "field": string(), "details": { "type": "array" } } } } }
     })

@@ -1,0 +1,278 @@
+//! Scoring in use: the rules, engagement events, each lead's stored score with its
+//! explanation, and the stage moves thresholds cause (through the lifecycle's rules).
+
+use crate::error::{Result, ServiceError};
+use crate::App;
+use leadline_domain::conditions::Facts;
+use leadline_domain::lifecycle::TransitionContext;
+use leadline_domain::normalize::FieldError;
+use leadline_domain::qualification::{answers_to_facts, Answers};
+use leadline_domain::scoring::{self, Activity, Score, ScoringConfig};
+use leadline_store::leads::{self, LeadRecord};
+use leadline_store::timeline::{self, TimelineEvent};
+use leadline_store::work::{self, ActivityRow, LeadWork};
+use leadline_store::{new_id, settings, touches, AnyConnection, StoreError};
+use serde_json::{json, Value};
+
+const SCORING_SETTING: &str = "scoring";
+/// The actor of automatic changes made by scoring.
+pub const SCORING_ACTOR: &str = "system:scoring";
+
+/// Stages scoring may lift a lead out of, lowest first; it never moves a lead down,
+/// nor out of a stage a person chose (meeting, converted, disqualified).
+const LIFTABLE: [&str; 5] = ["new", "target", "engaged", "nurture", "mql"];
+/// Where each threshold sits on that ladder.
+fn rank(stage: &str) -> Option<usize> {
+    match stage {
+        "new" => Some(0),
+        "target" => Some(1),
+        "engaged" | "nurture" => Some(2),
+        "mql" => Some(3),
+        "sql" => Some(4),
+        _ => None,
+    }
+}
+
+/// What rules see about a lead.
+pub fn lead_facts(
+    lead: &LeadRecord,
+    answers: &Answers,
+    first_touch: Option<&touches::Touch>,
+) -> Facts {
+    let f = &lead.fields;
+    let mut facts = Facts::new();
+    let mut put = |name: &str, value: Option<&String>| {
+        if let Some(v) = value {
+            facts.insert(name.to_string(), Value::String(v.clone()));
+        }
+    };
+    put("first_name", f.first_name.as_ref());
+    put("last_name", f.last_name.as_ref());
+    put("title", f.title.as_ref());
+    put("email", f.email.as_ref());
+    put("phone", f.phone.as_ref());
+    put("company", f.company.as_ref());
+    put("domain", f.domain.as_ref());
+    put("street", f.street.as_ref());
+    put("postal_code", f.postal_code.as_ref());
+    put("city", f.city.as_ref());
+    put("region", f.region.as_ref());
+    put("country", f.country.as_ref());
+    put("date_of_birth", f.date_of_birth.as_ref());
+    let email_domain = f
+        .email
+        .as_ref()
+        .and_then(|e| e.rsplit_once('@'))
+        .map(|(_, d)| d.to_string());
+    put("email_domain", email_domain.as_ref());
+    put("stage", Some(&lead.stage));
+    if let Some(t) = first_touch {
+        put("channel", Some(&t.channel));
+        put("source", t.source_id.as_ref());
+        put("campaign", t.campaign_id.as_ref());
+    }
+    for (k, v) in &f.custom {
+        facts.insert(format!("custom.{k}"), Value::String(v.clone()));
+    }
+    facts.extend(answers_to_facts(answers));
+    facts
+}
+
+impl App {
+    pub async fn scoring_config(&self) -> Result<ScoringConfig> {
+        let mut conn = self.db.acquire().await?;
+        match settings::get(&mut conn, SCORING_SETTING).await? {
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored scoring rules: {e}"))),
+            None => Ok(ScoringConfig::default()),
+        }
+    }
+
+    /// Replaces the scoring rules after validating them; every problem is reported.
+    pub async fn set_scoring_config(&self, config: &ScoringConfig) -> Result<()> {
+        if let Err(problems) = config.validate() {
+            return Err(ServiceError::Invalid(
+                problems
+                    .iter()
+                    .map(|p| FieldError {
+                        field: "scoring".into(),
+                        code: "invalid_scoring_rules".into(),
+                        message: p.to_string(),
+                    })
+                    .collect(),
+            ));
+        }
+        let text = serde_json::to_string(config).map_err(anyhow::Error::new)?;
+        let mut conn = self.db.acquire().await?;
+        settings::set(&mut conn, SCORING_SETTING, &text, self.now()).await?;
+        Ok(())
+    }
+
+    /// Records an engagement event and rescores the lead.
+    pub async fn record_activity(
+        &self,
+        lead_id: &str,
+        event_type: &str,
+        occurred_at: Option<i64>,
+        actor: &str,
+    ) -> Result<LeadWork> {
+        let event_type = event_type.trim().to_ascii_lowercase();
+        let valid = !event_type.is_empty()
+            && event_type.len() <= 64
+            && event_type
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c));
+        if !valid {
+            return Err(ServiceError::invalid(
+                "type",
+                "invalid_event_type",
+                "an event type is 1-64 characters of a-z, 0-9, '_', '-', '.' or ':' (e.g. email_opened)",
+            ));
+        }
+        let now = self.now();
+        let config = self.scoring_config().await?;
+        let lifecycle = self.lifecycle().await?;
+        let mut tx = self.db.begin().await?;
+        let lead = live_lead(&mut tx, lead_id).await?;
+        work::insert_activity(
+            &mut tx,
+            &ActivityRow {
+                id: new_id(),
+                lead_id: lead_id.to_string(),
+                event_type: event_type.clone(),
+                occurred_at: occurred_at.unwrap_or(now),
+                actor: actor.to_string(),
+                created_at: now,
+            },
+        )
+        .await?;
+        let w = rescore_in(&mut tx, &config, &lifecycle, lead, now).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(w)
+    }
+
+    /// Recomputes one lead's score now (after a capture or edit).
+    pub async fn rescore(&self, lead_id: &str) -> Result<LeadWork> {
+        let config = self.scoring_config().await?;
+        let lifecycle = self.lifecycle().await?;
+        let mut tx = self.db.begin().await?;
+        let lead = live_lead(&mut tx, lead_id).await?;
+        let w = rescore_in(&mut tx, &config, &lifecycle, lead, self.now()).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(w)
+    }
+
+    /// The periodic decay job: rescores every lead with a score or engagement so old
+    /// activity fades and thresholds are re-checked. Returns how many were rescored.
+    pub async fn rescore_all(&self) -> Result<usize> {
+        let ids = {
+            let mut conn = self.db.acquire().await?;
+            work::scored_lead_ids(&mut conn).await?
+        };
+        let mut n = 0;
+        for id in ids {
+            match self.rescore(&id).await {
+                Ok(_) => n += 1,
+                // A lead merged away since it was scored has nothing left to score.
+                Err(ServiceError::Conflict { .. }) | Err(ServiceError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+
+    pub async fn lead_score(&self, lead_id: &str) -> Result<LeadWork> {
+        let mut conn = self.db.acquire().await?;
+        live_lead(&mut conn, lead_id).await?;
+        Ok(work::get(&mut conn, lead_id).await?)
+    }
+}
+
+async fn live_lead(conn: &mut AnyConnection, lead_id: &str) -> Result<LeadRecord> {
+    let lead = leads::get(conn, lead_id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("lead", lead_id))?;
+    if let Some(into) = &lead.merged_into {
+        return Err(ServiceError::conflict(
+            "lead_merged",
+            format!("lead {lead_id} was merged into {into}; work on that lead instead"),
+        ));
+    }
+    Ok(lead)
+}
+
+/// Scores a lead, stores score and explanation, and lifts its stage when a threshold
+/// is reached and the lifecycle allows it (a playbook may stop it at a lower stage).
+async fn rescore_in(
+    conn: &mut AnyConnection,
+    config: &ScoringConfig,
+    lifecycle: &leadline_domain::lifecycle::Lifecycle,
+    lead: LeadRecord,
+    now: i64,
+) -> Result<LeadWork> {
+    let mut w = work::get(conn, &lead.id).await?;
+    let answers: Answers = serde_json::from_value(w.answers.clone())
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored answers: {e}")))?;
+    let first_touch = touches::for_lead(conn, &lead.id).await?.into_iter().next();
+    let facts = lead_facts(&lead, &answers, first_touch.as_ref());
+    let activities: Vec<Activity> = work::activities(conn, &lead.id)
+        .await?
+        .into_iter()
+        .map(|a| Activity {
+            event_type: a.event_type,
+            occurred_at: a.occurred_at,
+        })
+        .collect();
+    let score: Score = scoring::score(config, &facts, &activities, now);
+    let before = w.score;
+    w.fit_score = Some(score.fit);
+    w.engagement_score = Some(score.engagement);
+    w.score = Some(score.total);
+    w.score_explanation =
+        Some(json!({ "parts": score.parts, "faded": score.faded, "capped": score.capped }));
+    w.scored_at = Some(now);
+    w.updated_at = now;
+
+    let mut events = Vec::new();
+    if before != Some(score.total) {
+        events.push(TimelineEvent::new(
+            &lead.id,
+            "scored",
+            SCORING_ACTOR,
+            now,
+            json!({ "from": before, "to": score.total, "fit": score.fit, "engagement": score.engagement }),
+        ));
+    }
+    // Lift to the highest reached stage the lifecycle allows from here.
+    let reached = scoring::stage_for_total(score.total, &config.thresholds);
+    if let (Some(reached), true) = (reached, LIFTABLE.contains(&lead.stage.as_str())) {
+        let ctx = TransitionContext {
+            answers: &answers,
+            reason: None,
+        };
+        let candidates = ["sql", "mql", "target"]
+            .into_iter()
+            .filter(|s| rank(s) <= rank(reached) && rank(s) > rank(&lead.stage));
+        let mut blocked = Vec::new();
+        for stage in candidates {
+            match lifecycle.check_transition(&lead.stage, stage, &ctx) {
+                Ok(()) => {
+                    work::set_stage(conn, &lead.id, stage, now).await?;
+                    w.stage_changed_at = Some(now);
+                    events.push(TimelineEvent::new(
+                        &lead.id,
+                        "stage_changed",
+                        SCORING_ACTOR,
+                        now,
+                        json!({ "from": lead.stage, "to": stage, "reason": format!("score {} reached the {reached} threshold", score.total), "blocked": blocked }),
+                    ));
+                    break;
+                }
+                Err(e) => blocked.push(json!({ "stage": stage, "why": e.to_string() })),
+            }
+        }
+    }
+    work::save(conn, &w).await?;
+    timeline::append(conn, &events).await?;
+    Ok(w)
+}
