@@ -35,6 +35,11 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage scoring rules.
+    #[command(subcommand)]
+    Scoring(ScoringCommand),
+    /// Rescore every scored lead now (what the server's decay job does periodically).
+    Rescore,
     /// Import a CSV list of leads.
     Import(ImportArgs),
     /// Load the generated demo data set into an empty database.
@@ -69,6 +74,9 @@ pub struct ServeArgs {
     /// Read the client IP from X-Forwarded-For (only behind a trusted reverse proxy).
     #[arg(long, env = "LEADLINE_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// Minutes between runs of the job that rescores leads so old activity fades.
+    #[arg(long, default_value_t = 15)]
+    pub rescore_every_minutes: u64,
     /// Largest CSV upload accepted by the API, in MiB.
     #[arg(long, default_value_t = 200)]
     pub max_import_mb: usize,
@@ -85,6 +93,14 @@ pub enum TokenCommand {
         #[arg(long)]
         user: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScoringCommand {
+    /// Replace the scoring rules with those in a TOML file (validated first).
+    Load { file: PathBuf },
+    /// Print the rules in force as JSON.
+    Show,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,7 +5,7 @@ mod cli;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{Cli, Command, TokenCommand, UserCommand};
+use cli::{Cli, Command, ScoringCommand, TokenCommand, UserCommand};
 use leadline_service::imports::{ImportProgress, ImportRequest};
 use leadline_service::{App, SystemClock};
 use leadline_store::Db;
@@ -92,6 +92,36 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::Scoring(ScoringCommand::Load { file }) => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let config = leadline_domain::scoring::ScoringConfig::from_toml(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let app = open(&cli.database_url).await?;
+            app.set_scoring_config(&config).await.map_err(describe)?;
+            println!(
+                "loaded {} fit and {} engagement rules (thresholds: target {}, mql {}, sql {})",
+                config.fit.len(),
+                config.engagement.len(),
+                config.thresholds.target,
+                config.thresholds.mql,
+                config.thresholds.sql
+            );
+            Ok(())
+        }
+        Command::Scoring(ScoringCommand::Show) => {
+            let app = open(&cli.database_url).await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&app.scoring_config().await?)?
+            );
+            Ok(())
+        }
+        Command::Rescore => {
+            let app = open(&cli.database_url).await?;
+            println!("rescored {} leads", app.rescore_all().await?);
+            Ok(())
+        }
     }
 }
 
@@ -156,10 +186,29 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
     };
     tracing::info!(%addr, "leadline listening");
     println!("Leadline is listening on http://{addr} (health: http://{addr}/healthz)");
+    spawn_rescore_job(app.clone(), args.rescore_every_minutes);
     let state = leadline_web::AppState::new(app.clone(), config);
     leadline_web::serve(listener, state, shutdown_signal()).await?;
     app.db.close().await;
     Ok(())
+}
+
+/// Rescores leads periodically so engagement decays and thresholds are re-checked.
+fn spawn_rescore_job(app: App, every_minutes: u64) {
+    if every_minutes == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(every_minutes * 60));
+        tick.tick().await; // the first tick fires at once; start after one period
+        loop {
+            tick.tick().await;
+            match app.rescore_all().await {
+                Ok(n) => tracing::info!(leads = n, "rescored leads"),
+                Err(e) => tracing::error!(error = %e, "rescoring failed"),
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

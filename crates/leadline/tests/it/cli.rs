@@ -156,6 +156,22 @@ async fn run(backend: Backend) {
         ],
     );
     assert!(!ok && err.contains("column=field"), "{err}");
+    let rules = dir.join("scoring.toml");
+    std::fs::write(&rules, "[thresholds]\ntarget = 10\nmql = 30\nsql = 50\n\n[[engagement]]\nid = \"opened\"\nevent_type = \"email_opened\"\npoints = 2\nhalf_life_days = 7\n").unwrap();
+    let (ok, out, err) = leadline(&url, &["scoring", "load", rules.to_str().unwrap()]);
+    assert!(
+        ok && out.contains("loaded 0 fit and 1 engagement rules"),
+        "{out}{err}"
+    );
+    std::fs::write(&rules, "[thresholds]\ntarget = 10\nmql = 5\nsql = 50\n[[fit]]\nid = \"x\"\npoints = 1\nbogus = 2\n").unwrap();
+    let (ok, _, err) = leadline(&url, &["scoring", "load", rules.to_str().unwrap()]);
+    assert!(
+        !ok && err.contains("line") && err.contains("bogus"),
+        "{err}"
+    );
+    let (ok, out, err) = leadline(&url, &["rescore"]);
+    assert!(ok && out.contains("rescored"), "{out}{err}");
+
     let (ok, out, err) = leadline(&url, &["demo", "--leads", "100"]);
     assert!(ok, "{err}");
     assert!(out.contains("already holds 2 leads"), "{out}");
