@@ -105,15 +105,7 @@ impl App {
         let now = self.now();
         let _guard = self.capture_lock.lock().await;
         let mut tx = self.db.begin().await?;
-        let mut lead = leads::get(&mut tx, id)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("lead", id))?;
-        if let Some(survivor) = &lead.merged_into {
-            return Err(ServiceError::conflict(
-                "lead_merged",
-                format!("lead {id} was merged into {survivor}; edit that lead instead"),
-            ));
-        }
+        let mut lead = live_lead(&mut tx, id).await?;
         let mut input = lead.fields.to_input();
         for (field, value) in &patch.fields {
             match value {
@@ -154,6 +146,24 @@ impl App {
         tx.commit().await.map_err(StoreError::from)?;
         Ok(lead)
     }
+}
+
+/// The lead, unless it is unknown (404) or was merged into another (409): every use
+/// case that works on a lead goes through this.
+pub(crate) async fn live_lead(
+    conn: &mut leadline_store::AnyConnection,
+    lead_id: &str,
+) -> Result<LeadRecord> {
+    let lead = leads::get(conn, lead_id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("lead", lead_id))?;
+    if let Some(into) = &lead.merged_into {
+        return Err(ServiceError::conflict(
+            "lead_merged",
+            format!("lead {lead_id} was merged into {into}; work on that lead instead"),
+        ));
+    }
+    Ok(lead)
 }
 
 fn clear(input: &mut LeadInput, field: LeadField) {

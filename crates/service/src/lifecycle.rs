@@ -3,13 +3,14 @@
 
 use crate::clock::date_of;
 use crate::error::{Result, ServiceError};
+use crate::leads::live_lead;
 use crate::App;
 use leadline_domain::lifecycle::{Lifecycle, TransitionContext, TransitionError, Vocabulary};
 use leadline_domain::normalize::FieldError;
 use leadline_domain::qualification::{Answer, Answers, Horizon, HorizonSetting, QuestionKey};
 use leadline_store::timeline::{self, TimelineEvent};
 use leadline_store::work::{self, LeadWork};
-use leadline_store::{leads, settings, AnyConnection, StoreError};
+use leadline_store::{settings, StoreError};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -85,23 +86,10 @@ impl App {
         Ok(())
     }
 
-    async fn live_stage(&self, conn: &mut AnyConnection, lead_id: &str) -> Result<String> {
-        let lead = leads::get(conn, lead_id)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("lead", lead_id))?;
-        if let Some(into) = lead.merged_into {
-            return Err(ServiceError::conflict(
-                "lead_merged",
-                format!("lead {lead_id} was merged into {into}; work on that lead instead"),
-            ));
-        }
-        Ok(lead.stage)
-    }
-
     pub async fn qualification(&self, lead_id: &str) -> Result<Qualification> {
         let lifecycle = self.lifecycle().await?;
         let mut conn = self.db.acquire().await?;
-        let stage = self.live_stage(&mut conn, lead_id).await?;
+        let stage = live_lead(&mut conn, lead_id).await?.stage;
         let w = work::get(&mut conn, lead_id).await?;
         let answers = answers_of(&w)?;
         let setting = horizon_setting(&w);
@@ -137,7 +125,7 @@ impl App {
     ) -> Result<Qualification> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        self.live_stage(&mut tx, lead_id).await?;
+        live_lead(&mut tx, lead_id).await?;
         let mut w = work::get(&mut tx, lead_id).await?;
         let mut answers = answers_of(&w)?;
         let mut errors = Vec::new();
@@ -219,7 +207,7 @@ impl App {
         let lifecycle = self.lifecycle().await?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let from = self.live_stage(&mut tx, lead_id).await?;
+        let from = live_lead(&mut tx, lead_id).await?.stage;
         let mut w = work::get(&mut tx, lead_id).await?;
         let answers = answers_of(&w)?;
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());

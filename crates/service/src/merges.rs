@@ -5,6 +5,7 @@
 //! both stay in history.
 
 use crate::error::{Result, ServiceError};
+use crate::leads::live_lead;
 use crate::App;
 use leadline_domain::matching::{blocking_keys, MatchRecord};
 use leadline_domain::merge::plan_merge;
@@ -188,17 +189,4 @@ impl App {
         merge.undone_at = Some(now);
         Ok(merge)
     }
-}
-
-async fn live_lead(conn: &mut AnyConnection, id: &str) -> Result<LeadRecord> {
-    let lead = leads::get(conn, id)
-        .await?
-        .ok_or_else(|| ServiceError::not_found("lead", id))?;
-    if let Some(into) = &lead.merged_into {
-        return Err(ServiceError::conflict(
-            "lead_merged",
-            format!("lead {id} was already merged into {into}"),
-        ));
-    }
-    Ok(lead)
 }

@@ -2,13 +2,14 @@
 //! explanation, and the stage moves thresholds cause (through the lifecycle's rules).
 
 use crate::error::{Result, ServiceError};
+use crate::leads::live_lead;
 use crate::App;
 use leadline_domain::conditions::Facts;
 use leadline_domain::lifecycle::TransitionContext;
 use leadline_domain::normalize::FieldError;
 use leadline_domain::qualification::{answers_to_facts, Answers};
 use leadline_domain::scoring::{self, Activity, Score, ScoringConfig};
-use leadline_store::leads::{self, LeadRecord};
+use leadline_store::leads::LeadRecord;
 use leadline_store::timeline::{self, TimelineEvent};
 use leadline_store::work::{self, ActivityRow, LeadWork};
 use leadline_store::{new_id, settings, touches, AnyConnection, StoreError};
@@ -186,19 +187,6 @@ impl App {
         live_lead(&mut conn, lead_id).await?;
         Ok(work::get(&mut conn, lead_id).await?)
     }
-}
-
-async fn live_lead(conn: &mut AnyConnection, lead_id: &str) -> Result<LeadRecord> {
-    let lead = leads::get(conn, lead_id)
-        .await?
-        .ok_or_else(|| ServiceError::not_found("lead", lead_id))?;
-    if let Some(into) = &lead.merged_into {
-        return Err(ServiceError::conflict(
-            "lead_merged",
-            format!("lead {lead_id} was merged into {into}; work on that lead instead"),
-        ));
-    }
-    Ok(lead)
 }
 
 /// Scores a lead, stores score and explanation, and lifts its stage when a threshold
