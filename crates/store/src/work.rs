@@ -20,6 +20,10 @@ pub struct LeadWork {
     /// The scoring explanation: every rule and event that gave points.
     pub score_explanation: Option<serde_json::Value>,
     pub scored_at: Option<i64>,
+    pub first_touch_at: Option<i64>,
+    pub last_touch_at: Option<i64>,
+    pub next_step: Option<String>,
+    pub next_step_due_at: Option<i64>,
     pub updated_at: i64,
 }
 
@@ -27,7 +31,8 @@ pub struct LeadWork {
 pub async fn get(conn: &mut AnyConnection, lead_id: &str) -> Result<LeadWork> {
     let row = sqlx::query(
         "SELECT lead_id, answers, horizon, horizon_manual, disqualify_reason, stage_changed_at, fit_score, \
-         engagement_score, score, score_explanation, scored_at, updated_at FROM lead_work WHERE lead_id = $1",
+         engagement_score, score, score_explanation, scored_at, first_touch_at, last_touch_at, next_step, \
+         next_step_due_at, updated_at FROM lead_work WHERE lead_id = $1",
     )
     .bind(lead_id)
     .fetch_optional(&mut *conn)
@@ -49,6 +54,10 @@ pub async fn get(conn: &mut AnyConnection, lead_id: &str) -> Result<LeadWork> {
             .map(|e| json_column("lead_work.score_explanation", &e))
             .transpose()?,
         scored_at: row.try_get("scored_at")?,
+        first_touch_at: row.try_get("first_touch_at")?,
+        last_touch_at: row.try_get("last_touch_at")?,
+        next_step: row.try_get("next_step")?,
+        next_step_due_at: row.try_get("next_step_due_at")?,
         lead_id: row.try_get("lead_id")?,
         answers: json_column("lead_work.answers", &answers)?,
         horizon: row.try_get("horizon")?,
@@ -62,12 +71,16 @@ pub async fn get(conn: &mut AnyConnection, lead_id: &str) -> Result<LeadWork> {
 pub async fn save(conn: &mut AnyConnection, w: &LeadWork) -> Result<()> {
     sqlx::query(
         "INSERT INTO lead_work (lead_id, answers, horizon, horizon_manual, disqualify_reason, stage_changed_at, \
-         fit_score, engagement_score, score, score_explanation, scored_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (lead_id) DO UPDATE SET \
+         fit_score, engagement_score, score, score_explanation, scored_at, first_touch_at, last_touch_at, \
+         next_step, next_step_due_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         ON CONFLICT (lead_id) DO UPDATE SET \
          answers = excluded.answers, horizon = excluded.horizon, horizon_manual = excluded.horizon_manual, \
          disqualify_reason = excluded.disqualify_reason, stage_changed_at = excluded.stage_changed_at, \
          fit_score = excluded.fit_score, engagement_score = excluded.engagement_score, score = excluded.score, \
          score_explanation = excluded.score_explanation, scored_at = excluded.scored_at, \
+         first_touch_at = excluded.first_touch_at, last_touch_at = excluded.last_touch_at, \
+         next_step = excluded.next_step, next_step_due_at = excluded.next_step_due_at, \
          updated_at = excluded.updated_at",
     )
     .bind(w.lead_id.as_str())
@@ -81,6 +94,10 @@ pub async fn save(conn: &mut AnyConnection, w: &LeadWork) -> Result<()> {
     .bind(w.score)
     .bind(w.score_explanation.as_ref().map(|e| e.to_string()))
     .bind(w.scored_at)
+    .bind(w.first_touch_at)
+    .bind(w.last_touch_at)
+    .bind(w.next_step.as_deref())
+    .bind(w.next_step_due_at)
     .bind(w.updated_at)
     .execute(&mut *conn)
     .await?;
@@ -162,4 +179,89 @@ pub async fn scored_lead_ids(conn: &mut AnyConnection) -> Result<Vec<String>> {
     )
     .fetch_all(&mut *conn)
     .await?)
+}
+
+/// One thing a rep did with a lead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct SalesTouch {
+    pub id: String,
+    pub lead_id: String,
+    pub user_id: Option<String>,
+    pub kind: String,
+    pub outcome: Option<String>,
+    pub notes: Option<String>,
+    pub occurred_at: i64,
+    pub created_at: i64,
+}
+
+pub async fn insert_sales_touch(conn: &mut AnyConnection, t: &SalesTouch) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sales_touches (id, lead_id, user_id, kind, outcome, notes, occurred_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(t.id.as_str())
+    .bind(t.lead_id.as_str())
+    .bind(t.user_id.as_deref())
+    .bind(t.kind.as_str())
+    .bind(t.outcome.as_deref())
+    .bind(t.notes.as_deref())
+    .bind(t.occurred_at)
+    .bind(t.created_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn sales_touches(conn: &mut AnyConnection, lead_id: &str) -> Result<Vec<SalesTouch>> {
+    Ok(sqlx::query_as(
+        "SELECT id, lead_id, user_id, kind, outcome, notes, occurred_at, created_at FROM sales_touches \
+         WHERE lead_id = $1 ORDER BY occurred_at, id",
+    )
+    .bind(lead_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// What the losing-touch check needs about a lead being worked.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct WorkedLead {
+    pub lead_id: String,
+    pub stage: String,
+    pub created_at: i64,
+    pub last_touch_at: Option<i64>,
+    pub next_step: Option<String>,
+    pub next_step_due_at: Option<i64>,
+}
+
+/// Live leads in `stages`, or touched at least once while in one of `open_stages`.
+pub async fn worked_leads(
+    conn: &mut AnyConnection,
+    stages: &[String],
+    open_stages: &[String],
+) -> Result<Vec<WorkedLead>> {
+    let mut params = crate::db::Params::default();
+    let list = |params: &mut crate::db::Params, items: &[String]| {
+        if items.is_empty() {
+            "NULL".to_string()
+        } else {
+            items
+                .iter()
+                .map(|s| params.text(s.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let sales = list(&mut params, stages);
+    let open = list(&mut params, open_stages);
+    let sql = format!(
+        "SELECT l.id AS lead_id, l.stage, l.created_at, w.last_touch_at, w.next_step, w.next_step_due_at \
+         FROM leads l LEFT JOIN lead_work w ON w.lead_id = l.id \
+         WHERE l.merged_into IS NULL AND (l.stage IN ({sales}) \
+            OR (w.last_touch_at IS NOT NULL AND l.stage IN ({open}))) \
+         ORDER BY l.created_at, l.id"
+    );
+    Ok(params
+        .bind_as::<WorkedLead>(sqlx::query_as(&sql))
+        .fetch_all(&mut *conn)
+        .await?)
 }

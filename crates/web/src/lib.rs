@@ -80,6 +80,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::users::router())
                 .merge(routes::lifecycle::router())
                 .merge(routes::scoring::router())
+                .merge(routes::touches::router())
                 .merge(openapi::router())
                 .layer(DefaultBodyLimit::max(API_BODY_LIMIT)),
         )

@@ -105,6 +105,12 @@ pub const OPERATIONS: &[Operation] = &[
         responses: &[("201", "Score"), ERR] },
     Operation { method: "get", path: "/api/v1/leads/{id}/score", summary: "The lead's score: fit, engagement, total and every part that gave points", auth: true, request: None,
         responses: &[("200", "Score"), ERR] },
+    Operation { method: "post", path: "/api/v1/leads/{id}/touches", summary: "Log a touch (call_attempt, connected_call, voicemail, email, meeting, note) with outcome, notes and the next step", auth: true, request: Some("TouchInput"),
+        responses: &[("201", "Touch with time to first touch and next step"), ERR] },
+    Operation { method: "get", path: "/api/v1/leads/{id}/touches", summary: "The lead's touches, oldest first", auth: true, request: None,
+        responses: &[("200", "{lead_id, touches}"), ERR] },
+    Operation { method: "get", path: "/api/v1/losing-touch", summary: "Leads losing touch: next step overdue, untouched for max_idle_hours (default 72), or worked without a next step", auth: true, request: None,
+        responses: &[("200", "{max_idle_hours, leads}"), ERR] },
 ];
 
 fn string() -> Value {
@@ -178,6 +184,10 @@ fn schemas() -> Value {
         "StageChange": { "type": "object", "required": ["stage"], "properties": { "stage": { "type": "string" }, "reason": string() }, "additionalProperties": false },
         "ScoringConfig": { "type": "object", "required": ["fit", "engagement", "thresholds"] },
         "EngagementEvent": { "type": "object", "required": ["type"], "properties": { "type": { "type": "string" }, "occurred_at": { "type": "integer" } }, "additionalProperties": false },
+        "TouchInput": { "type": "object", "required": ["kind"], "properties": {
+            "kind": { "enum": ["call_attempt", "connected_call", "voicemail", "email", "meeting", "note"] },
+            "outcome": string(), "notes": string(), "occurred_at": { "type": "integer" },
+            "next_step": string(), "next_step_due_at": { "type": "integer" } }, "additionalProperties": false },
         "Error": { "type": "object", "properties": { "error": { "type": "object", "properties": {
             "code": { "type": "string" }, "message": { "type": "string" }, "field": string(), "details": { "type": "array" } } } } }
     })

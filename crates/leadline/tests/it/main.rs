@@ -12,6 +12,7 @@ mod lifecycle;
 mod matching;
 mod scoring;
 mod store_contract;
+mod touches;
 mod users;
 
 pub use harness::*;

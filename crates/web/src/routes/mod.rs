@@ -6,6 +6,7 @@ pub mod leads;
 pub mod lifecycle;
 pub mod public_forms;
 pub mod scoring;
+pub mod touches;
 pub mod users;
 
 use crate::error::ApiError;

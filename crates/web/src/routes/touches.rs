@@ -1,0 +1,75 @@
+//! Reps' touches on a lead, and the leads losing touch.
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Authenticated};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use leadline_domain::access::Permission;
+use leadline_service::sales_touches::TouchInput;
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/leads/{id}/touches",
+            get(list_touches).post(record_touch),
+        )
+        .route("/api/v1/losing-touch", get(losing_touch))
+}
+
+async fn record_touch(
+    auth: Authenticated,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<TouchInput>,
+) -> ApiResult<Response> {
+    auth.require(Permission::WriteLeads)?;
+    let result = state
+        .app
+        .record_touch(&id, &body, &auth.0.user.id, &auth.actor())
+        .await?;
+    Ok((StatusCode::CREATED, Json(result)).into_response())
+}
+
+async fn list_touches(
+    auth: Authenticated,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    auth.require(Permission::ReadLeads)?;
+    Ok(
+        Json(json!({ "lead_id": id, "touches": state.app.sales_touches(&id).await? }))
+            .into_response(),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LosingQuery {
+    /// A lead nobody touched for this long is losing touch (default 72 hours).
+    max_idle_hours: Option<i64>,
+}
+
+async fn losing_touch(
+    auth: Authenticated,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<LosingQuery>,
+) -> ApiResult<Response> {
+    auth.require(Permission::ReadLeads)?;
+    let hours = q.max_idle_hours.unwrap_or(72);
+    if !(1..=24 * 365).contains(&hours) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "out_of_range",
+            "max_idle_hours is 1 to 8760",
+        )
+        .field("max_idle_hours"));
+    }
+    let leads = state.app.losing_touch(hours * 3_600_000).await?;
+    Ok(Json(json!({ "max_idle_hours": hours, "leads": leads })).into_response())
+}
