@@ -12,6 +12,7 @@ pub mod imports;
 pub mod leads;
 pub mod lifecycle;
 pub mod merges;
+pub mod routing;
 pub mod sales_touches;
 pub mod scoring;
 pub mod tokens;

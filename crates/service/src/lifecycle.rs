@@ -29,6 +29,8 @@ pub struct Qualification {
     pub disqualify_reason: Option<String>,
     pub stage_changed_at: Option<i64>,
     pub sales_ready: bool,
+    /// The rep the lead was routed to.
+    pub owner_id: Option<String>,
 }
 
 fn field_error(field: &str, code: &str, message: impl Into<String>) -> FieldError {
@@ -109,6 +111,7 @@ impl App {
             horizon_overridden: setting.is_overridden(),
             disqualify_reason: w.disqualify_reason.clone(),
             stage_changed_at: w.stage_changed_at,
+            owner_id: w.owner_id.clone(),
             answers,
             stage,
         })
@@ -192,6 +195,7 @@ impl App {
         )
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
+        self.route_if_sales_ready(lead_id).await?;
         self.qualification(lead_id).await
     }
 
@@ -258,6 +262,7 @@ impl App {
         )
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
+        self.route_if_sales_ready(lead_id).await?;
         self.qualification(lead_id).await
     }
 }

@@ -147,9 +147,10 @@ impl App {
             },
         )
         .await?;
-        let w = rescore_in(&mut tx, &config, &lifecycle, lead, now).await?;
+        rescore_in(&mut tx, &config, &lifecycle, lead, now).await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(w)
+        self.route_if_sales_ready(lead_id).await?;
+        self.lead_score(lead_id).await
     }
 
     /// Recomputes one lead's score now (after a capture or edit).
@@ -158,9 +159,10 @@ impl App {
         let lifecycle = self.lifecycle().await?;
         let mut tx = self.db.begin().await?;
         let lead = live_lead(&mut tx, lead_id).await?;
-        let w = rescore_in(&mut tx, &config, &lifecycle, lead, self.now()).await?;
+        rescore_in(&mut tx, &config, &lifecycle, lead, self.now()).await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(w)
+        self.route_if_sales_ready(lead_id).await?;
+        self.lead_score(lead_id).await
     }
 
     /// The periodic decay job: rescores every lead with a score or engagement so old

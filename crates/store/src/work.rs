@@ -24,6 +24,9 @@ pub struct LeadWork {
     pub last_touch_at: Option<i64>,
     pub next_step: Option<String>,
     pub next_step_due_at: Option<i64>,
+    /// The rep the lead was routed to.
+    pub owner_id: Option<String>,
+    pub routed_at: Option<i64>,
     pub updated_at: i64,
 }
 
@@ -32,7 +35,7 @@ pub async fn get(conn: &mut AnyConnection, lead_id: &str) -> Result<LeadWork> {
     let row = sqlx::query(
         "SELECT lead_id, answers, horizon, horizon_manual, disqualify_reason, stage_changed_at, fit_score, \
          engagement_score, score, score_explanation, scored_at, first_touch_at, last_touch_at, next_step, \
-         next_step_due_at, updated_at FROM lead_work WHERE lead_id = $1",
+         next_step_due_at, owner_id, routed_at, updated_at FROM lead_work WHERE lead_id = $1",
     )
     .bind(lead_id)
     .fetch_optional(&mut *conn)
@@ -58,6 +61,8 @@ pub async fn get(conn: &mut AnyConnection, lead_id: &str) -> Result<LeadWork> {
         last_touch_at: row.try_get("last_touch_at")?,
         next_step: row.try_get("next_step")?,
         next_step_due_at: row.try_get("next_step_due_at")?,
+        owner_id: row.try_get("owner_id")?,
+        routed_at: row.try_get("routed_at")?,
         lead_id: row.try_get("lead_id")?,
         answers: json_column("lead_work.answers", &answers)?,
         horizon: row.try_get("horizon")?,
@@ -72,8 +77,8 @@ pub async fn save(conn: &mut AnyConnection, w: &LeadWork) -> Result<()> {
     sqlx::query(
         "INSERT INTO lead_work (lead_id, answers, horizon, horizon_manual, disqualify_reason, stage_changed_at, \
          fit_score, engagement_score, score, score_explanation, scored_at, first_touch_at, last_touch_at, \
-         next_step, next_step_due_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         next_step, next_step_due_at, owner_id, routed_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
          ON CONFLICT (lead_id) DO UPDATE SET \
          answers = excluded.answers, horizon = excluded.horizon, horizon_manual = excluded.horizon_manual, \
          disqualify_reason = excluded.disqualify_reason, stage_changed_at = excluded.stage_changed_at, \
@@ -81,7 +86,7 @@ pub async fn save(conn: &mut AnyConnection, w: &LeadWork) -> Result<()> {
          score_explanation = excluded.score_explanation, scored_at = excluded.scored_at, \
          first_touch_at = excluded.first_touch_at, last_touch_at = excluded.last_touch_at, \
          next_step = excluded.next_step, next_step_due_at = excluded.next_step_due_at, \
-         updated_at = excluded.updated_at",
+         owner_id = excluded.owner_id, routed_at = excluded.routed_at, updated_at = excluded.updated_at",
     )
     .bind(w.lead_id.as_str())
     .bind(w.answers.to_string())
@@ -98,6 +103,8 @@ pub async fn save(conn: &mut AnyConnection, w: &LeadWork) -> Result<()> {
     .bind(w.last_touch_at)
     .bind(w.next_step.as_deref())
     .bind(w.next_step_due_at)
+    .bind(w.owner_id.as_deref())
+    .bind(w.routed_at)
     .bind(w.updated_at)
     .execute(&mut *conn)
     .await?;
@@ -264,4 +271,31 @@ pub async fn worked_leads(
         .bind_as::<WorkedLead>(sqlx::query_as(&sql))
         .fetch_all(&mut *conn)
         .await?)
+}
+
+/// Open leads owned by each user (for capacity checks).
+pub async fn open_leads_by_owner(
+    conn: &mut AnyConnection,
+    open_stages: &[String],
+) -> Result<std::collections::HashMap<String, i64>> {
+    let mut params = crate::db::Params::default();
+    let stages = if open_stages.is_empty() {
+        "NULL".to_string()
+    } else {
+        open_stages
+            .iter()
+            .map(|s| params.text(s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sql = format!(
+        "SELECT w.owner_id, COUNT(*) FROM lead_work w JOIN leads l ON l.id = w.lead_id \
+         WHERE w.owner_id IS NOT NULL AND l.merged_into IS NULL AND l.stage IN ({stages}) GROUP BY w.owner_id"
+    );
+    Ok(params
+        .bind_as::<(String, i64)>(sqlx::query_as(&sql))
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect())
 }

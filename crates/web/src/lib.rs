@@ -81,6 +81,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::lifecycle::router())
                 .merge(routes::scoring::router())
                 .merge(routes::touches::router())
+                .merge(routes::routing::router())
                 .merge(openapi::router())
                 .layer(DefaultBodyLimit::max(API_BODY_LIMIT)),
         )

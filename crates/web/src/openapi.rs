@@ -111,6 +111,12 @@ pub const OPERATIONS: &[Operation] = &[
         responses: &[("200", "{lead_id, touches}"), ERR] },
     Operation { method: "get", path: "/api/v1/losing-touch", summary: "Leads losing touch: next step overdue, untouched for max_idle_hours (default 72), or worked without a next step", auth: true, request: None,
         responses: &[("200", "{max_idle_hours, leads}"), ERR] },
+    Operation { method: "get", path: "/api/v1/routing", summary: "The ordered routing rules (admin, manager)", auth: true, request: None,
+        responses: &[("200", "{rules}"), ERR] },
+    Operation { method: "put", path: "/api/v1/routing", summary: "Replace the routing rules; checked against current reps and teams (unknown ids, unreachable rules, cycles)", auth: true, request: Some("RoutingRules"),
+        responses: &[("200", "{rules}"), ERR] },
+    Operation { method: "post", path: "/api/v1/leads/{id}/route", summary: "Route a lead now; the decision and its reasons go to the timeline", auth: true, request: None,
+        responses: &[("200", "{lead_id, owner_id, rule_id, team_id, explanation}"), ERR] },
 ];
 
 fn string() -> Value {
@@ -188,6 +194,8 @@ fn schemas() -> Value {
             "kind": { "enum": ["call_attempt", "connected_call", "voicemail", "email", "meeting", "note"] },
             "outcome": string(), "notes": string(), "occurred_at": { "type": "integer" },
             "next_step": string(), "next_step_due_at": { "type": "integer" } }, "additionalProperties": false },
+        "RoutingRules": { "type": "object", "required": ["rules"], "properties": { "rules": { "type": "array", "items": { "type": "object",
+            "required": ["id", "name", "conditions", "target"], "description": "target: {type: rep, rep_id} | {type: team, team_id, strategy: weighted_round_robin|least_loaded|territory} | {type: account_owner, fallback_team_id}" } } } },
         "Error": { "type": "object", "properties": { "error": { "type": "object", "properties": {
             "code": { "type": "string" }, "message": { "type": "string" }, "field": string(), "details": { "type": "array" } } } } }
     })

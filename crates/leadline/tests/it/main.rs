@@ -10,6 +10,7 @@ mod hostile_input;
 mod imports;
 mod lifecycle;
 mod matching;
+mod routing;
 mod scoring;
 mod store_contract;
 mod touches;

@@ -5,6 +5,7 @@ pub mod imports;
 pub mod leads;
 pub mod lifecycle;
 pub mod public_forms;
+pub mod routing;
 pub mod scoring;
 pub mod touches;
 pub mod users;

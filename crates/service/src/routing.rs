@@ -1,0 +1,205 @@
+//! Routing in use: the ordered rules, the reps and teams they choose from (built from
+//! users and teams), persisted round-robin state, and the owner each routed lead gets.
+
+use crate::error::{Result, ServiceError};
+use crate::leads::live_lead;
+use crate::scoring::lead_facts;
+use crate::App;
+use leadline_domain::lifecycle::StageKind;
+use leadline_domain::normalize::FieldError;
+use leadline_domain::qualification::Answers;
+use leadline_domain::routing::{
+    self, Rep, RoundRobinState, RoutingContext, RoutingRule, Team, Territory,
+};
+use leadline_domain::schedule::WorkingHours;
+use leadline_store::timeline::{self, TimelineEvent};
+use leadline_store::{settings, touches, users, work, AnyConnection, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+const RULES_SETTING: &str = "routing_rules";
+const STATE_SETTING: &str = "routing_state";
+/// The actor of routing decisions.
+pub const ROUTING_ACTOR: &str = "system:routing";
+
+/// The ordered routing rules.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingRules {
+    pub rules: Vec<RoutingRule>,
+}
+
+/// The outcome of routing one lead.
+#[derive(Debug, Clone, Serialize)]
+pub struct Routed {
+    pub lead_id: String,
+    pub owner_id: Option<String>,
+    pub rule_id: Option<String>,
+    pub team_id: Option<String>,
+    pub explanation: Vec<String>,
+}
+
+async fn reps_and_teams(
+    conn: &mut AnyConnection,
+    open_stages: &[String],
+) -> Result<(Vec<Rep>, Vec<Team>)> {
+    let open = work::open_leads_by_owner(conn, open_stages).await?;
+    let teams_rows = users::list_teams(conn).await?;
+    let reps = users::list_users(conn)
+        .await?
+        .into_iter()
+        .filter(|u| u.role == "rep")
+        .map(|u| Rep {
+            working_hours: serde_json::from_value::<WorkingHours>(u.working_hours.clone())
+                .unwrap_or_default(),
+            territories: serde_json::from_value::<Vec<Territory>>(u.territories.clone())
+                .unwrap_or_default(),
+            open_leads: open
+                .get(&u.id)
+                .copied()
+                .unwrap_or(0)
+                .try_into()
+                .unwrap_or(u32::MAX),
+            capacity: u.capacity.try_into().unwrap_or(0),
+            weight: u.weight.try_into().unwrap_or(1),
+            team_ids: teams_rows
+                .iter()
+                .filter(|t| t.member_ids.contains(&u.id))
+                .map(|t| t.id.clone())
+                .collect(),
+            active: u.active,
+            name: u.name,
+            id: u.id,
+        })
+        .collect();
+    let teams = teams_rows
+        .into_iter()
+        .map(|t| Team {
+            id: t.id,
+            name: t.name,
+            manager_id: t.manager_id,
+            member_ids: t.member_ids,
+            fallback_team_id: None,
+        })
+        .collect();
+    Ok((reps, teams))
+}
+
+impl App {
+    pub async fn routing_rules(&self) -> Result<RoutingRules> {
+        let mut conn = self.db.acquire().await?;
+        match settings::get(&mut conn, RULES_SETTING).await? {
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored routing rules: {e}"))),
+            None => Ok(RoutingRules::default()),
+        }
+    }
+
+    /// Replaces the rules after checking them against today's reps and teams.
+    pub async fn set_routing_rules(&self, rules: &RoutingRules) -> Result<()> {
+        let open = self.open_stage_keys().await?;
+        let mut conn = self.db.acquire().await?;
+        let (reps, teams) = reps_and_teams(&mut conn, &open).await?;
+        if let Err(problems) = routing::validate_rules(&rules.rules, &reps, &teams) {
+            return Err(ServiceError::Invalid(
+                problems
+                    .iter()
+                    .map(|p| FieldError {
+                        field: "rules".into(),
+                        code: "invalid_routing_rules".into(),
+                        message: p.to_string(),
+                    })
+                    .collect(),
+            ));
+        }
+        let text = serde_json::to_string(rules).map_err(anyhow::Error::new)?;
+        settings::set(&mut conn, RULES_SETTING, &text, self.now()).await?;
+        Ok(())
+    }
+
+    async fn open_stage_keys(&self) -> Result<Vec<String>> {
+        let lifecycle = self.lifecycle().await?;
+        Ok(lifecycle
+            .stages
+            .iter()
+            .filter(|s| s.kind == StageKind::Open)
+            .map(|s| s.key.clone())
+            .collect())
+    }
+
+    /// Routes a lead by the rules: the first rule that matches and finds an eligible
+    /// rep (working now, under capacity, not excluded) makes them the owner. Every
+    /// decision, including "nobody", is a timeline event saying why.
+    pub async fn route_lead(&self, lead_id: &str, exclude_rep_ids: &[String]) -> Result<Routed> {
+        let rules = self.routing_rules().await?;
+        let open = self.open_stage_keys().await?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let lead = live_lead(&mut tx, lead_id).await?;
+        let (reps, teams) = reps_and_teams(&mut tx, &open).await?;
+        let mut w = work::get(&mut tx, lead_id).await?;
+        let answers: Answers = serde_json::from_value(w.answers.clone())
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored answers: {e}")))?;
+        let first_touch = touches::for_lead(&mut tx, lead_id)
+            .await?
+            .into_iter()
+            .next();
+        let facts = lead_facts(&lead, &answers, first_touch.as_ref());
+        let mut state: RoundRobinState = match settings::get(&mut tx, STATE_SETTING).await? {
+            Some(text) => serde_json::from_str(&text).unwrap_or_default(),
+            None => RoundRobinState::default(),
+        };
+        let ctx = RoutingContext {
+            reps: &reps,
+            teams: &teams,
+            account_owner_id: None,
+            exclude_rep_ids,
+            now,
+        };
+        let decision = routing::route(&rules.rules, &facts, &ctx, &mut state);
+        if decision.rep_id.is_some() {
+            w.owner_id = decision.rep_id.clone();
+            w.routed_at = Some(now);
+            w.updated_at = now;
+            work::save(&mut tx, &w).await?;
+            let text = serde_json::to_string(&state).map_err(anyhow::Error::new)?;
+            settings::set(&mut tx, STATE_SETTING, &text, now).await?;
+        }
+        let payload = json!({ "owner_id": decision.rep_id, "rule_id": decision.rule_id, "team_id": decision.team_id,
+                              "explanation": decision.explanation });
+        let kind = if decision.rep_id.is_some() {
+            "routed"
+        } else {
+            "routing_failed"
+        };
+        timeline::append(
+            &mut tx,
+            &[TimelineEvent::new(
+                lead_id,
+                kind,
+                ROUTING_ACTOR,
+                now,
+                payload,
+            )],
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(Routed {
+            lead_id: lead_id.to_string(),
+            owner_id: decision.rep_id,
+            rule_id: decision.rule_id,
+            team_id: decision.team_id,
+            explanation: decision.explanation,
+        })
+    }
+
+    /// Routes the lead if it is sales-ready (a sales stage, or it asked to be contacted)
+    /// and has no owner yet. Returns the routing outcome when it ran.
+    pub async fn route_if_sales_ready(&self, lead_id: &str) -> Result<Option<Routed>> {
+        let q = self.qualification(lead_id).await?;
+        if !q.sales_ready || q.owner_id.is_some() {
+            return Ok(None);
+        }
+        self.route_lead(lead_id, &[]).await.map(Some)
+    }
+}

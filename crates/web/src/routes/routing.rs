@@ -1,0 +1,42 @@
+//! Routing: the ordered rules, and routing a lead on demand.
+
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath, Authenticated};
+use crate::AppState;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use leadline_domain::access::Permission;
+use leadline_service::routing::RoutingRules;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/routing", get(get_rules).put(put_rules))
+        .route("/api/v1/leads/{id}/route", post(route_lead))
+}
+
+async fn get_rules(auth: Authenticated, State(state): State<AppState>) -> ApiResult<Response> {
+    auth.require(Permission::ReadUsers)?;
+    Ok(Json(state.app.routing_rules().await?).into_response())
+}
+
+async fn put_rules(
+    auth: Authenticated,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RoutingRules>,
+) -> ApiResult<Response> {
+    auth.require(Permission::ManageTeams)?;
+    state.app.set_routing_rules(&body).await?;
+    Ok(Json(body).into_response())
+}
+
+/// Routes (or re-routes) a lead now, whatever its stage.
+async fn route_lead(
+    auth: Authenticated,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    auth.require(Permission::ManageTeams)?;
+    Ok(Json(state.app.route_lead(&id, &[]).await?).into_response())
+}
