@@ -186,26 +186,51 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
     };
     tracing::info!(%addr, "leadline listening");
     println!("Leadline is listening on http://{addr} (health: http://{addr}/healthz)");
-    spawn_rescore_job(app.clone(), args.rescore_every_minutes);
+    let rescorer = app.clone();
+    spawn_every(
+        "rescore",
+        std::time::Duration::from_secs(args.rescore_every_minutes * 60),
+        move || {
+            let app = rescorer.clone();
+            async move { Ok(format!("{} leads rescored", app.rescore_all().await?)) }
+        },
+    );
+    let sla = app.clone();
+    spawn_every("sla", std::time::Duration::from_secs(30), move || {
+        let app = sla.clone();
+        async move {
+            let run = app.run_sla().await?;
+            Ok(format!(
+                "{} escalated, {} re-routed",
+                run.escalated.len(),
+                run.rerouted.len()
+            ))
+        }
+    });
     let state = leadline_web::AppState::new(app.clone(), config);
     leadline_web::serve(listener, state, shutdown_signal()).await?;
     app.db.close().await;
     Ok(())
 }
 
-/// Rescores leads periodically so engagement decays and thresholds are re-checked.
-fn spawn_rescore_job(app: App, every_minutes: u64) {
-    if every_minutes == 0 {
+/// Runs `job` every `period` (the first run after one period), logging failures: the
+/// background work of `serve` (score decay, the speed-to-lead SLA).
+fn spawn_every<F, Fut>(name: &'static str, period: std::time::Duration, job: F)
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<String>> + Send,
+{
+    if period.is_zero() {
         return;
     }
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(every_minutes * 60));
-        tick.tick().await; // the first tick fires at once; start after one period
+        let mut tick = tokio::time::interval(period);
+        tick.tick().await;
         loop {
             tick.tick().await;
-            match app.rescore_all().await {
-                Ok(n) => tracing::info!(leads = n, "rescored leads"),
-                Err(e) => tracing::error!(error = %e, "rescoring failed"),
+            match job().await {
+                Ok(summary) => tracing::debug!(job = name, %summary, "job ran"),
+                Err(e) => tracing::error!(job = name, error = %e, "job failed"),
             }
         }
     });

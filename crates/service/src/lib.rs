@@ -15,6 +15,7 @@ pub mod merges;
 pub mod routing;
 pub mod sales_touches;
 pub mod scoring;
+pub mod sla;
 pub mod tokens;
 pub mod users;
 

@@ -12,6 +12,7 @@ use leadline_domain::routing::{
     self, Rep, RoundRobinState, RoutingContext, RoutingRule, Team, Territory,
 };
 use leadline_domain::schedule::WorkingHours;
+use leadline_domain::sla;
 use leadline_store::timeline::{self, TimelineEvent};
 use leadline_store::{settings, touches, users, work, AnyConnection, StoreError};
 use serde::{Deserialize, Serialize};
@@ -39,7 +40,7 @@ pub struct Routed {
     pub explanation: Vec<String>,
 }
 
-async fn reps_and_teams(
+pub(crate) async fn reps_and_teams(
     conn: &mut AnyConnection,
     open_stages: &[String],
 ) -> Result<(Vec<Rep>, Vec<Team>)> {
@@ -117,7 +118,7 @@ impl App {
         Ok(())
     }
 
-    async fn open_stage_keys(&self) -> Result<Vec<String>> {
+    pub(crate) async fn open_stage_keys(&self) -> Result<Vec<String>> {
         let lifecycle = self.lifecycle().await?;
         Ok(lifecycle
             .stages
@@ -157,7 +158,27 @@ impl App {
             now,
         };
         let decision = routing::route(&rules.rules, &facts, &ctx, &mut state);
-        if decision.rep_id.is_some() {
+        if let Some(rep_id) = &decision.rep_id {
+            // The speed-to-lead clock starts at capture for a first routing, and
+            // afresh for the next rep when a lead is re-routed.
+            let policies = self.sla_policies().await?;
+            let start = if w.routed_at.is_some() {
+                now
+            } else {
+                lead.created_at
+            };
+            w.sla_policy_id = None;
+            w.sla_clock = None;
+            w.sla_escalated_at = None;
+            w.sla_rerouted_at = None;
+            if let (Some(policy), Some(rep)) = (
+                sla::select_policy(&policies, &facts),
+                reps.iter().find(|r| &r.id == rep_id),
+            ) {
+                let clock = sla::sla_clock(policy, start, &rep.working_hours);
+                w.sla_policy_id = Some(policy.id.clone());
+                w.sla_clock = Some(serde_json::to_value(clock).map_err(anyhow::Error::new)?);
+            }
             w.owner_id = decision.rep_id.clone();
             w.routed_at = Some(now);
             w.updated_at = now;

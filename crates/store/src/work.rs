@@ -27,6 +27,11 @@ pub struct LeadWork {
     /// The rep the lead was routed to.
     pub owner_id: Option<String>,
     pub routed_at: Option<i64>,
+    pub sla_policy_id: Option<String>,
+    /// The running speed-to-lead clock (due, escalate and re-route instants), as JSON.
+    pub sla_clock: Option<serde_json::Value>,
+    pub sla_escalated_at: Option<i64>,
+    pub sla_rerouted_at: Option<i64>,
     pub updated_at: i64,
 }
 
@@ -35,7 +40,8 @@ pub async fn get(conn: &mut AnyConnection, lead_id: &str) -> Result<LeadWork> {
     let row = sqlx::query(
         "SELECT lead_id, answers, horizon, horizon_manual, disqualify_reason, stage_changed_at, fit_score, \
          engagement_score, score, score_explanation, scored_at, first_touch_at, last_touch_at, next_step, \
-         next_step_due_at, owner_id, routed_at, updated_at FROM lead_work WHERE lead_id = $1",
+         next_step_due_at, owner_id, routed_at, sla_policy_id, sla_clock, sla_escalated_at, sla_rerouted_at, \
+         updated_at FROM lead_work WHERE lead_id = $1",
     )
     .bind(lead_id)
     .fetch_optional(&mut *conn)
@@ -63,6 +69,13 @@ pub async fn get(conn: &mut AnyConnection, lead_id: &str) -> Result<LeadWork> {
         next_step_due_at: row.try_get("next_step_due_at")?,
         owner_id: row.try_get("owner_id")?,
         routed_at: row.try_get("routed_at")?,
+        sla_policy_id: row.try_get("sla_policy_id")?,
+        sla_clock: row
+            .try_get::<Option<String>, _>("sla_clock")?
+            .map(|c| json_column("lead_work.sla_clock", &c))
+            .transpose()?,
+        sla_escalated_at: row.try_get("sla_escalated_at")?,
+        sla_rerouted_at: row.try_get("sla_rerouted_at")?,
         lead_id: row.try_get("lead_id")?,
         answers: json_column("lead_work.answers", &answers)?,
         horizon: row.try_get("horizon")?,
@@ -77,8 +90,9 @@ pub async fn save(conn: &mut AnyConnection, w: &LeadWork) -> Result<()> {
     sqlx::query(
         "INSERT INTO lead_work (lead_id, answers, horizon, horizon_manual, disqualify_reason, stage_changed_at, \
          fit_score, engagement_score, score, score_explanation, scored_at, first_touch_at, last_touch_at, \
-         next_step, next_step_due_at, owner_id, routed_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+         next_step, next_step_due_at, owner_id, routed_at, sla_policy_id, sla_clock, sla_escalated_at, \
+         sla_rerouted_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
          ON CONFLICT (lead_id) DO UPDATE SET \
          answers = excluded.answers, horizon = excluded.horizon, horizon_manual = excluded.horizon_manual, \
          disqualify_reason = excluded.disqualify_reason, stage_changed_at = excluded.stage_changed_at, \
@@ -86,7 +100,9 @@ pub async fn save(conn: &mut AnyConnection, w: &LeadWork) -> Result<()> {
          score_explanation = excluded.score_explanation, scored_at = excluded.scored_at, \
          first_touch_at = excluded.first_touch_at, last_touch_at = excluded.last_touch_at, \
          next_step = excluded.next_step, next_step_due_at = excluded.next_step_due_at, \
-         owner_id = excluded.owner_id, routed_at = excluded.routed_at, updated_at = excluded.updated_at",
+         owner_id = excluded.owner_id, routed_at = excluded.routed_at, sla_policy_id = excluded.sla_policy_id, \
+         sla_clock = excluded.sla_clock, sla_escalated_at = excluded.sla_escalated_at, \
+         sla_rerouted_at = excluded.sla_rerouted_at, updated_at = excluded.updated_at",
     )
     .bind(w.lead_id.as_str())
     .bind(w.answers.to_string())
@@ -105,6 +121,10 @@ pub async fn save(conn: &mut AnyConnection, w: &LeadWork) -> Result<()> {
     .bind(w.next_step_due_at)
     .bind(w.owner_id.as_deref())
     .bind(w.routed_at)
+    .bind(w.sla_policy_id.as_deref())
+    .bind(w.sla_clock.as_ref().map(|c| c.to_string()))
+    .bind(w.sla_escalated_at)
+    .bind(w.sla_rerouted_at)
     .bind(w.updated_at)
     .execute(&mut *conn)
     .await?;
@@ -298,4 +318,13 @@ pub async fn open_leads_by_owner(
         .await?
         .into_iter()
         .collect())
+}
+
+/// Leads with a running SLA clock and no first touch yet.
+pub async fn untouched_with_sla(conn: &mut AnyConnection) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT lead_id FROM lead_work WHERE sla_clock IS NOT NULL AND first_touch_at IS NULL ORDER BY lead_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?)
 }

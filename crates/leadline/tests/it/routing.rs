@@ -77,3 +77,137 @@ backend_tests! {
         assert!(routed["owner_id"] == uk.as_str() || routed["owner_id"] == us.as_str(), "{routed}");
     }
 }
+
+mod sla_escalation {
+    use super::*;
+    const MINUTE: i64 = 60_000;
+
+    async fn run(srv: TestServer) {
+        let (_, manager) = srv
+            .send(
+                srv.post("/api/v1/users").json(
+                    &json!({ "email": "boss@example.com", "name": "Boss", "role": "manager" }),
+                ),
+            )
+            .await;
+        let a = rep(&srv, "a@example.com", json!({ "working_hours": always() })).await;
+        let b = rep(&srv, "b@example.com", json!({ "working_hours": always() })).await;
+        let (_, team) = srv
+            .send(srv.post("/api/v1/teams").json(
+                &json!({ "name": "Closers", "manager_id": manager["id"], "member_ids": [a, b] }),
+            ))
+            .await;
+        let rules = json!({ "rules": [{ "id": "all", "name": "Everyone", "conditions": [],
+            "target": { "type": "team", "team_id": team["id"], "strategy": "weighted_round_robin" } }] });
+        let (status, body) = srv
+            .send(
+                srv.client
+                    .put(srv.url("/api/v1/routing"))
+                    .bearer_auth(&srv.token)
+                    .json(&rules),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+
+        let (_, lead) = srv
+            .create_lead(
+                json!({ "email": "now@buyer.example", "channel": "web_form", "source": "Website" }),
+            )
+            .await;
+        let id = lead["lead"]["id"].as_str().unwrap().to_string();
+        let (_, q) = srv
+            .send(
+                srv.client
+                    .put(srv.url(&format!("/api/v1/leads/{id}/answers")))
+                    .bearer_auth(&srv.token)
+                    .json(&json!({ "answers": { "asked_to_be_contacted": "yes" } })),
+            )
+            .await;
+        let first_owner = q["owner_id"].as_str().unwrap().to_string();
+
+        srv.clock.advance(4 * MINUTE);
+        let run = srv.app.run_sla().await.unwrap();
+        assert!(
+            run.escalated.is_empty() && run.rerouted.is_empty(),
+            "{run:?}"
+        );
+
+        srv.clock.advance(MINUTE + 1);
+        let run = srv.app.run_sla().await.unwrap();
+        assert_eq!(
+            run.escalated,
+            vec![id.clone()],
+            "breached at 5 minutes: the manager hears"
+        );
+        assert!(run.rerouted.is_empty());
+        assert!(
+            srv.app.run_sla().await.unwrap().escalated.is_empty(),
+            "escalated once"
+        );
+        let (_, timeline) = srv
+            .send(srv.get(&format!("/api/v1/leads/{id}/timeline")))
+            .await;
+        let breach = timeline["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "sla_breached")
+            .unwrap()
+            .clone();
+        assert_eq!(breach["payload"]["manager_id"], manager["id"]);
+        assert_eq!(breach["payload"]["owner_id"], first_owner.as_str());
+
+        srv.clock.advance(10 * MINUTE);
+        let run = srv.app.run_sla().await.unwrap();
+        assert_eq!(run.rerouted, vec![id.clone()], "re-routed at 15 minutes");
+        let (_, q) = srv
+            .send(srv.get(&format!("/api/v1/leads/{id}/qualification")))
+            .await;
+        let second_owner = q["owner_id"].as_str().unwrap().to_string();
+        assert_ne!(
+            second_owner, first_owner,
+            "the next eligible rep, not the one who missed it"
+        );
+
+        // The new rep calls within their own five minutes: the clock stops.
+        srv.clock.advance(2 * MINUTE);
+        srv.send(
+            srv.post(&format!("/api/v1/leads/{id}/touches"))
+                .json(&json!({ "kind": "connected_call" })),
+        )
+        .await;
+        srv.clock.advance(60 * MINUTE);
+        let run = srv.app.run_sla().await.unwrap();
+        assert!(
+            run.escalated.is_empty() && run.rerouted.is_empty(),
+            "{run:?}"
+        );
+        let (_, timeline) = srv
+            .send(srv.get(&format!("/api/v1/leads/{id}/timeline")))
+            .await;
+        assert_eq!(
+            timeline["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["kind"] == "routed")
+                .count(),
+            2
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        run(TestServer::start(leadline_store::Backend::Sqlite)
+            .await
+            .unwrap())
+        .await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(srv) = TestServer::start(leadline_store::Backend::Postgres).await {
+            run(srv).await
+        }
+    }
+}
