@@ -8,6 +8,7 @@ use crate::App;
 use hmac::{Hmac, Mac};
 use leadline_domain::fields::LeadField;
 use leadline_domain::normalize::{normalize_country, FieldError};
+use leadline_domain::qualification::QuestionKey;
 use leadline_domain::Channel;
 use leadline_store::forms::{self, FormRow};
 use leadline_store::{new_id, settings, sources};
@@ -142,13 +143,16 @@ pub fn validate_new_form(new: &NewForm) -> std::result::Result<FormDefinition, V
     let mut seen = HashSet::new();
     for (i, f) in new.fields.iter().enumerate() {
         let at = format!("fields[{i}].name");
-        let known = match f.name.strip_prefix("custom.") {
-            Some(key) => is_custom_key(key),
-            None => f.name.parse::<LeadField>().is_ok(),
+        let known = if let Some(key) = f.name.strip_prefix("custom.") {
+            is_custom_key(key)
+        } else if let Some(question) = f.name.strip_prefix("answers.") {
+            question.parse::<QuestionKey>().is_ok()
+        } else {
+            f.name.parse::<LeadField>().is_ok()
         };
         if !known {
             errors.push(err(&at, "unknown_field", format!(
-                "{:?} is neither a lead field (email, first_name, phone …) nor custom.<key> with a-z, 0-9 and _",
+                "{:?} is not a lead field (email, first_name, phone …), custom.<key> with a-z, 0-9 and _, or answers.<question>",
                 f.name.chars().take(80).collect::<String>()
             )));
         }
@@ -489,6 +493,7 @@ impl App {
             errors.push(e);
         }
         let mut input = leadline_domain::LeadInput::default();
+        let mut answers = std::collections::BTreeMap::new();
         for f in &form.definition.fields {
             let value = sub
                 .values
@@ -500,16 +505,21 @@ impl App {
                     errors.push(err(&f.name, "required", format!("{} is required", f.label)))
                 }
                 None => {}
-                Some(v) => match f.name.strip_prefix("custom.") {
-                    Some(key) => {
+                Some(v) => {
+                    if let Some(key) = f.name.strip_prefix("custom.") {
                         input.custom.insert(key.to_string(), v.to_string());
+                    } else if let Some(question) = f.name.strip_prefix("answers.") {
+                        // A checkbox sends "on"; the qualification answer is "yes".
+                        let answer = if truthy(v) {
+                            "yes".to_string()
+                        } else {
+                            v.to_string()
+                        };
+                        answers.insert(question.to_string(), Some(answer));
+                    } else if let Ok(field) = f.name.parse::<LeadField>() {
+                        input.set(field, v);
                     }
-                    None => {
-                        if let Ok(field) = f.name.parse::<LeadField>() {
-                            input.set(field, v);
-                        }
-                    }
-                },
+                }
             }
         }
         let consent_given = sub.values.get(CONSENT_FIELD).is_some_and(|v| truthy(v));
@@ -573,10 +583,16 @@ impl App {
         match self.capture(capture).await? {
             CaptureOutcome::Rejected { errors } => Err(ServiceError::Invalid(errors)),
             outcome => {
-                // A submission is engagement: score the lead with it right away.
+                // A submission is engagement: score the lead with it right away, record
+                // what it answered (which routes it if it asked to be contacted), and
+                // send it to nurture if it is not for sales yet.
                 if let Some(lead_id) = outcome.lead_id() {
                     self.record_activity(lead_id, "form_submitted", None, &actor)
                         .await?;
+                    if !answers.is_empty() {
+                        self.set_answers(lead_id, &answers, None, &actor).await?;
+                    }
+                    self.nurture_if_not_sales_ready(lead_id).await?;
                 }
                 Ok(SubmitResult::Captured(outcome))
             }

@@ -26,7 +26,27 @@ pub use sqlx::AnyConnection;
 /// Result type of every store function.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// A new sortable unique id (ULID text).
+/// A new sortable unique id (ULID text). Ids made by one process increase strictly,
+/// even within one millisecond, so "ordered by time, then id" is the order things
+/// happened in (timeline events, touches).
 pub fn new_id() -> String {
-    ulid::Ulid::new().to_string()
+    static GENERATOR: std::sync::Mutex<ulid::Generator> =
+        std::sync::Mutex::new(ulid::Generator::new());
+    let mut generator = GENERATOR
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    // The monotonic generator only fails when 2^80 ids were made in one millisecond.
+    generator
+        .generate()
+        .unwrap_or_else(|_| ulid::Ulid::new())
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_increase_strictly_within_a_millisecond() {
+        let ids: Vec<String> = (0..10_000).map(|_| super::new_id()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    }
 }

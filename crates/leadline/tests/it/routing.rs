@@ -211,3 +211,108 @@ mod sla_escalation {
         }
     }
 }
+
+mod request_a_call {
+    use super::*;
+
+    async fn run(srv: TestServer) {
+        let uk = rep(
+            &srv,
+            "uk.rep@example.com",
+            json!({ "territories": [{ "country": "GB" }], "working_hours": always() }),
+        )
+        .await;
+        let other = rep(
+            &srv,
+            "de.rep@example.com",
+            json!({ "territories": [{ "country": "DE" }], "working_hours": always() }),
+        )
+        .await;
+        let (_, team) = srv
+            .send(
+                srv.post("/api/v1/teams")
+                    .json(&json!({ "name": "Field", "member_ids": [uk, other] })),
+            )
+            .await;
+        let rules = json!({ "rules": [{ "id": "territory", "name": "By territory", "conditions": [],
+            "target": { "type": "team", "team_id": team["id"], "strategy": "territory" } }] });
+        srv.send(
+            srv.client
+                .put(srv.url("/api/v1/routing"))
+                .bearer_auth(&srv.token)
+                .json(&rules),
+        )
+        .await;
+
+        let call = srv
+            .create_form(
+                json!({ "name": "Request a call", "source": "Website", "fields": [
+            { "name": "first_name", "label": "Name", "required": true },
+            { "name": "email", "label": "E-mail", "required": true },
+            { "name": "country", "label": "Country" },
+            { "name": "answers.asked_to_be_contacted", "label": "Please call me" }
+        ] }),
+            )
+            .await;
+        let key = call["key"].as_str().unwrap();
+        let token = srv.form_token(key).await;
+        let response = srv
+            .client
+            .post(srv.url(&format!("/f/{key}")))
+            .form(&[
+                ("_ts", token.as_str()),
+                ("first_name", "Harriet"),
+                ("email", "harriet@buyer.co.uk"),
+                ("country", "UK"),
+                ("answers.asked_to_be_contacted", "on"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let (_, list) = srv
+            .send(srv.get("/api/v1/leads?email=harriet%40buyer.co.uk"))
+            .await;
+        let id = list["leads"][0]["id"].as_str().unwrap();
+        let (_, q) = srv
+            .send(srv.get(&format!("/api/v1/leads/{id}/qualification")))
+            .await;
+        assert_eq!(
+            q["owner_id"],
+            uk.as_str(),
+            "routed by territory to the UK rep: {q}"
+        );
+        assert_ne!(
+            q["stage"], "nurture",
+            "a contact request is routed, not nurtured: {q}"
+        );
+        assert_eq!(q["answers"]["asked_to_be_contacted"], "yes");
+
+        let (status, body) = srv
+            .send(
+                srv.post("/api/v1/forms")
+                    .json(&json!({ "name": "Bad", "source": "S",
+            "fields": [{ "name": "answers.favourite_colour", "label": "x" }] })),
+            )
+            .await;
+        assert_eq!(
+            assert_error(status, &body, 422, "unknown_field")["field"],
+            "fields[0].name"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        run(TestServer::start(leadline_store::Backend::Sqlite)
+            .await
+            .unwrap())
+        .await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if let Some(srv) = TestServer::start(leadline_store::Backend::Postgres).await {
+            run(srv).await
+        }
+    }
+}

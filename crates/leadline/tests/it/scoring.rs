@@ -112,6 +112,11 @@ backend_tests! {
         let (_, score) = srv.send(srv.get(&format!("/api/v1/leads/{id}/score"))).await;
         assert_eq!(score["engagement"], 10.0, "form_submitted: {score}");
         let (_, q) = srv.send(srv.get(&format!("/api/v1/leads/{id}/qualification"))).await;
-        assert_eq!(q["stage"], "new", "a low-fit newsletter signup stays out of sales stages");
+        assert_eq!(q["stage"], "nurture", "a low-fit newsletter signup goes to nurture");
+        assert!(q["owner_id"].is_null(), "and reaches no rep");
+        let (_, timeline) = srv.send(srv.get(&format!("/api/v1/leads/{id}/timeline"))).await;
+        let change = timeline["events"].as_array().unwrap().iter().find(|e| e["kind"] == "stage_changed").unwrap().clone();
+        assert_eq!(change["actor"], "system:triage");
+        assert!(change["payload"]["reason"].as_str().unwrap().contains("not sales-ready"), "{change}");
     }
 }
