@@ -583,16 +583,14 @@ impl App {
         match self.capture(capture).await? {
             CaptureOutcome::Rejected { errors } => Err(ServiceError::Invalid(errors)),
             outcome => {
-                // A submission is engagement: score the lead with it right away, record
-                // what it answered (which routes it if it asked to be contacted), and
-                // send it to nurture if it is not for sales yet.
+                // Scoring, answers (which may route the lead) and triage follow in the
+                // background, so the visitor is answered as soon as the capture commits.
                 if let Some(lead_id) = outcome.lead_id() {
-                    self.record_activity(lead_id, "form_submitted", None, &actor)
-                        .await?;
-                    if !answers.is_empty() {
-                        self.set_answers(lead_id, &answers, None, &actor).await?;
-                    }
-                    self.nurture_if_not_sales_ready(lead_id).await?;
+                    self.enqueue_followup(crate::followups::Followup {
+                        lead_id: lead_id.to_string(),
+                        actor: actor.clone(),
+                        answers,
+                    });
                 }
                 Ok(SubmitResult::Captured(outcome))
             }

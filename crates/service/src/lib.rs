@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod clock;
 pub mod demo;
 pub mod error;
+pub mod followups;
 pub mod forms;
 pub mod imports;
 pub mod leads;
@@ -38,7 +39,17 @@ pub struct App {
     import_updates: Arc<tokio::sync::watch::Sender<u64>>,
     /// The form-token signing key, read once from the database.
     form_secret: Arc<tokio::sync::OnceCell<String>>,
+    /// Configuration documents (lifecycle, scoring, routing, SLA) are read on every
+    /// capture; they are cached briefly so other instances' changes still show.
+    settings_cache: Arc<std::sync::Mutex<SettingsCache>>,
+    /// Work that follows a form capture, done by one background worker.
+    followups: Arc<followups::Followups>,
 }
+
+type SettingsCache = std::collections::HashMap<&'static str, (std::time::Instant, Option<String>)>;
+
+/// How long a cached setting is trusted before it is read again.
+const SETTINGS_FRESHNESS: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl App {
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> App {
@@ -49,10 +60,47 @@ impl App {
             matching: Default::default(),
             import_updates: Arc::new(tokio::sync::watch::Sender::new(0)),
             form_secret: Arc::new(tokio::sync::OnceCell::new()),
+            settings_cache: Arc::default(),
+            followups: followups::Followups::new(),
         }
     }
 
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// A setting's stored text, from the cache when it is fresh.
+    pub(crate) async fn setting(&self, name: &'static str) -> error::Result<Option<String>> {
+        let cached = {
+            let cache = self
+                .settings_cache
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            cache
+                .get(name)
+                .filter(|(at, _)| at.elapsed() < SETTINGS_FRESHNESS)
+                .map(|(_, value)| value.clone())
+        };
+        if let Some(value) = cached {
+            return Ok(value);
+        }
+        let mut conn = self.db.acquire().await?;
+        let value = leadline_store::settings::get(&mut conn, name).await?;
+        self.settings_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name, (std::time::Instant::now(), value.clone()));
+        Ok(value)
+    }
+
+    /// Stores a setting and refreshes this instance's cache at once.
+    pub(crate) async fn put_setting(&self, name: &'static str, value: &str) -> error::Result<()> {
+        let mut conn = self.db.acquire().await?;
+        leadline_store::settings::set(&mut conn, name, value, self.now()).await?;
+        self.settings_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name, (std::time::Instant::now(), Some(value.to_string())));
+        Ok(())
     }
 }

@@ -10,7 +10,7 @@ use leadline_domain::normalize::FieldError;
 use leadline_domain::qualification::{Answer, Answers, Horizon, HorizonSetting, QuestionKey};
 use leadline_store::timeline::{self, TimelineEvent};
 use leadline_store::work::{self, LeadWork};
-use leadline_store::{settings, StoreError};
+use leadline_store::StoreError;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -64,8 +64,7 @@ fn horizon_setting(w: &LeadWork) -> HorizonSetting {
 impl App {
     /// The configured lifecycle (the default until an admin replaces it).
     pub async fn lifecycle(&self) -> Result<Lifecycle> {
-        let mut conn = self.db.acquire().await?;
-        match settings::get(&mut conn, LIFECYCLE_SETTING).await? {
+        match self.setting(LIFECYCLE_SETTING).await? {
             Some(text) => serde_json::from_str(&text)
                 .map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored lifecycle: {e}"))),
             None => Ok(Lifecycle::default()),
@@ -83,8 +82,7 @@ impl App {
             ));
         }
         let text = serde_json::to_string(lifecycle).map_err(anyhow::Error::new)?;
-        let mut conn = self.db.acquire().await?;
-        settings::set(&mut conn, LIFECYCLE_SETTING, &text, self.now()).await?;
+        self.put_setting(LIFECYCLE_SETTING, &text).await?;
         Ok(())
     }
 
@@ -264,51 +262,5 @@ impl App {
         tx.commit().await.map_err(StoreError::from)?;
         self.route_if_sales_ready(lead_id).await?;
         self.qualification(lead_id).await
-    }
-
-    /// Only sales-ready leads go to a rep: a fresh web lead that is not sales-ready
-    /// (below the sql threshold and no contact request) moves to nurture, with the
-    /// reason in the timeline. Leads already further along are left where they are.
-    pub async fn nurture_if_not_sales_ready(&self, lead_id: &str) -> Result<bool> {
-        let q = self.qualification(lead_id).await?;
-        if q.sales_ready || !matches!(q.stage.as_str(), "new" | "target" | "engaged") {
-            return Ok(false);
-        }
-        let lifecycle = self.lifecycle().await?;
-        let Some(nurture) = lifecycle.first_of_kind(leadline_domain::lifecycle::StageKind::Nurture)
-        else {
-            return Ok(false);
-        };
-        let score = self.lead_score(lead_id).await?.score.unwrap_or(0.0);
-        let reason = format!("not sales-ready: score {score} is below the sql threshold and no contact was requested");
-        let to = nurture.key.clone();
-        let now = self.now();
-        let ctx = TransitionContext {
-            answers: &q.answers,
-            reason: None,
-        };
-        if lifecycle.check_transition(&q.stage, &to, &ctx).is_err() {
-            return Ok(false);
-        }
-        let mut tx = self.db.begin().await?;
-        let mut w = work::get(&mut tx, lead_id).await?;
-        w.stage_changed_at = Some(now);
-        w.updated_at = now;
-        work::save(&mut tx, &w).await?;
-        work::set_stage(&mut tx, lead_id, &to, now).await?;
-        let payload = json!({ "from": q.stage, "to": to, "reason": reason });
-        timeline::append(
-            &mut tx,
-            &[TimelineEvent::new(
-                lead_id,
-                "stage_changed",
-                "system:triage",
-                now,
-                payload,
-            )],
-        )
-        .await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(true)
     }
 }

@@ -88,8 +88,7 @@ pub(crate) async fn reps_and_teams(
 
 impl App {
     pub async fn routing_rules(&self) -> Result<RoutingRules> {
-        let mut conn = self.db.acquire().await?;
-        match settings::get(&mut conn, RULES_SETTING).await? {
+        match self.setting(RULES_SETTING).await? {
             Some(text) => serde_json::from_str(&text)
                 .map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored routing rules: {e}"))),
             None => Ok(RoutingRules::default()),
@@ -114,7 +113,7 @@ impl App {
             ));
         }
         let text = serde_json::to_string(rules).map_err(anyhow::Error::new)?;
-        settings::set(&mut conn, RULES_SETTING, &text, self.now()).await?;
+        self.put_setting(RULES_SETTING, &text).await?;
         Ok(())
     }
 

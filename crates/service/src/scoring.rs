@@ -5,19 +5,21 @@ use crate::error::{Result, ServiceError};
 use crate::leads::live_lead;
 use crate::App;
 use leadline_domain::conditions::Facts;
-use leadline_domain::lifecycle::TransitionContext;
+use leadline_domain::lifecycle::{StageKind, TransitionContext};
 use leadline_domain::normalize::FieldError;
 use leadline_domain::qualification::{answers_to_facts, Answers};
 use leadline_domain::scoring::{self, Activity, Score, ScoringConfig};
 use leadline_store::leads::LeadRecord;
 use leadline_store::timeline::{self, TimelineEvent};
 use leadline_store::work::{self, ActivityRow, LeadWork};
-use leadline_store::{new_id, settings, touches, AnyConnection, StoreError};
+use leadline_store::{new_id, touches, AnyConnection, StoreError};
 use serde_json::{json, Value};
 
 const SCORING_SETTING: &str = "scoring";
 /// The actor of automatic changes made by scoring.
 pub const SCORING_ACTOR: &str = "system:scoring";
+/// The actor that sends leads that are not sales-ready to nurture.
+pub const TRIAGE_ACTOR: &str = "system:triage";
 
 /// Stages scoring may lift a lead out of, lowest first; it never moves a lead down,
 /// nor out of a stage a person chose (meeting, converted, disqualified).
@@ -81,8 +83,7 @@ pub fn lead_facts(
 
 impl App {
     pub async fn scoring_config(&self) -> Result<ScoringConfig> {
-        let mut conn = self.db.acquire().await?;
-        match settings::get(&mut conn, SCORING_SETTING).await? {
+        match self.setting(SCORING_SETTING).await? {
             Some(text) => serde_json::from_str(&text)
                 .map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored scoring rules: {e}"))),
             None => Ok(ScoringConfig::default()),
@@ -104,8 +105,7 @@ impl App {
             ));
         }
         let text = serde_json::to_string(config).map_err(anyhow::Error::new)?;
-        let mut conn = self.db.acquire().await?;
-        settings::set(&mut conn, SCORING_SETTING, &text, self.now()).await?;
+        self.put_setting(SCORING_SETTING, &text).await?;
         Ok(())
     }
 
@@ -116,6 +116,20 @@ impl App {
         event_type: &str,
         occurred_at: Option<i64>,
         actor: &str,
+    ) -> Result<LeadWork> {
+        self.record_activity_with(lead_id, event_type, occurred_at, actor, false)
+            .await
+    }
+
+    /// Records an event and rescores; with `triage`, a fresh lead that is not
+    /// sales-ready afterwards goes to nurture in the same transaction.
+    pub(crate) async fn record_activity_with(
+        &self,
+        lead_id: &str,
+        event_type: &str,
+        occurred_at: Option<i64>,
+        actor: &str,
+        triage: bool,
     ) -> Result<LeadWork> {
         let event_type = event_type.trim().to_ascii_lowercase();
         let valid = !event_type.is_empty()
@@ -147,7 +161,7 @@ impl App {
             },
         )
         .await?;
-        rescore_in(&mut tx, &config, &lifecycle, lead, now).await?;
+        rescore_in(&mut tx, &config, &lifecycle, lead, now, triage).await?;
         tx.commit().await.map_err(StoreError::from)?;
         self.route_if_sales_ready(lead_id).await?;
         self.lead_score(lead_id).await
@@ -159,7 +173,7 @@ impl App {
         let lifecycle = self.lifecycle().await?;
         let mut tx = self.db.begin().await?;
         let lead = live_lead(&mut tx, lead_id).await?;
-        rescore_in(&mut tx, &config, &lifecycle, lead, self.now()).await?;
+        rescore_in(&mut tx, &config, &lifecycle, lead, self.now(), false).await?;
         tx.commit().await.map_err(StoreError::from)?;
         self.route_if_sales_ready(lead_id).await?;
         self.lead_score(lead_id).await
@@ -199,6 +213,7 @@ async fn rescore_in(
     lifecycle: &leadline_domain::lifecycle::Lifecycle,
     lead: LeadRecord,
     now: i64,
+    triage: bool,
 ) -> Result<LeadWork> {
     let mut w = work::get(conn, &lead.id).await?;
     let answers: Answers = serde_json::from_value(w.answers.clone())
@@ -259,6 +274,34 @@ async fn rescore_in(
                     break;
                 }
                 Err(e) => blocked.push(json!({ "stage": stage, "why": e.to_string() })),
+            }
+        }
+    }
+    let lifted = events.iter().any(|e| e.kind == "stage_changed");
+    let fresh = matches!(lead.stage.as_str(), "new" | "target" | "engaged");
+    if triage && !lifted && fresh && !lifecycle.is_sales_ready(&lead.stage, &answers) {
+        if let Some(nurture) = lifecycle.first_of_kind(StageKind::Nurture) {
+            let ctx = TransitionContext {
+                answers: &answers,
+                reason: None,
+            };
+            if lifecycle
+                .check_transition(&lead.stage, &nurture.key, &ctx)
+                .is_ok()
+            {
+                work::set_stage(conn, &lead.id, &nurture.key, now).await?;
+                w.stage_changed_at = Some(now);
+                let reason = format!(
+                    "not sales-ready: score {} is below the sql threshold and no contact was requested",
+                    score.total
+                );
+                events.push(TimelineEvent::new(
+                    &lead.id,
+                    "stage_changed",
+                    TRIAGE_ACTOR,
+                    now,
+                    json!({ "from": lead.stage, "to": nurture.key, "reason": reason }),
+                ));
             }
         }
     }

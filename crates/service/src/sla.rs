@@ -8,7 +8,7 @@ use leadline_domain::normalize::FieldError;
 use leadline_domain::routing;
 use leadline_domain::sla::{self, SlaAction, SlaClock, SlaPolicy};
 use leadline_store::timeline::{self, TimelineEvent};
-use leadline_store::{settings, work, StoreError};
+use leadline_store::{work, StoreError};
 use serde::Serialize;
 use serde_json::json;
 
@@ -26,8 +26,7 @@ pub struct SlaRun {
 impl App {
     /// The SLA policies (the speed-to-lead default until replaced).
     pub async fn sla_policies(&self) -> Result<Vec<SlaPolicy>> {
-        let mut conn = self.db.acquire().await?;
-        match settings::get(&mut conn, POLICIES_SETTING).await? {
+        match self.setting(POLICIES_SETTING).await? {
             Some(text) => serde_json::from_str(&text)
                 .map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored SLA policies: {e}"))),
             None => Ok(vec![SlaPolicy::default()]),
@@ -49,8 +48,7 @@ impl App {
             return Err(ServiceError::Invalid(errors));
         }
         let text = serde_json::to_string(policies).map_err(anyhow::Error::new)?;
-        let mut conn = self.db.acquire().await?;
-        settings::set(&mut conn, POLICIES_SETTING, &text, self.now()).await?;
+        self.put_setting(POLICIES_SETTING, &text).await?;
         Ok(())
     }
 

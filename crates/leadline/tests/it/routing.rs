@@ -270,6 +270,7 @@ mod request_a_call {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
+        srv.app.settle().await;
         let (_, list) = srv
             .send(srv.get("/api/v1/leads?email=harriet%40buyer.co.uk"))
             .await;

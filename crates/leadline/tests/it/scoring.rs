@@ -101,12 +101,13 @@ backend_tests! {
         assert_eq!(score["engagement"], 30.0, "{score}");
     }
 
-    async fn a_form_submission_is_scored_at_once(srv: TestServer) {
+    async fn a_form_submission_is_scored_and_triaged(srv: TestServer) {
         let form = srv.create_form(json!({ "name": "Newsletter", "source": "Blog", "fields": [{ "name": "email", "label": "E-mail" }] })).await;
         let key = form["key"].as_str().unwrap();
         let token = srv.form_token(key).await;
         let (status, _) = srv.send(srv.client.post(srv.url(&format!("/f/{key}"))).json(&json!({ "_ts": token, "email": "reader@gmail.com" }))).await;
         assert_eq!(status, StatusCode::OK);
+        srv.app.settle().await;
         let (_, list) = srv.send(srv.get("/api/v1/leads")).await;
         let id = list["leads"][0]["id"].as_str().unwrap();
         let (_, score) = srv.send(srv.get(&format!("/api/v1/leads/{id}/score"))).await;
