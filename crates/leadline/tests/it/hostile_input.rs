@@ -45,6 +45,7 @@ backend_tests! {
         let huge = json!({ "email": "huge@example.com", "custom": { "blob": "y".repeat(5 * 1024 * 1024) } });
         match srv.post("/api/v1/leads").json(&huge).send().await {
             Ok(response) => {
+                assert_eq!(response.headers()["connection"], "close", "the unread body ends the connection");
                 let status = response.status();
                 let body: serde_json::Value = response.json().await.unwrap_or_default();
                 assert_error(status, &body, 413, "body_too_large");
