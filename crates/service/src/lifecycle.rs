@@ -181,20 +181,8 @@ impl App {
         w.updated_at = now;
         work::save(&mut tx, &w).await?;
         let payload = json!({ "changes": changed, "horizon": setting.effective() });
-        timeline::append(
-            &mut tx,
-            &[TimelineEvent::new(
-                lead_id,
-                "qualification_changed",
-                actor,
-                now,
-                payload,
-            )],
-        )
-        .await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        self.route_if_sales_ready(lead_id).await?;
-        self.qualification(lead_id).await
+        let event = TimelineEvent::new(lead_id, "qualification_changed", actor, now, payload);
+        self.finish_change(tx, event).await
     }
 
     /// Moves a lead to `to` if the lifecycle allows it from its current stage, its
@@ -248,19 +236,20 @@ impl App {
         work::save(&mut tx, &w).await?;
         work::set_stage(&mut tx, lead_id, to, now).await?;
         let payload = json!({ "from": from, "to": to, "reason": reason });
-        timeline::append(
-            &mut tx,
-            &[TimelineEvent::new(
-                lead_id,
-                "stage_changed",
-                actor,
-                now,
-                payload,
-            )],
-        )
-        .await?;
+        let event = TimelineEvent::new(lead_id, "stage_changed", actor, now, payload);
+        self.finish_change(tx, event).await
+    }
+
+    /// Records the change's event, commits, routes the lead if it has just become
+    /// sales-ready, and answers with its qualification.
+    async fn finish_change(
+        &self,
+        mut tx: leadline_store::Tx,
+        event: TimelineEvent,
+    ) -> Result<Qualification> {
+        timeline::append(&mut tx, std::slice::from_ref(&event)).await?;
         tx.commit().await.map_err(StoreError::from)?;
-        self.route_if_sales_ready(lead_id).await?;
-        self.qualification(lead_id).await
+        self.route_if_sales_ready(&event.lead_id).await?;
+        self.qualification(&event.lead_id).await
     }
 }

@@ -78,11 +78,9 @@ backend_tests! {
     }
 }
 
-mod sla_escalation {
-    use super::*;
-    const MINUTE: i64 = 60_000;
-
-    async fn run(srv: TestServer) {
+const MINUTE: i64 = 60_000;
+backend_tests! {
+    async fn sla_escalation(srv: TestServer) {
         let (_, manager) = srv
             .send(
                 srv.post("/api/v1/users").json(
@@ -195,27 +193,10 @@ mod sla_escalation {
             2
         );
     }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        run(TestServer::start(leadline_store::Backend::Sqlite)
-            .await
-            .unwrap())
-        .await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        if let Some(srv) = TestServer::start(leadline_store::Backend::Postgres).await {
-            run(srv).await
-        }
-    }
 }
 
-mod request_a_call {
-    use super::*;
-
-    async fn run(srv: TestServer) {
+backend_tests! {
+    async fn request_a_call(srv: TestServer) {
         let uk = rep(
             &srv,
             "uk.rep@example.com",
@@ -300,20 +281,5 @@ mod request_a_call {
             assert_error(status, &body, 422, "unknown_field")["field"],
             "fields[0].name"
         );
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        run(TestServer::start(leadline_store::Backend::Sqlite)
-            .await
-            .unwrap())
-        .await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        if let Some(srv) = TestServer::start(leadline_store::Backend::Postgres).await {
-            run(srv).await
-        }
     }
 }
