@@ -41,12 +41,9 @@ fn field_error(field: &str, code: &str, message: impl Into<String>) -> FieldErro
     }
 }
 
+/// Reads a stored or submitted horizon key (`short_range`, `long_range`).
 fn horizon_parse(text: &str) -> Option<Horizon> {
-    match text {
-        "short_range" => Some(Horizon::ShortRange),
-        "long_range" => Some(Horizon::LongRange),
-        _ => None,
-    }
+    serde_json::from_value(serde_json::Value::String(text.to_string())).ok()
 }
 
 fn answers_of(w: &LeadWork) -> Result<Answers> {

@@ -209,12 +209,6 @@ pub fn rows_per_statement(cols: usize) -> usize {
     (MAX_BIND_PARAMS / cols).max(1)
 }
 
-/// Runs a connection-level statement (used by tests and tools).
-pub async fn execute_raw(conn: &mut AnyConnection, sql: &str) -> Result<()> {
-    conn.execute(sql).await?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +246,19 @@ impl Params {
     pub fn text(&mut self, value: impl Into<String>) -> String {
         self.0.push(Param::Text(value.into()));
         format!("${}", self.0.len())
+    }
+
+    /// Placeholders for a list of text values, for `IN (…)`; an empty list becomes
+    /// `NULL`, which matches nothing.
+    pub fn text_list(&mut self, values: &[String]) -> String {
+        if values.is_empty() {
+            return "NULL".to_string();
+        }
+        values
+            .iter()
+            .map(|v| self.text(v.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     pub fn int(&mut self, value: i64) -> String {

@@ -161,31 +161,6 @@ pub async fn ensure_named_campaign(
     }
 }
 
-/// The account (company) for a web domain, created on first sight. Returns its id.
-pub async fn ensure_account(
-    conn: &mut AnyConnection,
-    domain: &str,
-    name: Option<&str>,
-    now: i64,
-) -> Result<String> {
-    sqlx::query(
-        "INSERT INTO accounts (id, domain, name, created_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (domain) DO NOTHING",
-    )
-    .bind(new_id())
-    .bind(domain)
-    .bind(name)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(
-        sqlx::query_scalar("SELECT id FROM accounts WHERE domain = $1")
-            .bind(domain)
-            .fetch_one(&mut *conn)
-            .await?,
-    )
-}
-
 /// Account ids for many domains at once (the import path), creating missing ones.
 pub async fn ensure_accounts(
     conn: &mut AnyConnection,

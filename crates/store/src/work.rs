@@ -267,19 +267,8 @@ pub async fn worked_leads(
     open_stages: &[String],
 ) -> Result<Vec<WorkedLead>> {
     let mut params = crate::db::Params::default();
-    let list = |params: &mut crate::db::Params, items: &[String]| {
-        if items.is_empty() {
-            "NULL".to_string()
-        } else {
-            items
-                .iter()
-                .map(|s| params.text(s.as_str()))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }
-    };
-    let sales = list(&mut params, stages);
-    let open = list(&mut params, open_stages);
+    let sales = params.text_list(stages);
+    let open = params.text_list(open_stages);
     let sql = format!(
         "SELECT l.id AS lead_id, l.stage, l.created_at, w.last_touch_at, w.next_step, w.next_step_due_at \
          FROM leads l LEFT JOIN lead_work w ON w.lead_id = l.id \
@@ -299,15 +288,7 @@ pub async fn open_leads_by_owner(
     open_stages: &[String],
 ) -> Result<std::collections::HashMap<String, i64>> {
     let mut params = crate::db::Params::default();
-    let stages = if open_stages.is_empty() {
-        "NULL".to_string()
-    } else {
-        open_stages
-            .iter()
-            .map(|s| params.text(s.as_str()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let stages = params.text_list(open_stages);
     let sql = format!(
         "SELECT w.owner_id, COUNT(*) FROM lead_work w JOIN leads l ON l.id = w.lead_id \
          WHERE w.owner_id IS NOT NULL AND l.merged_into IS NULL AND l.stage IN ({stages}) GROUP BY w.owner_id"
