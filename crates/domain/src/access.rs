@@ -35,7 +35,10 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => true,
-            Role::Manager => !matches!(permission, ManageUsers | ManageForms | ConfigureLifecycle),
+            Role::Manager => !matches!(
+                permission,
+                ManageUsers | ManageForms | ConfigureLifecycle | ManageIntegrations
+            ),
             Role::Marketer => !matches!(
                 permission,
                 ManageUsers | ReadUsers | ManageTeams | ConfigureLifecycle
@@ -85,6 +88,10 @@ pub enum Permission {
     ConfigureLifecycle,
     /// Fit and engagement rules and thresholds.
     ConfigureScoring,
+    /// Every lead, not only the ones the user owns (reps see their own).
+    ReadAllLeads,
+    /// Webhooks, their deliveries and dead letters.
+    ManageIntegrations,
 }
 
 impl Permission {
@@ -101,6 +108,8 @@ impl Permission {
             Permission::ManageTeams => "manage_teams",
             Permission::ConfigureLifecycle => "configure_lifecycle",
             Permission::ConfigureScoring => "configure_scoring",
+            Permission::ReadAllLeads => "read_all_leads",
+            Permission::ManageIntegrations => "manage_integrations",
         }
     }
 }
@@ -124,6 +133,8 @@ mod tests {
             ManageTeams,
             ConfigureLifecycle,
             ConfigureScoring,
+            ReadAllLeads,
+            ManageIntegrations,
         ];
         let expect = |role: Role, allowed: &[Permission]| {
             for p in all {
@@ -142,6 +153,7 @@ mod tests {
                 ReadUsers,
                 ManageTeams,
                 ConfigureScoring,
+                ReadAllLeads,
             ],
         );
         expect(
@@ -154,6 +166,8 @@ mod tests {
                 RunImports,
                 ReadCatalog,
                 ConfigureScoring,
+                ReadAllLeads,
+                ManageIntegrations,
             ],
         );
         expect(Role::Rep, &[ReadLeads, WriteLeads, ReadCatalog]);

@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod matching;
 pub mod merge;
 pub mod normalize;
+pub mod notify;
 pub mod qualification;
 pub mod routing;
 pub mod schedule;

@@ -80,6 +80,25 @@ pub struct ServeArgs {
     /// Largest CSV upload accepted by the API, in MiB.
     #[arg(long, default_value_t = 200)]
     pub max_import_mb: usize,
+    /// SMTP server for e-mail alerts: smtp://host:port (plain, local relay),
+    /// smtp://user:pass@host:587?tls=required (STARTTLS) or smtps://host:465.
+    /// Without it no e-mail is sent.
+    #[arg(long, env = "LEADLINE_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// Sender of e-mail alerts.
+    #[arg(
+        long,
+        env = "LEADLINE_MAIL_FROM",
+        default_value = "Leadline <leadline@localhost>"
+    )]
+    pub mail_from: String,
+    /// Seconds a webhook endpoint has to answer before the attempt counts as failed.
+    #[arg(long, env = "LEADLINE_WEBHOOK_TIMEOUT", default_value_t = 10)]
+    pub webhook_timeout_secs: u64,
+    /// Milliseconds between checks for deliveries falling due (retries); new events
+    /// are picked up at once.
+    #[arg(long, default_value_t = 1000, hide = true)]
+    pub outbox_poll_ms: u64,
 }
 
 #[derive(Debug, Subcommand)]

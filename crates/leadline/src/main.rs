@@ -178,6 +178,22 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
+    let notify = leadline_service::outbox::NotifyConfig {
+        public_url: public_url.clone(),
+        smtp: args
+            .smtp_url
+            .clone()
+            .map(|url| leadline_service::outbox::SmtpConfig {
+                url,
+                from: args.mail_from.clone(),
+            }),
+        webhook_timeout: std::time::Duration::from_secs(args.webhook_timeout_secs.max(1)),
+        ..Default::default()
+    };
+    if let Some(url) = &args.smtp_url {
+        tracing::info!(smtp = %redact(url), "e-mail alerts on");
+    }
+    let app = app.with_notify(notify).map_err(describe)?;
     let config = leadline_web::WebConfig {
         public_url,
         form_submissions_per_minute: args.form_rate_limit,
@@ -207,6 +223,9 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
             ))
         }
     });
+    app.spawn_outbox_worker(std::time::Duration::from_millis(
+        args.outbox_poll_ms.max(10),
+    ));
     let state = leadline_web::AppState::new(app.clone(), config);
     leadline_web::serve(listener, state, shutdown_signal()).await?;
     app.db.close().await;

@@ -9,12 +9,15 @@
 
 use crate::clock::date_of;
 use crate::error::Result;
+use crate::outbox::lead_summary;
 use crate::App;
 use leadline_domain::matching::{self, MatchDecision, MatchRecord};
 use leadline_domain::merge::{plan_merge, FieldChange, FieldConflict};
 use leadline_domain::normalize::{normalize_lead, FieldError, NormalizeOptions, NormalizedLead};
+use leadline_domain::notify;
 use leadline_domain::{Channel, LeadInput};
 use leadline_store::leads::{self, LeadRecord};
+use leadline_store::outbox::{self, OutboxEvent};
 use leadline_store::timeline::{self, MatchDecisionRow, TimelineEvent};
 use leadline_store::touches::{self, Consent, Touch};
 use leadline_store::{new_id, sources, AnyConnection, StoreError};
@@ -137,6 +140,8 @@ struct Batch {
     consents: Vec<Consent>,
     events: Vec<TimelineEvent>,
     decisions: Vec<MatchDecisionRow>,
+    /// New leads announced as `lead.created`, with where they came from.
+    announced: Vec<(String, serde_json::Value)>,
 }
 
 impl Batch {
@@ -492,6 +497,13 @@ impl App {
                         payload,
                     ));
                     batch.add_touch(capture, &lead_id, at);
+                    // Live captures are announced one by one; an import announces
+                    // itself once, and back-dated captures (demo data) are history.
+                    if capture.import_id.is_none() && capture.occurred_at.is_none() {
+                        batch
+                            .announced
+                            .push((lead_id.clone(), source_payload(capture)));
+                    }
                     CaptureOutcome::Created {
                         lead_id,
                         possible_duplicate_of: duplicate_of,
@@ -502,6 +514,9 @@ impl App {
         }
         write_batch(&mut tx, &mut batch, now).await?;
         tx.commit().await.map_err(StoreError::from)?;
+        if !batch.announced.is_empty() {
+            self.outbox_written();
+        }
         Ok(outcomes)
     }
 }
@@ -556,5 +571,21 @@ async fn write_batch(conn: &mut AnyConnection, batch: &mut Batch, now: i64) -> R
     touches::insert_consents(conn, &batch.consents).await?;
     timeline::append(conn, &batch.events).await?;
     timeline::record_match_decisions(conn, &batch.decisions).await?;
+    let created: Vec<OutboxEvent> = batch
+        .announced
+        .iter()
+        .map(|(lead_id, source)| {
+            let lead = &batch.leads[lead_id].record;
+            let payload = json!({ "lead": lead_summary(lead, None), "source": source });
+            OutboxEvent::new(
+                notify::LEAD_CREATED,
+                Some(lead_id),
+                Vec::new(),
+                payload,
+                lead.created_at,
+            )
+        })
+        .collect();
+    outbox::emit(conn, &created).await?;
     Ok(())
 }

@@ -272,8 +272,29 @@ impl App {
         imports::save_report(&mut conn, &job.id, &report_csv(&report)).await?;
         drop(conn);
         // Saved after the report so a client that sees "completed" can fetch it.
-        self.save_job(&job).await?;
+        self.finish_job(&job).await?;
         Ok(ImportResult { job, rows: report })
+    }
+
+    /// Saves a finished (or failed) job and announces it as `import.finished`.
+    async fn finish_job(&self, job: &ImportJob) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        imports::save_progress(&mut tx, job).await?;
+        let payload = serde_json::to_value(job).map_err(anyhow::Error::new)?;
+        let event = leadline_store::outbox::OutboxEvent::new(
+            leadline_domain::notify::IMPORT_FINISHED,
+            None,
+            Vec::new(),
+            serde_json::json!({ "import": payload }),
+            job.finished_at.unwrap_or_else(|| self.now()),
+        );
+        leadline_store::outbox::emit(&mut tx, &[event]).await?;
+        tx.commit()
+            .await
+            .map_err(leadline_store::StoreError::from)?;
+        self.import_updates.send_modify(|n| *n += 1);
+        self.outbox_written();
+        Ok(())
     }
 
     async fn save_job(&self, job: &ImportJob) -> Result<()> {
@@ -321,7 +342,7 @@ impl App {
         job.status = "failed".into();
         job.error = Some(error.to_string());
         job.finished_at = Some(self.now());
-        self.save_job(&job).await
+        self.finish_job(&job).await
     }
 }
 

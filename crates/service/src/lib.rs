@@ -13,10 +13,12 @@ pub mod imports;
 pub mod leads;
 pub mod lifecycle;
 pub mod merges;
+pub mod outbox;
 pub mod routing;
 pub mod sales_touches;
 pub mod scoring;
 pub mod sla;
+pub mod stream;
 pub mod tokens;
 pub mod users;
 
@@ -44,6 +46,10 @@ pub struct App {
     settings_cache: Arc<std::sync::Mutex<SettingsCache>>,
     /// Work that follows a form capture, done by one background worker.
     followups: Arc<followups::Followups>,
+    /// Webhook and e-mail delivery, and the signal that events were written.
+    outbox: Arc<outbox::Outbox>,
+    /// Live events for SSE clients.
+    hub: Arc<stream::Hub>,
 }
 
 type SettingsCache = std::collections::HashMap<&'static str, (std::time::Instant, Option<String>)>;
@@ -62,7 +68,18 @@ impl App {
             form_secret: Arc::new(tokio::sync::OnceCell::new()),
             settings_cache: Arc::default(),
             followups: followups::Followups::new(),
+            outbox: Arc::new(
+                outbox::Outbox::new(outbox::NotifyConfig::default())
+                    .expect("the default notification settings are valid"),
+            ),
+            hub: Arc::new(stream::Hub::new()),
         }
+    }
+
+    /// The same app with other notification settings (SMTP, webhook timeout, retries).
+    pub fn with_notify(mut self, config: outbox::NotifyConfig) -> error::Result<App> {
+        self.outbox = Arc::new(outbox::Outbox::new(config)?);
+        Ok(self)
     }
 
     pub fn now(&self) -> i64 {

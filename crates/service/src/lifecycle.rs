@@ -4,11 +4,13 @@
 use crate::clock::date_of;
 use crate::error::{Result, ServiceError};
 use crate::leads::live_lead;
+use crate::outbox::record_lead_events;
 use crate::App;
 use leadline_domain::lifecycle::{Lifecycle, TransitionContext, TransitionError, Vocabulary};
 use leadline_domain::normalize::FieldError;
 use leadline_domain::qualification::{Answer, Answers, Horizon, HorizonSetting, QuestionKey};
-use leadline_store::timeline::{self, TimelineEvent};
+use leadline_store::leads::LeadRecord;
+use leadline_store::timeline::TimelineEvent;
 use leadline_store::work::{self, LeadWork};
 use leadline_store::StoreError;
 use serde::Serialize;
@@ -123,7 +125,7 @@ impl App {
     ) -> Result<Qualification> {
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        live_lead(&mut tx, lead_id).await?;
+        let lead = live_lead(&mut tx, lead_id).await?;
         let mut w = work::get(&mut tx, lead_id).await?;
         let mut answers = answers_of(&w)?;
         let mut errors = Vec::new();
@@ -179,7 +181,7 @@ impl App {
         work::save(&mut tx, &w).await?;
         let payload = json!({ "changes": changed, "horizon": setting.effective() });
         let event = TimelineEvent::new(lead_id, "qualification_changed", actor, now, payload);
-        self.finish_change(tx, event).await
+        self.finish_change(tx, &lead, &w, event).await
     }
 
     /// Moves a lead to `to` if the lifecycle allows it from its current stage, its
@@ -194,7 +196,8 @@ impl App {
         let lifecycle = self.lifecycle().await?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        let from = live_lead(&mut tx, lead_id).await?.stage;
+        let lead = live_lead(&mut tx, lead_id).await?;
+        let from = lead.stage.clone();
         let mut w = work::get(&mut tx, lead_id).await?;
         let answers = answers_of(&w)?;
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
@@ -234,7 +237,7 @@ impl App {
         work::set_stage(&mut tx, lead_id, to, now).await?;
         let payload = json!({ "from": from, "to": to, "reason": reason });
         let event = TimelineEvent::new(lead_id, "stage_changed", actor, now, payload);
-        self.finish_change(tx, event).await
+        self.finish_change(tx, &lead, &w, event).await
     }
 
     /// Records the change's event, commits, routes the lead if it has just become
@@ -242,10 +245,16 @@ impl App {
     async fn finish_change(
         &self,
         mut tx: leadline_store::Tx,
+        lead: &LeadRecord,
+        w: &LeadWork,
         event: TimelineEvent,
     ) -> Result<Qualification> {
-        timeline::append(&mut tx, std::slice::from_ref(&event)).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        if record_lead_events(&mut tx, lead, w, std::slice::from_ref(&event)).await? > 0 {
+            tx.commit().await.map_err(StoreError::from)?;
+            self.outbox_written();
+        } else {
+            tx.commit().await.map_err(StoreError::from)?;
+        }
         self.route_if_sales_ready(&event.lead_id).await?;
         self.qualification(&event.lead_id).await
     }

@@ -3,6 +3,7 @@
 
 use crate::error::{Result, ServiceError};
 use crate::leads::live_lead;
+use crate::outbox::record_lead_events;
 use crate::scoring::lead_facts;
 use crate::App;
 use leadline_domain::lifecycle::StageKind;
@@ -13,7 +14,7 @@ use leadline_domain::routing::{
 };
 use leadline_domain::schedule::WorkingHours;
 use leadline_domain::sla;
-use leadline_store::timeline::{self, TimelineEvent};
+use leadline_store::timeline::TimelineEvent;
 use leadline_store::{settings, touches, users, work, AnyConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -157,6 +158,8 @@ impl App {
             now,
         };
         let decision = routing::route(&rules.rules, &facts, &ctx, &mut state);
+        let previous_owner_id = w.owner_id.clone();
+        let mut sla_due_at = None;
         if let Some(rep_id) = &decision.rep_id {
             // The speed-to-lead clock starts at capture for a first routing, and
             // afresh for the next rep when a lead is re-routed.
@@ -175,6 +178,7 @@ impl App {
                 reps.iter().find(|r| &r.id == rep_id),
             ) {
                 let clock = sla::sla_clock(policy, start, &rep.working_hours);
+                sla_due_at = Some(clock.due_at);
                 w.sla_policy_id = Some(policy.id.clone());
                 w.sla_clock = Some(serde_json::to_value(clock).map_err(anyhow::Error::new)?);
             }
@@ -185,25 +189,24 @@ impl App {
             let text = serde_json::to_string(&state).map_err(anyhow::Error::new)?;
             settings::set(&mut tx, STATE_SETTING, &text, now).await?;
         }
-        let payload = json!({ "owner_id": decision.rep_id, "rule_id": decision.rule_id, "team_id": decision.team_id,
-                              "explanation": decision.explanation });
+        let owner_name = decision
+            .rep_id
+            .as_ref()
+            .and_then(|id| reps.iter().find(|r| &r.id == id))
+            .map(|r| r.name.clone());
+        let payload = json!({ "owner_id": decision.rep_id, "owner_name": owner_name,
+                              "previous_owner_id": previous_owner_id, "rule_id": decision.rule_id,
+                              "team_id": decision.team_id, "explanation": decision.explanation,
+                              "sla_due_at": sla_due_at });
         let kind = if decision.rep_id.is_some() {
             "routed"
         } else {
             "routing_failed"
         };
-        timeline::append(
-            &mut tx,
-            &[TimelineEvent::new(
-                lead_id,
-                kind,
-                ROUTING_ACTOR,
-                now,
-                payload,
-            )],
-        )
-        .await?;
+        let event = TimelineEvent::new(lead_id, kind, ROUTING_ACTOR, now, payload);
+        record_lead_events(&mut tx, &lead, &w, &[event]).await?;
         tx.commit().await.map_err(StoreError::from)?;
+        self.outbox_written();
         Ok(Routed {
             lead_id: lead_id.to_string(),
             owner_id: decision.rep_id,

@@ -3,6 +3,7 @@
 
 use crate::error::{Result, ServiceError};
 use crate::leads::live_lead;
+use crate::outbox::record_lead_events;
 use crate::App;
 use leadline_domain::conditions::Facts;
 use leadline_domain::lifecycle::{StageKind, TransitionContext};
@@ -10,7 +11,7 @@ use leadline_domain::normalize::FieldError;
 use leadline_domain::qualification::{answers_to_facts, Answers};
 use leadline_domain::scoring::{self, Activity, Score, ScoringConfig};
 use leadline_store::leads::LeadRecord;
-use leadline_store::timeline::{self, TimelineEvent};
+use leadline_store::timeline::TimelineEvent;
 use leadline_store::work::{self, ActivityRow, LeadWork};
 use leadline_store::{new_id, touches, AnyConnection, StoreError};
 use serde_json::{json, Value};
@@ -163,6 +164,7 @@ impl App {
         .await?;
         rescore_in(&mut tx, &config, &lifecycle, lead, now, triage).await?;
         tx.commit().await.map_err(StoreError::from)?;
+        self.outbox_written();
         self.route_if_sales_ready(lead_id).await?;
         self.lead_score(lead_id).await
     }
@@ -175,6 +177,7 @@ impl App {
         let lead = live_lead(&mut tx, lead_id).await?;
         rescore_in(&mut tx, &config, &lifecycle, lead, self.now(), false).await?;
         tx.commit().await.map_err(StoreError::from)?;
+        self.outbox_written();
         self.route_if_sales_ready(lead_id).await?;
         self.lead_score(lead_id).await
     }
@@ -306,6 +309,6 @@ async fn rescore_in(
         }
     }
     work::save(conn, &w).await?;
-    timeline::append(conn, &events).await?;
+    record_lead_events(conn, &lead, &w, &events).await?;
     Ok(w)
 }

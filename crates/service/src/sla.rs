@@ -2,12 +2,14 @@
 //! manager at breach and re-routed to the next eligible rep after the policy's time.
 
 use crate::error::{Result, ServiceError};
+use crate::leads::live_lead;
+use crate::outbox::record_lead_events;
 use crate::routing::reps_and_teams;
 use crate::App;
 use leadline_domain::normalize::FieldError;
 use leadline_domain::routing;
 use leadline_domain::sla::{self, SlaAction, SlaClock, SlaPolicy};
-use leadline_store::timeline::{self, TimelineEvent};
+use leadline_store::timeline::TimelineEvent;
 use leadline_store::{work, StoreError};
 use serde::Serialize;
 use serde_json::json;
@@ -82,6 +84,7 @@ impl App {
             }
             let owner = w.owner_id.clone().unwrap_or_default();
             let mut reroute = false;
+            let mut notified = false;
             for action in actions {
                 match action {
                     SlaAction::Escalate => {
@@ -90,19 +93,16 @@ impl App {
                         let manager =
                             routing::manager_of(&owner, None, &teams, &reps).map(str::to_string);
                         w.sla_escalated_at = Some(now);
-                        let payload = json!({ "owner_id": owner, "manager_id": manager, "due_at": clock.due_at,
-                                              "overdue_ms": now - clock.due_at, "policy_id": w.sla_policy_id });
-                        timeline::append(
-                            &mut tx,
-                            &[TimelineEvent::new(
-                                &lead_id,
-                                "sla_breached",
-                                SLA_ACTOR,
-                                now,
-                                payload,
-                            )],
-                        )
-                        .await?;
+                        let owner_name =
+                            reps.iter().find(|r| r.id == owner).map(|r| r.name.clone());
+                        let payload = json!({ "owner_id": owner, "owner_name": owner_name, "manager_id": manager,
+                                              "due_at": clock.due_at, "overdue_ms": now - clock.due_at,
+                                              "policy_id": w.sla_policy_id });
+                        let lead = live_lead(&mut tx, &lead_id).await?;
+                        let event =
+                            TimelineEvent::new(&lead_id, "sla_breached", SLA_ACTOR, now, payload);
+                        record_lead_events(&mut tx, &lead, &w, &[event]).await?;
+                        notified = true;
                         run.escalated.push(lead_id.clone());
                     }
                     SlaAction::Reroute => {
@@ -114,6 +114,9 @@ impl App {
             w.updated_at = now;
             work::save(&mut tx, &w).await?;
             tx.commit().await.map_err(StoreError::from)?;
+            if notified {
+                self.outbox_written();
+            }
             if reroute {
                 let routed = self
                     .route_lead(&lead_id, std::slice::from_ref(&owner))

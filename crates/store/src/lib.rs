@@ -11,6 +11,7 @@ pub mod forms;
 pub mod imports;
 pub mod leads;
 pub mod merges;
+pub mod outbox;
 pub mod settings;
 pub mod sources;
 pub mod timeline;

@@ -82,6 +82,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::scoring::router())
                 .merge(routes::touches::router())
                 .merge(routes::routing::router())
+                .merge(routes::notifications::router())
                 .merge(openapi::router())
                 .layer(DefaultBodyLimit::max(API_BODY_LIMIT)),
         )

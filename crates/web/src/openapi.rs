@@ -117,6 +117,28 @@ pub const OPERATIONS: &[Operation] = &[
         responses: &[("200", "{rules}"), ERR] },
     Operation { method: "post", path: "/api/v1/leads/{id}/route", summary: "Route a lead now; the decision and its reasons go to the timeline", auth: true, request: None,
         responses: &[("200", "{lead_id, owner_id, rule_id, team_id, explanation}"), ERR] },
+    Operation { method: "get", path: "/api/v1/sla-policies", summary: "Speed-to-lead policies (per channel or priority; default: touch a sales-ready web lead within 5 working minutes)", auth: true, request: None,
+        responses: &[("200", "{policies}"), ERR] },
+    Operation { method: "put", path: "/api/v1/sla-policies", summary: "Replace the speed-to-lead policies (admin, manager)", auth: true, request: Some("SlaPolicies"),
+        responses: &[("200", "{policies}"), ERR] },
+    Operation { method: "get", path: "/api/v1/stream", summary: "Server-Sent Events: the events this user may see (reps: their own leads), ?topics=lead.assigned,lead.*; Last-Event-ID replays what was missed", auth: true, request: None,
+        responses: &[("200", "text/event-stream: id, event (topic), data {id, type, timestamp, lead_id, data}"), ERR] },
+    Operation { method: "get", path: "/api/v1/webhooks", summary: "List webhook subscriptions (admin, marketer)", auth: true, request: None,
+        responses: &[("200", "{webhooks}"), ERR] },
+    Operation { method: "post", path: "/api/v1/webhooks", summary: "Subscribe a URL to topics; deliveries are signed (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature v1 HMAC-SHA256); the secret is shown once", auth: true, request: Some("WebhookInput"),
+        responses: &[("201", "Webhook with its secret"), ERR] },
+    Operation { method: "get", path: "/api/v1/webhooks/{id}", summary: "A webhook (without its secret)", auth: true, request: None,
+        responses: &[("200", "Webhook"), ERR] },
+    Operation { method: "patch", path: "/api/v1/webhooks/{id}", summary: "Change a webhook's URL, topics, description or active flag", auth: true, request: Some("WebhookInput"),
+        responses: &[("200", "Webhook"), ERR] },
+    Operation { method: "delete", path: "/api/v1/webhooks/{id}", summary: "Delete a webhook; its pending deliveries become dead letters", auth: true, request: None,
+        responses: &[("204", "Deleted"), ERR] },
+    Operation { method: "post", path: "/api/v1/webhooks/{id}/rotate-secret", summary: "A new signing secret, shown once; the old one stops at once", auth: true, request: None,
+        responses: &[("200", "Webhook with its secret"), ERR] },
+    Operation { method: "get", path: "/api/v1/deliveries", summary: "Webhook and e-mail deliveries, newest first; ?status=pending|delivered|dead (dead letters), webhook_id, channel, event_id, before, limit", auth: true, request: None,
+        responses: &[("200", "{deliveries, next_before}"), ERR] },
+    Operation { method: "post", path: "/api/v1/deliveries/replay", summary: "Queue dead letters again (by ids, webhook_id or event_id)", auth: true, request: Some("ReplayRequest"),
+        responses: &[("200", "{replayed}"), ERR] },
 ];
 
 fn string() -> Value {
@@ -196,6 +218,14 @@ fn schemas() -> Value {
             "next_step": string(), "next_step_due_at": { "type": "integer" } }, "additionalProperties": false },
         "RoutingRules": { "type": "object", "required": ["rules"], "properties": { "rules": { "type": "array", "items": { "type": "object",
             "required": ["id", "name", "conditions", "target"], "description": "target: {type: rep, rep_id} | {type: team, team_id, strategy: weighted_round_robin|least_loaded|territory} | {type: account_owner, fallback_team_id}" } } } },
+        "SlaPolicies": { "type": "object", "required": ["policies"], "properties": { "policies": { "type": "array", "items": { "type": "object",
+            "description": "{id, name, applies_to (conditions), first_touch_within_minutes, escalate_after_minutes, reroute_after_minutes, working_hours_only}" } } } },
+        "WebhookInput": { "type": "object", "properties": {
+            "url": { "type": "string", "format": "uri" }, "topics": { "type": "array", "items": { "type": "string" },
+                "description": "lead.created, lead.assigned, lead.routing_failed, lead.stage_changed, lead.sla_breached, import.finished, lead.* or *; empty: all" },
+            "description": { "type": "string" }, "active": { "type": "boolean" } }, "additionalProperties": false },
+        "ReplayRequest": { "type": "object", "properties": { "ids": { "type": "array", "items": { "type": "string" } },
+            "webhook_id": { "type": "string" }, "event_id": { "type": "string" } }, "additionalProperties": false },
         "Error": { "type": "object", "properties": { "error": { "type": "object", "properties": {
             "code": { "type": "string" }, "message": { "type": "string" }, "field": string(), "details": { "type": "array" } } } } }
     })

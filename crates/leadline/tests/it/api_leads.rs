@@ -19,6 +19,12 @@ backend_tests! {
             let concrete = path.replace("{id}", "01NOTREAL").replace("{key}", "notreal");
             for method in ops.as_object().unwrap().keys() {
                 let request = srv.client.request(method.to_uppercase().parse().unwrap(), srv.url(&concrete)).bearer_auth(&srv.token);
+                if path == "/api/v1/stream" {
+                    // An event stream never ends: its answer's head is enough.
+                    let response = request.send().await.unwrap();
+                    assert_eq!(response.headers()["content-type"], "text/event-stream");
+                    continue;
+                }
                 let (_, body) = srv.send(request).await;
                 assert_ne!(body["error"]["code"], "route_not_found", "{method} {path} is documented but not routed");
             }

@@ -6,11 +6,12 @@
 //! message — except under `CI=true`, where they fail.
 
 use leadline_service::clock::ManualClock;
+use leadline_service::outbox::NotifyConfig;
 use leadline_service::App;
 use leadline_store::{Backend, Db};
 use leadline_web::{AppState, WebConfig};
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{json, Value};
 use sqlx::Connection;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -168,7 +169,24 @@ impl TestServer {
         .await
     }
 
-    pub async fn start_with(backend: Backend, mut config: WebConfig) -> Option<TestServer> {
+    pub async fn start_with(backend: Backend, config: WebConfig) -> Option<TestServer> {
+        Self::start_full(backend, config, None).await
+    }
+
+    /// A server whose notifications go out as `notify` says (SMTP, timeouts, retries).
+    pub async fn start_notifying(backend: Backend, notify: NotifyConfig) -> Option<TestServer> {
+        let web = WebConfig {
+            form_submissions_per_minute: 1000,
+            ..Default::default()
+        };
+        Self::start_full(backend, web, Some(notify)).await
+    }
+
+    async fn start_full(
+        backend: Backend,
+        mut config: WebConfig,
+        notify: Option<NotifyConfig>,
+    ) -> Option<TestServer> {
         let TestApp {
             app,
             clock,
@@ -182,6 +200,12 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
         config.public_url = base.clone();
+        let app = match notify {
+            Some(notify) => app
+                .with_notify(notify)
+                .expect("valid notification settings"),
+            None => app,
+        };
         let state = AppState::new(app.clone(), config);
         let server = tokio::spawn(leadline_web::serve(listener, state, std::future::pending()));
         let admin = app.default_admin().await.expect("create the admin");
@@ -204,6 +228,51 @@ impl TestServer {
             server,
             _db,
         })
+    }
+
+    /// An API token acting as `user_id`.
+    pub async fn token_for(&self, user_id: &str) -> String {
+        let (_, token) = self
+            .app
+            .create_token("tests", user_id)
+            .await
+            .expect("create token");
+        token
+    }
+
+    /// Creates a user through the API (`body` adds to or overrides the defaults) and
+    /// returns its id.
+    pub async fn user(&self, email: &str, role: &str, body: Value) -> String {
+        let mut user = json!({ "email": email, "name": email, "role": role });
+        user.as_object_mut()
+            .unwrap()
+            .extend(body.as_object().cloned().unwrap_or_default());
+        let (status, created) = self.send(self.post("/api/v1/users").json(&user)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        created["id"].as_str().unwrap().to_string()
+    }
+
+    /// A rep who works around the clock, with more settings from `body`.
+    pub async fn rep(&self, email: &str, body: Value) -> String {
+        let mut settings = json!({ "working_hours": always() });
+        settings
+            .as_object_mut()
+            .unwrap()
+            .extend(body.as_object().cloned().unwrap_or_default());
+        self.user(email, "rep", settings).await
+    }
+
+    /// Replaces the routing rules, which must be accepted.
+    pub async fn set_routing(&self, rules: Value) {
+        let (status, body) = self
+            .send(
+                self.client
+                    .put(self.url("/api/v1/routing"))
+                    .bearer_auth(&self.token)
+                    .json(&rules),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -252,6 +321,15 @@ impl TestServer {
         self.clock.advance(10_000);
         body["token"].as_str().unwrap().to_string()
     }
+}
+
+/// Working hours that never end, in UTC.
+pub fn always() -> Value {
+    let week: Vec<Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| json!({ "day": d, "start": "00:00", "end": "24:00" }))
+        .collect();
+    json!({ "time_zone": "UTC", "week": week })
 }
 
 /// Asserts the standard error shape and returns the error object.

@@ -5,11 +5,13 @@ mod harness;
 
 mod api_leads;
 mod cli;
+mod event_stream;
 mod forms;
 mod hostile_input;
 mod imports;
 mod lifecycle;
 mod matching;
+mod notifications;
 mod routing;
 mod scoring;
 mod store_contract;

@@ -5,22 +5,8 @@ use crate::harness::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-fn always() -> Value {
-    let week: Vec<Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        .iter()
-        .map(|d| json!({ "day": d, "start": "00:00", "end": "24:00" }))
-        .collect();
-    json!({ "time_zone": "UTC", "week": week })
-}
-
 async fn rep(srv: &TestServer, email: &str, body: Value) -> String {
-    let mut user = json!({ "email": email, "name": email, "role": "rep" });
-    user.as_object_mut()
-        .unwrap()
-        .extend(body.as_object().unwrap().clone());
-    let (status, created) = srv.send(srv.post("/api/v1/users").json(&user)).await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    created["id"].as_str().unwrap().to_string()
+    srv.user(email, "rep", body).await
 }
 
 backend_tests! {

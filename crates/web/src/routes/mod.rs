@@ -4,6 +4,7 @@ pub mod health;
 pub mod imports;
 pub mod leads;
 pub mod lifecycle;
+pub mod notifications;
 pub mod public_forms;
 pub mod routing;
 pub mod scoring;

@@ -8,12 +8,44 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use leadline_domain::access::Permission;
+use leadline_domain::sla::SlaPolicy;
 use leadline_service::routing::RoutingRules;
+use serde::{Deserialize, Serialize};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/routing", get(get_rules).put(put_rules))
         .route("/api/v1/leads/{id}/route", post(route_lead))
+        .route(
+            "/api/v1/sla-policies",
+            get(get_sla_policies).put(put_sla_policies),
+        )
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlaPolicies {
+    policies: Vec<SlaPolicy>,
+}
+
+async fn get_sla_policies(
+    auth: Authenticated,
+    State(state): State<AppState>,
+) -> ApiResult<Response> {
+    auth.require(Permission::ReadUsers)?;
+    let policies = state.app.sla_policies().await?;
+    Ok(Json(SlaPolicies { policies }).into_response())
+}
+
+/// Replaces the speed-to-lead policies (checked one by one).
+async fn put_sla_policies(
+    auth: Authenticated,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SlaPolicies>,
+) -> ApiResult<Response> {
+    auth.require(Permission::ManageTeams)?;
+    state.app.set_sla_policies(&body.policies).await?;
+    Ok(Json(body).into_response())
 }
 
 async fn get_rules(auth: Authenticated, State(state): State<AppState>) -> ApiResult<Response> {

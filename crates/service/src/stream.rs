@@ -1,0 +1,169 @@
+//! Live events for Server-Sent Event clients. One tail task per server follows the
+//! outbox table (so events written by any server reach every server's clients) and
+//! broadcasts them; each client filters what its user may see.
+//!
+//! The tail reads by id (ULIDs sort by creation time). A transaction that commits after
+//! a newer one could be skipped by a plain `id > cursor` read, so ids from the last few
+//! seconds are re-checked and any not yet seen are sent late rather than lost.
+
+use crate::error::Result;
+use crate::App;
+use leadline_store::outbox::{self, OutboxEvent};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// How often the tail looks for events written by other servers.
+const POLL: Duration = Duration::from_millis(100);
+/// How far back it re-checks for late commits.
+const LATE_COMMIT_WINDOW_MS: u64 = 5_000;
+/// Events buffered per slow client before it must catch up from the table.
+const CHANNEL_CAPACITY: usize = 4096;
+
+pub(crate) struct Hub {
+    sender: broadcast::Sender<Arc<OutboxEvent>>,
+    /// Whether the tail task runs; it stops when the last client leaves.
+    running: std::sync::Mutex<bool>,
+}
+
+impl Hub {
+    pub(crate) fn new() -> Hub {
+        Hub {
+            sender: broadcast::Sender::new(CHANNEL_CAPACITY),
+            running: std::sync::Mutex::new(false),
+        }
+    }
+}
+
+/// The smallest ULID of the given millisecond, as a lower bound for id comparisons.
+fn id_floor(ms: u64) -> String {
+    ulid::Ulid::from_parts(ms, 0).to_string()
+}
+
+fn id_time(id: &str) -> Option<u64> {
+    ulid::Ulid::from_string(id).ok().map(|u| u.timestamp_ms())
+}
+
+impl App {
+    /// Live events from now on. The receiver lags (and should catch up with
+    /// `events_after`) if it falls more than a few thousand events behind.
+    pub fn subscribe_events(&self) -> broadcast::Receiver<Arc<OutboxEvent>> {
+        let mut running = self.hub.running.lock().unwrap_or_else(|p| p.into_inner());
+        let receiver = self.hub.sender.subscribe();
+        if !*running {
+            *running = true;
+            let app = self.clone();
+            tokio::spawn(async move { app.tail_outbox().await });
+        }
+        receiver
+    }
+
+    /// Stored events after `after_id`, oldest first: a reconnecting client's replay
+    /// (`Last-Event-ID`).
+    pub async fn events_after(&self, after_id: &str, limit: i64) -> Result<Vec<OutboxEvent>> {
+        let mut conn = self.db.acquire().await?;
+        Ok(outbox::events_after(&mut conn, after_id, limit).await?)
+    }
+
+    async fn tail_outbox(&self) {
+        let mut cursor = loop {
+            match self.latest_event_id().await {
+                Ok(id) => break id,
+                Err(e) => {
+                    tracing::error!(error = %e, "event stream cannot read the outbox");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        };
+        // What committed shortly before the start counts as seen, not as late.
+        let mut seen: BTreeSet<String> = match (id_time(&cursor), self.db.acquire().await) {
+            (Some(ms), Ok(mut conn)) => {
+                let floor = id_floor(ms.saturating_sub(LATE_COMMIT_WINDOW_MS));
+                outbox::event_ids_between(&mut conn, &floor, &cursor)
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect()
+            }
+            _ => BTreeSet::new(),
+        };
+        let mut last_recheck = std::time::Instant::now();
+        loop {
+            let written = self.outbox.written.notified();
+            {
+                let mut running = self.hub.running.lock().unwrap_or_else(|p| p.into_inner());
+                if self.hub.sender.receiver_count() == 0 {
+                    *running = false;
+                    return;
+                }
+            }
+            let recheck = last_recheck.elapsed() >= Duration::from_secs(1);
+            match self.tail_step(&mut cursor, &mut seen, recheck).await {
+                Ok(()) => {
+                    if recheck {
+                        last_recheck = std::time::Instant::now();
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "event stream read failed; retrying"),
+            }
+            tokio::select! {
+                _ = written => {}
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    async fn latest_event_id(&self) -> Result<String> {
+        let mut conn = self.db.acquire().await?;
+        Ok(outbox::latest_event_id(&mut conn).await?)
+    }
+
+    async fn tail_step(
+        &self,
+        cursor: &mut String,
+        seen: &mut BTreeSet<String>,
+        recheck: bool,
+    ) -> Result<()> {
+        let mut conn = self.db.acquire().await?;
+        let mut fresh = Vec::new();
+        if recheck && !cursor.is_empty() {
+            let floor = id_floor(
+                id_time(cursor)
+                    .unwrap_or(0)
+                    .saturating_sub(LATE_COMMIT_WINDOW_MS),
+            );
+            let missing: Vec<String> = outbox::event_ids_between(&mut conn, &floor, cursor)
+                .await?
+                .into_iter()
+                .filter(|id| !seen.contains(id))
+                .collect();
+            if !missing.is_empty() {
+                fresh.extend(outbox::events_by_ids(&mut conn, &missing).await?);
+            }
+        }
+        loop {
+            let batch = outbox::events_after(&mut conn, cursor, 1000).await?;
+            let full = batch.len() == 1000;
+            if let Some(last) = batch.last() {
+                *cursor = last.id.clone();
+            }
+            fresh.extend(batch);
+            if !full {
+                break;
+            }
+        }
+        drop(conn);
+        for event in fresh {
+            if seen.insert(event.id.clone()) {
+                // No receivers is not an error: the next step notices and stops.
+                let _ = self.hub.sender.send(Arc::new(event));
+            }
+        }
+        if let Some(now_ms) = id_time(cursor) {
+            let floor = id_floor(now_ms.saturating_sub(LATE_COMMIT_WINDOW_MS));
+            *seen = seen.split_off(&floor);
+        }
+        Ok(())
+    }
+}
