@@ -247,7 +247,7 @@ pub struct Delivery {
     pub status: String,
     pub attempts: i64,
     pub next_attempt_at: i64,
-    #[serde(skip)]
+    /// The server that holds the lease, or made the last attempt.
     pub locked_by: Option<String>,
     #[serde(skip)]
     pub locked_until: Option<i64>,
@@ -362,7 +362,8 @@ pub async fn claim_due(
         .collect())
 }
 
-/// The result of one attempt, saved only if `worker` still holds the lease.
+/// The result of one attempt, saved only if `worker` still holds the lease. The
+/// lease ends; `locked_by` stays as a record of which server made the last attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttemptRecord {
     pub status: &'static str,
@@ -382,7 +383,7 @@ pub async fn record_attempt(
 ) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE deliveries SET status = $1, attempts = $2, next_attempt_at = $3, last_error = $4, \
-         last_status_code = $5, delivered_at = $6, updated_at = $7, locked_by = NULL, locked_until = NULL \
+         last_status_code = $5, delivered_at = $6, updated_at = $7, locked_until = NULL \
          WHERE id = $8 AND locked_by = $9",
     )
     .bind(a.status)

@@ -12,6 +12,7 @@ mod imports;
 mod lifecycle;
 mod matching;
 mod notifications;
+mod outbox_scale;
 mod routing;
 mod scoring;
 mod store_contract;
