@@ -50,6 +50,12 @@ fn changes(before: &NormalizedLead, after: &NormalizedLead) -> Vec<serde_json::V
 }
 
 impl App {
+    /// The rep who owns the lead, if any.
+    pub async fn lead_owner(&self, id: &str) -> Result<Option<String>> {
+        let mut conn = self.db.acquire().await?;
+        Ok(leadline_store::work::get(&mut conn, id).await?.owner_id)
+    }
+
     pub async fn lead(&self, id: &str) -> Result<LeadRecord> {
         let mut conn = self.db.acquire().await?;
         leads::get(&mut conn, id)

@@ -57,6 +57,7 @@ pub struct LosingTouch {
     pub last_touch_at: Option<i64>,
     pub next_step: Option<String>,
     pub next_step_due_at: Option<i64>,
+    pub owner_id: Option<String>,
 }
 
 fn err(field: &str, code: &str, message: impl Into<String>) -> FieldError {
@@ -203,6 +204,7 @@ impl App {
                     last_touch_at: l.last_touch_at,
                     next_step: l.next_step,
                     next_step_due_at: l.next_step_due_at,
+                    owner_id: l.owner_id,
                 })
             })
             .collect())

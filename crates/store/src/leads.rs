@@ -232,6 +232,8 @@ pub struct LeadFilter {
     pub created_from: Option<i64>,
     pub created_to: Option<i64>,
     pub include_merged: bool,
+    /// Only leads this user owns (what a rep may see).
+    pub owner_id: Option<String>,
 }
 
 /// Position after which the next page starts: leads are listed newest first.
@@ -269,6 +271,12 @@ pub async fn list(
     }
     if !filter.include_merged {
         clauses.push("merged_into IS NULL".into());
+    }
+    if let Some(owner) = &filter.owner_id {
+        clauses.push(format!(
+            "id IN (SELECT lead_id FROM lead_work WHERE owner_id = {})",
+            params.text(owner.as_str())
+        ));
     }
     if let Some(c) = after {
         let (ts, ts_again, id) = (

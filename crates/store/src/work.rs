@@ -263,6 +263,7 @@ pub struct WorkedLead {
     pub last_touch_at: Option<i64>,
     pub next_step: Option<String>,
     pub next_step_due_at: Option<i64>,
+    pub owner_id: Option<String>,
 }
 
 /// Live leads in `stages`, or touched at least once while in one of `open_stages`.
@@ -275,8 +276,8 @@ pub async fn worked_leads(
     let sales = params.text_list(stages);
     let open = params.text_list(open_stages);
     let sql = format!(
-        "SELECT l.id AS lead_id, l.stage, l.created_at, w.last_touch_at, w.next_step, w.next_step_due_at \
-         FROM leads l LEFT JOIN lead_work w ON w.lead_id = l.id \
+        "SELECT l.id AS lead_id, l.stage, l.created_at, w.last_touch_at, w.next_step, w.next_step_due_at, \
+         w.owner_id FROM leads l LEFT JOIN lead_work w ON w.lead_id = l.id \
          WHERE l.merged_into IS NULL AND (l.stage IN ({sales}) \
             OR (w.last_touch_at IS NOT NULL AND l.stage IN ({open}))) \
          ORDER BY l.created_at, l.id"

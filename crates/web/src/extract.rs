@@ -109,6 +109,29 @@ impl Authenticated {
         format!("user:{} token:{}", self.0.user.id, self.0.token.id)
     }
 
+    /// Whether the user sees every lead, or only the ones they own (reps).
+    pub fn sees_all_leads(&self) -> bool {
+        self.0.role.allows(Permission::ReadAllLeads)
+    }
+
+    /// `require(permission)` for one lead, which a rep may reach only if they own it;
+    /// anyone else's lead answers 404, as if it did not exist.
+    pub async fn require_lead(
+        &self,
+        permission: Permission,
+        app: &leadline_service::App,
+        lead_id: &str,
+    ) -> Result<&Self, ApiError> {
+        self.require(permission)?;
+        if self.sees_all_leads() {
+            return Ok(self);
+        }
+        match app.lead_owner(lead_id).await? {
+            Some(owner) if owner == self.0.user.id => Ok(self),
+            _ => Err(leadline_service::ServiceError::not_found("lead", lead_id).into()),
+        }
+    }
+
     /// Refuses with 403 unless the user's role holds `permission`.
     pub fn require(&self, permission: Permission) -> Result<&Self, ApiError> {
         if self.0.role.allows(permission) {

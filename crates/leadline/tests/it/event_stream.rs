@@ -215,3 +215,53 @@ backend_tests! {
         }
     }
 }
+
+backend_tests! {
+    async fn reps_reach_only_their_own_leads(srv: TestServer) {
+        let ann = srv.rep("ann@example.com", json!({})).await;
+        let bob = srv.rep("bob@example.com", json!({})).await;
+        srv.set_routing(json!({ "rules": [
+            { "id": "gb", "name": "GB to Ann", "conditions": [{ "field": "country", "op": "eq", "value": "GB" }],
+              "target": { "type": "rep", "rep_id": ann } },
+            { "id": "rest", "name": "Rest to Bob", "conditions": [], "target": { "type": "rep", "rep_id": bob } }
+        ] })).await;
+        let mut ids = Vec::new();
+        for (email, country) in [("a@buyer.example", "GB"), ("b@buyer.example", "FR")] {
+            let (_, lead) = srv.create_lead(json!({ "email": email, "country": country })).await;
+            let id = lead["lead"]["id"].as_str().unwrap().to_string();
+            srv.send(srv.post(&format!("/api/v1/leads/{id}/route"))).await;
+            ids.push(id);
+        }
+        let (ann_lead, bob_lead) = (&ids[0], &ids[1]);
+        let ann_token = srv.token_for(&ann).await;
+        let as_ann = |r: reqwest::RequestBuilder| r.bearer_auth(&ann_token);
+
+        let (_, list) = srv.send(as_ann(srv.client.get(srv.url("/api/v1/leads")))).await;
+        let listed: Vec<&str> = list["leads"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
+        assert_eq!(listed, [ann_lead.as_str()], "{list}");
+        let (_, all) = srv.send(srv.get("/api/v1/leads")).await;
+        assert_eq!(all["leads"].as_array().unwrap().len(), 2, "the admin sees every lead");
+
+        for path in ["", "/timeline", "/qualification", "/score", "/touches"] {
+            let (status, _) = srv.send(as_ann(srv.client.get(srv.url(&format!("/api/v1/leads/{ann_lead}{path}"))))).await;
+            assert_eq!(status, StatusCode::OK, "own lead{path}");
+            let (status, body) = srv.send(as_ann(srv.client.get(srv.url(&format!("/api/v1/leads/{bob_lead}{path}"))))).await;
+            assert_error(status, &body, 404, "lead_not_found");
+        }
+        let (status, body) = srv.send(as_ann(srv.client.post(srv.url(&format!("/api/v1/leads/{bob_lead}/touches"))))
+            .json(&json!({ "kind": "note", "notes": "sneaky" }))).await;
+        assert_error(status, &body, 404, "lead_not_found");
+        let (status, body) = srv.send(as_ann(srv.client.patch(srv.url(&format!("/api/v1/leads/{bob_lead}"))))
+            .json(&json!({ "company": "Hijack" }))).await;
+        assert_error(status, &body, 404, "lead_not_found");
+        let (status, body) = srv.send(as_ann(srv.client.post(srv.url(&format!("/api/v1/leads/{ann_lead}/touches"))))
+            .json(&json!({ "kind": "call_attempt", "outcome": "no answer", "next_step": "call again", "next_step_due_at": T0 + 1 }))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        srv.clock.advance(3_600_000);
+        let (_, losing) = srv.send(as_ann(srv.client.get(srv.url("/api/v1/losing-touch")))).await;
+        for l in losing["leads"].as_array().unwrap() {
+            assert_eq!(l["owner_id"], ann.as_str(), "{losing}");
+        }
+        assert!(!losing["leads"].as_array().unwrap().is_empty(), "her overdue lead is listed: {losing}");
+    }
+}

@@ -318,7 +318,8 @@ async fn get_lead(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    auth.require(Permission::ReadLeads)?;
+    auth.require_lead(Permission::ReadLeads, &state.app, &id)
+        .await?;
     Ok(Json(state.app.lead_detail(&id).await?).into_response())
 }
 
@@ -327,7 +328,8 @@ async fn timeline(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    auth.require(Permission::ReadLeads)?;
+    auth.require_lead(Permission::ReadLeads, &state.app, &id)
+        .await?;
     let events = state.app.timeline(&id).await?;
     Ok(Json(json!({ "lead_id": id, "events": events })).into_response())
 }
@@ -402,7 +404,8 @@ async fn patch_lead(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<serde_json::Map<String, Value>>,
 ) -> ApiResult<Response> {
-    auth.require(Permission::WriteLeads)?;
+    auth.require_lead(Permission::WriteLeads, &state.app, &id)
+        .await?;
     let patch = parse_patch(body).map_err(ApiError::invalid)?;
     let lead = state.app.patch_lead(&id, &patch, &auth.actor()).await?;
     Ok(Json(lead).into_response())
@@ -460,7 +463,10 @@ async fn list_leads(
 ) -> ApiResult<Response> {
     auth.require(Permission::ReadLeads)?;
     let mut errors = Vec::new();
-    let mut filter = LeadFilter::default();
+    let mut filter = LeadFilter {
+        owner_id: (!auth.sees_all_leads()).then(|| auth.0.user.id.clone()),
+        ..Default::default()
+    };
     if let Some(email) = &q.email {
         match EmailAddress::parse(email) {
             Ok(e) => filter.email_key = Some(e.match_key()),

@@ -40,7 +40,8 @@ async fn qualification(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    auth.require(Permission::ReadLeads)?;
+    auth.require_lead(Permission::ReadLeads, &state.app, &id)
+        .await?;
     Ok(Json(state.app.qualification(&id).await?).into_response())
 }
 
@@ -71,7 +72,8 @@ async fn set_answers(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AnswersBody>,
 ) -> ApiResult<Response> {
-    auth.require(Permission::WriteLeads)?;
+    auth.require_lead(Permission::WriteLeads, &state.app, &id)
+        .await?;
     let q = state
         .app
         .set_answers(&id, &body.answers, body.horizon, &auth.actor())
@@ -93,7 +95,8 @@ async fn change_stage(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<StageBody>,
 ) -> ApiResult<Response> {
-    auth.require(Permission::WriteLeads)?;
+    auth.require_lead(Permission::WriteLeads, &state.app, &id)
+        .await?;
     let q = state
         .app
         .change_stage(

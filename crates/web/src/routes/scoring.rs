@@ -63,7 +63,8 @@ async fn record_event(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<EventBody>,
 ) -> ApiResult<Response> {
-    auth.require(Permission::WriteLeads)?;
+    auth.require_lead(Permission::WriteLeads, &state.app, &id)
+        .await?;
     if body.occurred_at.is_some_and(|t| t < 0) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -84,6 +85,7 @@ async fn lead_score(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    auth.require(Permission::ReadLeads)?;
+    auth.require_lead(Permission::ReadLeads, &state.app, &id)
+        .await?;
     Ok(Json(score_body(&state.app.lead_score(&id).await?)).into_response())
 }

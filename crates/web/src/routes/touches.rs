@@ -28,7 +28,8 @@ async fn record_touch(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<TouchInput>,
 ) -> ApiResult<Response> {
-    auth.require(Permission::WriteLeads)?;
+    auth.require_lead(Permission::WriteLeads, &state.app, &id)
+        .await?;
     let result = state
         .app
         .record_touch(&id, &body, &auth.0.user.id, &auth.actor())
@@ -41,7 +42,8 @@ async fn list_touches(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    auth.require(Permission::ReadLeads)?;
+    auth.require_lead(Permission::ReadLeads, &state.app, &id)
+        .await?;
     Ok(
         Json(json!({ "lead_id": id, "touches": state.app.sales_touches(&id).await? }))
             .into_response(),
@@ -70,6 +72,9 @@ async fn losing_touch(
         )
         .field("max_idle_hours"));
     }
-    let leads = state.app.losing_touch(hours * 3_600_000).await?;
+    let mut leads = state.app.losing_touch(hours * 3_600_000).await?;
+    if !auth.sees_all_leads() {
+        leads.retain(|l| l.owner_id.as_deref() == Some(auth.0.user.id.as_str()));
+    }
     Ok(Json(json!({ "max_idle_hours": hours, "leads": leads })).into_response())
 }
