@@ -126,13 +126,24 @@ pub fn secret_key(secret: &str) -> Result<Vec<u8>, BadSecret> {
 /// The `webhook-signature` header value for one delivery: `v1,` and the base64
 /// HMAC-SHA256 of `{id}.{timestamp}.{body}` under the secret's key.
 pub fn sign(key: &[u8], message_id: &str, timestamp_secs: i64, body: &[u8]) -> String {
+    let mac = signed_content_mac(key, message_id, timestamp_secs, body);
+    format!("v1,{}", BASE64.encode(mac.finalize().into_bytes()))
+}
+
+/// The HMAC-SHA256 of `{id}.{timestamp}.{body}`, ready to finalise or verify.
+fn signed_content_mac(
+    key: &[u8],
+    message_id: &str,
+    timestamp_secs: i64,
+    body: &[u8],
+) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
     mac.update(message_id.as_bytes());
     mac.update(b".");
     mac.update(timestamp_secs.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    format!("v1,{}", BASE64.encode(mac.finalize().into_bytes()))
+    mac
 }
 
 /// What a receiver does: accepts the delivery if any `v1` signature in the header
@@ -151,13 +162,9 @@ pub fn verify(
         let Ok(given) = BASE64.decode(encoded) else {
             return false;
         };
-        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
-        mac.update(message_id.as_bytes());
-        mac.update(b".");
-        mac.update(timestamp_secs.to_string().as_bytes());
-        mac.update(b".");
-        mac.update(body);
-        mac.verify_slice(&given).is_ok()
+        signed_content_mac(key, message_id, timestamp_secs, body)
+            .verify_slice(&given)
+            .is_ok()
     })
 }
 

@@ -37,6 +37,18 @@ pub enum BenchKind {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
+    /// Capture-to-screen latency: "request a call" form submissions at a fixed rate,
+    /// each routed to one of the reps, timed until the `lead.assigned` event reaches
+    /// that rep's Server-Sent Event stream.
+    Stream {
+        #[arg(long, default_value_t = 100)]
+        rate: u32,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Reps sharing the leads by weighted round robin, one stream each.
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+    },
     /// Import a generated CSV (10% duplicates, 1% broken rows).
     Import {
         #[arg(long, default_value_t = 100_000)]
@@ -110,8 +122,214 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             seconds,
             concurrency,
         } => capture(&args.db, rate, seconds, concurrency).await,
+        BenchKind::Stream {
+            rate,
+            seconds,
+            reps,
+        } => stream(&args.db, rate, seconds, reps).await,
         BenchKind::Import { rows, preload } => import(&args.db, rows, preload).await,
     }
+}
+
+/// Serves `app` on a free loopback port without a form rate limit.
+async fn start_server(
+    app: &App,
+) -> anyhow::Result<(
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let config = leadline_web::WebConfig {
+        public_url: format!("http://{addr}"),
+        form_submissions_per_minute: u32::MAX,
+        ..Default::default()
+    };
+    let state = leadline_web::AppState::new(app.clone(), config);
+    let server = tokio::spawn(leadline_web::serve(listener, state, std::future::pending()));
+    Ok((addr, server))
+}
+
+/// A form token, as the hosted page would carry it.
+async fn form_token(client: &reqwest::Client, form_url: &str) -> anyhow::Result<String> {
+    let token: serde_json::Value = client
+        .get(format!("{form_url}/token"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(token["token"].as_str().context("token")?.to_string())
+}
+
+fn form(name: &str, fields: &[&str]) -> NewForm {
+    NewForm {
+        name: name.into(),
+        source: format!("{name} form"),
+        channel: None,
+        campaign: None,
+        fields: fields
+            .iter()
+            .map(|f| FormField {
+                name: (*f).into(),
+                label: (*f).into(),
+                required: false,
+            })
+            .collect(),
+        consent: None,
+        redirect_url: None,
+        default_region: Some("US".into()),
+        min_fill_seconds: Some(0),
+        submit_label: None,
+        success_message: None,
+    }
+}
+
+fn print_latencies(what: &str, latencies: &mut [Duration]) {
+    latencies.sort();
+    println!(
+        "{what} p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        percentile(latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(latencies, 0.90).as_secs_f64() * 1e3,
+        percentile(latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+    );
+}
+
+async fn stream(db: &Option<String>, rate: u32, seconds: u64, reps: usize) -> anyhow::Result<()> {
+    use leadline_service::users::UserInput;
+    let (app, _temp) = fresh_app(db).await?;
+    let always: Vec<serde_json::Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| json!({ "day": d, "start": "00:00", "end": "24:00" }))
+        .collect();
+    let mut rep_ids = Vec::new();
+    for n in 0..reps.max(1) {
+        let input: UserInput = serde_json::from_value(json!({
+            "email": format!("rep{n}@bench.example"), "name": format!("Rep {n}"), "role": "rep",
+            "capacity": 100_000, "working_hours": { "time_zone": "UTC", "week": always }
+        }))?;
+        rep_ids.push(app.create_user(input).await.map_err(crate::describe)?.id);
+    }
+    let team = app
+        .save_team(None, "Bench team", None, &rep_ids)
+        .await
+        .map_err(crate::describe)?;
+    let rules: leadline_service::routing::RoutingRules = serde_json::from_value(
+        json!({ "rules": [{
+        "id": "all", "name": "Everyone", "conditions": [],
+        "target": { "type": "team", "team_id": team.id, "strategy": "weighted_round_robin" } }] }),
+    )?;
+    app.set_routing_rules(&rules)
+        .await
+        .map_err(crate::describe)?;
+    let form = app
+        .create_form(&form(
+            "Request a call",
+            &["first_name", "email", "answers.asked_to_be_contacted"],
+        ))
+        .await
+        .map_err(crate::describe)?;
+    let (addr, server) = start_server(&app).await?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+
+    // One stream per rep; each reports (e-mail, arrival) for its lead.assigned events.
+    let (arrived_tx, mut arrived) = tokio::sync::mpsc::unbounded_channel::<(String, Instant)>();
+    for rep_id in &rep_ids {
+        let (_, token) = app.create_token("bench", rep_id).await?;
+        let mut response = client
+            .get(format!("http://{addr}/api/v1/stream?topics=lead.assigned"))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "stream refused: {}",
+            response.status()
+        );
+        let tx = arrived_tx.clone();
+        tokio::spawn(async move {
+            let mut buffer = String::new();
+            while let Ok(Some(chunk)) = response.chunk().await {
+                let now = Instant::now();
+                buffer.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buffer.find("\n\n") {
+                    let frame: String = buffer.drain(..end + 2).collect();
+                    let data = frame
+                        .lines()
+                        .find_map(|l| l.strip_prefix("data:"))
+                        .map(str::trim);
+                    if let Some(event) =
+                        data.and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+                    {
+                        if let Some(email) = event["data"]["lead"]["email"].as_str() {
+                            let _ = tx.send((email.to_string(), now));
+                        }
+                    }
+                }
+            }
+        });
+    }
+    drop(arrived_tx);
+
+    let url = format!("http://{addr}/f/{}", form.key);
+    let token = form_token(&client, &url).await?;
+    let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let mut sent: std::collections::HashMap<String, Instant> = Default::default();
+    let mut failures = 0usize;
+    let mut tasks = Vec::new();
+    let mut next = started;
+    let mut n: u64 = 0;
+    while Instant::now() < deadline {
+        tokio::time::sleep_until(next.into()).await;
+        next += interval;
+        n += 1;
+        let email = format!("caller{n}@buyer{}.example", n % 997);
+        sent.insert(email.clone(), Instant::now());
+        let (client, url, token) = (client.clone(), url.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let body = json!({ "_ts": token, "first_name": format!("Caller {n}"), "email": email,
+                               "answers.asked_to_be_contacted": "yes" });
+            client
+                .post(&url)
+                .json(&body)
+                .send()
+                .await
+                .map(|r| r.status().is_success())
+                .unwrap_or(false)
+        }));
+    }
+    for t in tasks {
+        if !t.await? {
+            failures += 1;
+        }
+    }
+    let mut latencies = Vec::with_capacity(sent.len());
+    let wait_until = Instant::now() + Duration::from_secs(10);
+    while latencies.len() < sent.len() - failures {
+        match tokio::time::timeout_at(wait_until.into(), arrived.recv()).await {
+            Ok(Some((email, at))) => {
+                if let Some(t0) = sent.get(&email) {
+                    latencies.push(at.duration_since(*t0));
+                }
+            }
+            _ => break,
+        }
+    }
+    println!(
+        "stream bench: {} submissions at {rate}/s over {seconds}s to {} reps; {} failed, {} never reached a stream; backend {:?}",
+        sent.len(),
+        rep_ids.len(),
+        failures,
+        sent.len() - failures - latencies.len(),
+        app.db.backend(),
+    );
+    print_latencies("capture-to-SSE latency", &mut latencies);
+    server.abort();
+    Ok(())
 }
 
 async fn capture(
@@ -122,47 +340,18 @@ async fn capture(
 ) -> anyhow::Result<()> {
     let (app, _temp) = fresh_app(db).await?;
     let form = app
-        .create_form(&NewForm {
-            name: "Bench".into(),
-            source: "Bench form".into(),
-            channel: None,
-            campaign: None,
-            fields: ["first_name", "last_name", "email", "phone", "company"]
-                .iter()
-                .map(|f| FormField {
-                    name: (*f).into(),
-                    label: (*f).into(),
-                    required: false,
-                })
-                .collect(),
-            consent: None,
-            redirect_url: None,
-            default_region: Some("US".into()),
-            min_fill_seconds: Some(0),
-            submit_label: None,
-            success_message: None,
-        })
-        .await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let config = leadline_web::WebConfig {
-        public_url: format!("http://{addr}"),
-        form_submissions_per_minute: u32::MAX,
-        ..Default::default()
-    };
-    let state = leadline_web::AppState::new(app.clone(), config);
-    let server = tokio::spawn(leadline_web::serve(listener, state, std::future::pending()));
+        .create_form(&form(
+            "Bench",
+            &["first_name", "last_name", "email", "phone", "company"],
+        ))
+        .await
+        .map_err(crate::describe)?;
+    let (addr, server) = start_server(&app).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()?;
     let url = format!("http://{addr}/f/{}", form.key);
-    let token: serde_json::Value = client
-        .get(format!("{url}/token"))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = token["token"].as_str().context("token")?.to_string();
+    let token = form_token(&client, &url).await?;
 
     let limit = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let started = Instant::now();
@@ -216,21 +405,16 @@ async fn capture(
         }
     }
     let elapsed = started.elapsed();
-    latencies.sort();
     println!(
-        "capture bench: {} requests in {:.1}s ({} offered req/s) -> {:.0} req/s achieved, {} failed\n\
-         latency p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms; backend {:?}",
+        "capture bench: {} requests in {:.1}s ({} offered req/s) -> {:.0} req/s achieved, {} failed; backend {:?}",
         offered,
         elapsed.as_secs_f64(),
         if rate == 0 { "max".to_string() } else { rate.to_string() },
         offered as f64 / elapsed.as_secs_f64(),
         failures,
-        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
-        percentile(&latencies, 0.90).as_secs_f64() * 1e3,
-        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
-        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
         app.db.backend(),
     );
+    print_latencies("latency", &mut latencies);
     server.abort();
     Ok(())
 }

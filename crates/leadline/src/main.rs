@@ -126,7 +126,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Turns field errors into one readable message for the terminal.
-fn describe(e: leadline_service::ServiceError) -> anyhow::Error {
+pub(crate) fn describe(e: leadline_service::ServiceError) -> anyhow::Error {
     match e {
         leadline_service::ServiceError::Invalid(errors) => anyhow::anyhow!(
             "{}",

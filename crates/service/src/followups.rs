@@ -1,6 +1,7 @@
 //! Work that follows a capture — scoring the submission, recording its answers (which
-//! may route the lead), and sending not-ready leads to nurture — done by one background
-//! worker in arrival order, so a form post answers as soon as its capture is committed.
+//! may route the lead), and sending not-ready leads to nurture — done by background
+//! workers, so a form post answers as soon as its capture is committed. Each lead's
+//! follow-ups go to one worker, in arrival order; different leads proceed in parallel.
 
 use crate::App;
 use std::collections::BTreeMap;
@@ -17,9 +18,19 @@ pub struct Followup {
     pub answers: BTreeMap<String, Option<String>>,
 }
 
-/// The queue between request handlers and the worker.
+/// How many follow-ups run at once (each on its own lead). SQLite writes one
+/// transaction at a time, so there more workers would only take turns away from
+/// captures, which matter more: a visitor is waiting for those.
+fn workers(backend: leadline_store::Backend) -> usize {
+    match backend {
+        leadline_store::Backend::Sqlite => 1,
+        leadline_store::Backend::Postgres => 4,
+    }
+}
+
+/// The queues between request handlers and the workers.
 pub(crate) struct Followups {
-    sender: std::sync::Mutex<Option<mpsc::UnboundedSender<Followup>>>,
+    senders: std::sync::Mutex<Vec<mpsc::UnboundedSender<Followup>>>,
     pending: AtomicUsize,
     settled: Notify,
 }
@@ -27,7 +38,7 @@ pub(crate) struct Followups {
 impl Followups {
     pub(crate) fn new() -> Arc<Followups> {
         Arc::new(Followups {
-            sender: std::sync::Mutex::new(None),
+            senders: std::sync::Mutex::new(Vec::new()),
             pending: AtomicUsize::new(0),
             settled: Notify::new(),
         })
@@ -35,40 +46,63 @@ impl Followups {
 }
 
 impl App {
-    /// Queues a follow-up, starting the worker on first use.
+    /// Queues a follow-up on its lead's worker, starting the workers on first use.
     pub(crate) fn enqueue_followup(&self, followup: Followup) {
         let queue = &self.followups;
-        let mut sender = queue.sender.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = sender.get_or_insert_with(|| {
-            let (tx, mut rx) = mpsc::unbounded_channel::<Followup>();
-            let app = self.clone();
-            tokio::spawn(async move {
-                while let Some(f) = rx.recv().await {
-                    if let Err(e) = app.run_followup(&f).await {
-                        tracing::error!(lead_id = %f.lead_id, error = %e, "capture follow-up failed");
+        let mut senders = queue.senders.lock().unwrap_or_else(|p| p.into_inner());
+        if senders.is_empty() {
+            for _ in 0..workers(self.db.backend()) {
+                let (tx, mut rx) = mpsc::unbounded_channel::<Followup>();
+                let app = self.clone();
+                tokio::spawn(async move {
+                    while let Some(f) = rx.recv().await {
+                        if let Err(e) = app.run_followup(&f).await {
+                            tracing::error!(lead_id = %f.lead_id, error = %e, "capture follow-up failed");
+                        }
+                        if app.followups.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+                            app.followups.settled.notify_waiters();
+                        }
                     }
-                    if app.followups.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
-                        app.followups.settled.notify_waiters();
-                    }
-                }
-            });
-            tx
+                });
+                senders.push(tx);
+            }
+        }
+        let lane = followup.lead_id.bytes().fold(0usize, |h, b| {
+            h.wrapping_mul(31).wrapping_add(usize::from(b))
         });
+        let tx = &senders[lane % senders.len()];
         queue.pending.fetch_add(1, Ordering::SeqCst);
         if tx.send(followup).is_err() {
             queue.pending.fetch_sub(1, Ordering::SeqCst);
         }
     }
 
+    /// Answers, scoring (with triage) and routing, in one transaction: a submission
+    /// costs the database one more commit, not four.
     async fn run_followup(&self, f: &Followup) -> crate::error::Result<()> {
-        // Answers first: a "call me" answer makes the lead sales-ready (and routes it),
-        // so the triage in the scoring transaction then leaves it with its rep.
+        let mut tx = self.db.begin().await?;
+        // Answers first: a "call me" answer makes the lead sales-ready, so triage
+        // leaves it alone and it is routed below.
         if !f.answers.is_empty() {
-            self.set_answers(&f.lead_id, &f.answers, None, &f.actor)
+            self.set_answers_in(&mut tx, &f.lead_id, &f.answers, None, &f.actor)
                 .await?;
         }
-        self.record_activity_with(&f.lead_id, "form_submitted", None, &f.actor, true)
-            .await?;
+        self.record_activity_in(
+            &mut tx,
+            &f.lead_id,
+            "form_submitted".into(),
+            None,
+            &f.actor,
+            true,
+        )
+        .await?;
+        if self.needs_routing_in(&mut tx, &f.lead_id).await? {
+            self.route_in(&mut tx, &f.lead_id, &[]).await?;
+        }
+        tx.commit()
+            .await
+            .map_err(leadline_store::StoreError::from)?;
+        self.outbox_written();
         Ok(())
     }
 

@@ -50,7 +50,11 @@ pub struct App {
     outbox: Arc<outbox::Outbox>,
     /// Live events for SSE clients.
     hub: Arc<stream::Hub>,
+    /// Open leads per rep, counted at most once a second (see `routing`).
+    rep_load: Arc<std::sync::Mutex<Option<RepLoad>>>,
 }
+
+type RepLoad = (std::time::Instant, std::collections::HashMap<String, i64>);
 
 type SettingsCache = std::collections::HashMap<&'static str, (std::time::Instant, Option<String>)>;
 
@@ -73,6 +77,7 @@ impl App {
                     .expect("the default notification settings are valid"),
             ),
             hub: Arc::new(stream::Hub::new()),
+            rep_load: Arc::default(),
         }
     }
 

@@ -12,7 +12,7 @@ use leadline_domain::qualification::{Answer, Answers, Horizon, HorizonSetting, Q
 use leadline_store::leads::LeadRecord;
 use leadline_store::timeline::TimelineEvent;
 use leadline_store::work::{self, LeadWork};
-use leadline_store::StoreError;
+use leadline_store::{AnyConnection, StoreError};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -123,10 +123,27 @@ impl App {
         horizon_manual: Option<Option<String>>,
         actor: &str,
     ) -> Result<Qualification> {
-        let now = self.now();
         let mut tx = self.db.begin().await?;
-        let lead = live_lead(&mut tx, lead_id).await?;
-        let mut w = work::get(&mut tx, lead_id).await?;
+        self.set_answers_in(&mut tx, lead_id, changes, horizon_manual, actor)
+            .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        self.outbox_written();
+        self.route_if_sales_ready(lead_id).await?;
+        self.qualification(lead_id).await
+    }
+
+    /// `set_answers` inside the caller's transaction (which then routes if needed).
+    pub(crate) async fn set_answers_in(
+        &self,
+        tx: &mut AnyConnection,
+        lead_id: &str,
+        changes: &BTreeMap<String, Option<String>>,
+        horizon_manual: Option<Option<String>>,
+        actor: &str,
+    ) -> Result<()> {
+        let now = self.now();
+        let lead = live_lead(tx, lead_id).await?;
+        let mut w = work::get(tx, lead_id).await?;
         let mut answers = answers_of(&w)?;
         let mut errors = Vec::new();
         let mut changed = Vec::new();
@@ -178,10 +195,24 @@ impl App {
         w.horizon = setting.derived.map(|h| h.as_str().to_string());
         w.horizon_manual = setting.manual.map(|h| h.as_str().to_string());
         w.updated_at = now;
-        work::save(&mut tx, &w).await?;
+        work::save(tx, &w).await?;
         let payload = json!({ "changes": changed, "horizon": setting.effective() });
         let event = TimelineEvent::new(lead_id, "qualification_changed", actor, now, payload);
-        self.finish_change(tx, &lead, &w, event).await
+        record_lead_events(tx, &lead, &w, &[event]).await?;
+        Ok(())
+    }
+
+    /// Whether the lead is sales-ready and has no owner yet (read in `conn`, which may
+    /// be a transaction that just changed it).
+    pub(crate) async fn needs_routing_in(
+        &self,
+        conn: &mut AnyConnection,
+        lead_id: &str,
+    ) -> Result<bool> {
+        let lifecycle = self.lifecycle().await?;
+        let stage = live_lead(conn, lead_id).await?.stage;
+        let w = work::get(conn, lead_id).await?;
+        Ok(w.owner_id.is_none() && lifecycle.is_sales_ready(&stage, &answers_of(&w)?))
     }
 
     /// Moves a lead to `to` if the lifecycle allows it from its current stage, its

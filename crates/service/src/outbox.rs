@@ -70,8 +70,10 @@ pub(crate) struct Outbox {
     config: NotifyConfig,
     http: reqwest::Client,
     smtp: Option<(AsyncSmtpTransport<Tokio1Executor>, Mailbox)>,
-    /// Woken after a commit that wrote events (the SSE hub and the worker listen).
-    pub(crate) written: Notify,
+    /// Woken after a commit that wrote events: one signal for the SSE tail, one for
+    /// the delivery worker. A signal sent while its listener is busy is kept for it.
+    pub(crate) written_for_stream: Notify,
+    written_for_worker: Notify,
 }
 
 impl Outbox {
@@ -104,7 +106,8 @@ impl Outbox {
             config,
             http,
             smtp,
-            written: Notify::new(),
+            written_for_stream: Notify::new(),
+            written_for_worker: Notify::new(),
         })
     }
 }
@@ -230,7 +233,8 @@ pub struct WebhookWithSecret {
 impl App {
     /// Tells the SSE hub and the worker that events were committed.
     pub(crate) fn outbox_written(&self) {
-        self.outbox.written.notify_waiters();
+        self.outbox.written_for_stream.notify_one();
+        self.outbox.written_for_worker.notify_one();
     }
 
     /// Fans undispatched events out into deliveries, a batch per transaction, until
@@ -376,14 +380,13 @@ impl App {
         let app = self.clone();
         tokio::spawn(async move {
             loop {
-                let written = app.outbox.written.notified();
                 match app.run_outbox().await {
                     Ok(run) if !run.is_idle() => tracing::debug!(?run, "outbox run"),
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "outbox worker failed; retrying"),
                 }
                 tokio::select! {
-                    _ = written => {}
+                    _ = app.outbox.written_for_worker.notified() => {}
                     _ = tokio::time::sleep(poll) => {}
                 }
             }

@@ -18,9 +18,14 @@ use leadline_store::timeline::TimelineEvent;
 use leadline_store::{settings, touches, users, work, AnyConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::collections::HashMap;
 
 const RULES_SETTING: &str = "routing_rules";
 const STATE_SETTING: &str = "routing_state";
+/// The advisory lock key that serialises routing decisions.
+const ROUTING_LOCK: i64 = 0x4c4c_524f_5554; // "LLROUT"
+/// How long counted open leads per rep are trusted.
+const REP_LOAD_FRESHNESS: std::time::Duration = std::time::Duration::from_secs(1);
 /// The actor of routing decisions.
 pub const ROUTING_ACTOR: &str = "system:routing";
 
@@ -41,11 +46,19 @@ pub struct Routed {
     pub explanation: Vec<String>,
 }
 
+/// Reps (with their open-lead counts) and teams. `open` is `None` to count afresh.
 pub(crate) async fn reps_and_teams(
     conn: &mut AnyConnection,
     open_stages: &[String],
 ) -> Result<(Vec<Rep>, Vec<Team>)> {
     let open = work::open_leads_by_owner(conn, open_stages).await?;
+    reps_and_teams_with(conn, &open).await
+}
+
+async fn reps_and_teams_with(
+    conn: &mut AnyConnection,
+    open: &HashMap<String, i64>,
+) -> Result<(Vec<Rep>, Vec<Team>)> {
     let teams_rows = users::list_teams(conn).await?;
     let reps = users::list_users(conn)
         .await?
@@ -118,6 +131,39 @@ impl App {
         Ok(())
     }
 
+    /// Open leads per rep, for capacity checks. Counting scans every owned lead, so
+    /// the counts are kept for a second and this process's own assignments are added
+    /// as it makes them; another server's assignments show up within that second.
+    async fn open_lead_counts(
+        &self,
+        conn: &mut AnyConnection,
+        open_stages: &[String],
+    ) -> Result<HashMap<String, i64>> {
+        {
+            let cache = self.rep_load.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, counts)) = cache.as_ref() {
+                if at.elapsed() < REP_LOAD_FRESHNESS {
+                    return Ok(counts.clone());
+                }
+            }
+        }
+        let counts = work::open_leads_by_owner(conn, open_stages).await?;
+        *self.rep_load.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((std::time::Instant::now(), counts.clone()));
+        Ok(counts)
+    }
+
+    /// Moves one open lead from `previous` (if any) to `rep` in the cached counts.
+    fn note_assignment(&self, rep: &str, previous: Option<&str>) {
+        let mut cache = self.rep_load.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, counts)) = cache.as_mut() {
+            *counts.entry(rep.to_string()).or_default() += 1;
+            if let Some(count) = previous.and_then(|p| counts.get_mut(p)) {
+                *count -= 1;
+            }
+        }
+    }
+
     pub(crate) async fn open_stage_keys(&self) -> Result<Vec<String>> {
         let lifecycle = self.lifecycle().await?;
         Ok(lifecycle
@@ -132,21 +178,35 @@ impl App {
     /// rep (working now, under capacity, not excluded) makes them the owner. Every
     /// decision, including "nobody", is a timeline event saying why.
     pub async fn route_lead(&self, lead_id: &str, exclude_rep_ids: &[String]) -> Result<Routed> {
+        let mut tx = self.db.begin().await?;
+        let routed = self.route_in(&mut tx, lead_id, exclude_rep_ids).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        self.outbox_written();
+        Ok(routed)
+    }
+
+    /// `route_lead` inside the caller's transaction.
+    pub(crate) async fn route_in(
+        &self,
+        tx: &mut AnyConnection,
+        lead_id: &str,
+        exclude_rep_ids: &[String],
+    ) -> Result<Routed> {
         let rules = self.routing_rules().await?;
         let open = self.open_stage_keys().await?;
         let now = self.now();
-        let mut tx = self.db.begin().await?;
-        let lead = live_lead(&mut tx, lead_id).await?;
-        let (reps, teams) = reps_and_teams(&mut tx, &open).await?;
-        let mut w = work::get(&mut tx, lead_id).await?;
+        // One routing decision at a time across servers: round-robin state and rep
+        // capacity are read, then written.
+        leadline_store::db::lock_for_transaction(tx, ROUTING_LOCK).await?;
+        let lead = live_lead(tx, lead_id).await?;
+        let load = self.open_lead_counts(tx, &open).await?;
+        let (reps, teams) = reps_and_teams_with(tx, &load).await?;
+        let mut w = work::get(tx, lead_id).await?;
         let answers: Answers = serde_json::from_value(w.answers.clone())
             .map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored answers: {e}")))?;
-        let first_touch = touches::for_lead(&mut tx, lead_id)
-            .await?
-            .into_iter()
-            .next();
+        let first_touch = touches::for_lead(tx, lead_id).await?.into_iter().next();
         let facts = lead_facts(&lead, &answers, first_touch.as_ref());
-        let mut state: RoundRobinState = match settings::get(&mut tx, STATE_SETTING).await? {
+        let mut state: RoundRobinState = match settings::get(tx, STATE_SETTING).await? {
             Some(text) => serde_json::from_str(&text).unwrap_or_default(),
             None => RoundRobinState::default(),
         };
@@ -182,12 +242,13 @@ impl App {
                 w.sla_policy_id = Some(policy.id.clone());
                 w.sla_clock = Some(serde_json::to_value(clock).map_err(anyhow::Error::new)?);
             }
+            self.note_assignment(rep_id, previous_owner_id.as_deref());
             w.owner_id = decision.rep_id.clone();
             w.routed_at = Some(now);
             w.updated_at = now;
-            work::save(&mut tx, &w).await?;
+            work::save(tx, &w).await?;
             let text = serde_json::to_string(&state).map_err(anyhow::Error::new)?;
-            settings::set(&mut tx, STATE_SETTING, &text, now).await?;
+            settings::set(tx, STATE_SETTING, &text, now).await?;
         }
         let owner_name = decision
             .rep_id
@@ -204,9 +265,7 @@ impl App {
             "routing_failed"
         };
         let event = TimelineEvent::new(lead_id, kind, ROUTING_ACTOR, now, payload);
-        record_lead_events(&mut tx, &lead, &w, &[event]).await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        self.outbox_written();
+        record_lead_events(tx, &lead, &w, &[event]).await?;
         Ok(Routed {
             lead_id: lead_id.to_string(),
             owner_id: decision.rep_id,

@@ -118,20 +118,6 @@ impl App {
         occurred_at: Option<i64>,
         actor: &str,
     ) -> Result<LeadWork> {
-        self.record_activity_with(lead_id, event_type, occurred_at, actor, false)
-            .await
-    }
-
-    /// Records an event and rescores; with `triage`, a fresh lead that is not
-    /// sales-ready afterwards goes to nurture in the same transaction.
-    pub(crate) async fn record_activity_with(
-        &self,
-        lead_id: &str,
-        event_type: &str,
-        occurred_at: Option<i64>,
-        actor: &str,
-        triage: bool,
-    ) -> Result<LeadWork> {
         let event_type = event_type.trim().to_ascii_lowercase();
         let valid = !event_type.is_empty()
             && event_type.len() <= 64
@@ -145,28 +131,41 @@ impl App {
                 "an event type is 1-64 characters of a-z, 0-9, '_', '-', '.' or ':' (e.g. email_opened)",
             ));
         }
-        let now = self.now();
-        let config = self.scoring_config().await?;
-        let lifecycle = self.lifecycle().await?;
         let mut tx = self.db.begin().await?;
-        let lead = live_lead(&mut tx, lead_id).await?;
-        work::insert_activity(
-            &mut tx,
-            &ActivityRow {
-                id: new_id(),
-                lead_id: lead_id.to_string(),
-                event_type: event_type.clone(),
-                occurred_at: occurred_at.unwrap_or(now),
-                actor: actor.to_string(),
-                created_at: now,
-            },
-        )
-        .await?;
-        rescore_in(&mut tx, &config, &lifecycle, lead, now, triage).await?;
+        self.record_activity_in(&mut tx, lead_id, event_type, occurred_at, actor, false)
+            .await?;
         tx.commit().await.map_err(StoreError::from)?;
         self.outbox_written();
         self.route_if_sales_ready(lead_id).await?;
         self.lead_score(lead_id).await
+    }
+
+    /// Records an event and rescores inside the caller's transaction; with `triage`, a
+    /// fresh lead that is not sales-ready afterwards goes to nurture.
+    pub(crate) async fn record_activity_in(
+        &self,
+        tx: &mut AnyConnection,
+        lead_id: &str,
+        event_type: String,
+        occurred_at: Option<i64>,
+        actor: &str,
+        triage: bool,
+    ) -> Result<()> {
+        let now = self.now();
+        let config = self.scoring_config().await?;
+        let lifecycle = self.lifecycle().await?;
+        let lead = live_lead(tx, lead_id).await?;
+        let activity = ActivityRow {
+            id: new_id(),
+            lead_id: lead_id.to_string(),
+            event_type,
+            occurred_at: occurred_at.unwrap_or(now),
+            actor: actor.to_string(),
+            created_at: now,
+        };
+        work::insert_activity(tx, &activity).await?;
+        rescore_in(tx, &config, &lifecycle, lead, now, triage).await?;
+        Ok(())
     }
 
     /// Recomputes one lead's score now (after a capture or edit).

@@ -90,7 +90,6 @@ impl App {
         };
         let mut last_recheck = std::time::Instant::now();
         loop {
-            let written = self.outbox.written.notified();
             {
                 let mut running = self.hub.running.lock().unwrap_or_else(|p| p.into_inner());
                 if self.hub.sender.receiver_count() == 0 {
@@ -108,7 +107,7 @@ impl App {
                 Err(e) => tracing::error!(error = %e, "event stream read failed; retrying"),
             }
             tokio::select! {
-                _ = written => {}
+                _ = self.outbox.written_for_stream.notified() => {}
                 _ = tokio::time::sleep(POLL) => {}
             }
         }

@@ -20,11 +20,10 @@ pub mod touches;
 pub mod users;
 pub mod work;
 
+pub use db::Tx;
 pub use db::{Backend, Db};
 pub use error::StoreError;
 pub use sqlx::AnyConnection;
-/// A write transaction from `Db::begin`.
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 /// Result type of every store function.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
