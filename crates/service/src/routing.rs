@@ -15,7 +15,7 @@ use leadline_domain::routing::{
 use leadline_domain::schedule::WorkingHours;
 use leadline_domain::sla;
 use leadline_store::timeline::TimelineEvent;
-use leadline_store::{settings, touches, users, work, AnyConnection, StoreError};
+use leadline_store::{settings, sources, touches, users, work, AnyConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
@@ -210,10 +210,14 @@ impl App {
             Some(text) => serde_json::from_str(&text).unwrap_or_default(),
             None => RoundRobinState::default(),
         };
+        let account = match &lead.account_id {
+            Some(id) => sources::account(tx, id).await?,
+            None => None,
+        };
         let ctx = RoutingContext {
             reps: &reps,
             teams: &teams,
-            account_owner_id: None,
+            account_owner_id: account.as_ref().and_then(|a| a.owner_id.as_deref()),
             exclude_rep_ids,
             now,
         };
@@ -243,6 +247,11 @@ impl App {
                 w.sla_clock = Some(serde_json::to_value(clock).map_err(anyhow::Error::new)?);
             }
             self.note_assignment(rep_id, previous_owner_id.as_deref());
+            // An account nobody owns yet goes to the rep of its first routed lead, so
+            // its later leads can follow them (the "account owner" target).
+            if let Some(a) = account.as_ref().filter(|a| a.owner_id.is_none()) {
+                sources::set_account_owner(tx, &a.id, Some(rep_id)).await?;
+            }
             w.owner_id = decision.rep_id.clone();
             w.routed_at = Some(now);
             w.updated_at = now;
@@ -273,6 +282,38 @@ impl App {
             team_id: decision.team_id,
             explanation: decision.explanation,
         })
+    }
+
+    pub async fn account(&self, id: &str) -> Result<sources::Account> {
+        let mut conn = self.db.acquire().await?;
+        sources::account(&mut conn, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("account", id))
+    }
+
+    /// Gives an account to a rep (or to nobody): its new leads follow the owner where a
+    /// routing rule targets the account owner.
+    pub async fn set_account_owner(
+        &self,
+        id: &str,
+        owner_id: Option<&str>,
+    ) -> Result<sources::Account> {
+        let mut conn = self.db.acquire().await?;
+        if let Some(owner) = owner_id {
+            let user = users::user_by_id(&mut conn, owner).await?;
+            if !user.is_some_and(|u| u.role == "rep" && u.active) {
+                return Err(ServiceError::invalid(
+                    "owner_id",
+                    "not_a_rep",
+                    format!("{owner:?} is not an active rep"),
+                ));
+            }
+        }
+        if !sources::set_account_owner(&mut conn, id, owner_id).await? {
+            return Err(ServiceError::not_found("account", id));
+        }
+        drop(conn);
+        self.account(id).await
     }
 
     /// Routes the lead if it is sales-ready (a sales stage, or it asked to be contacted)

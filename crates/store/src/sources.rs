@@ -195,3 +195,35 @@ pub async fn ensure_accounts(
     }
     Ok(out)
 }
+
+/// A company account (leads are linked to it by web domain).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct Account {
+    pub id: String,
+    pub domain: String,
+    pub name: Option<String>,
+    pub owner_id: Option<String>,
+    pub created_at: i64,
+}
+
+pub async fn account(conn: &mut AnyConnection, id: &str) -> Result<Option<Account>> {
+    Ok(
+        sqlx::query_as("SELECT id, domain, name, owner_id, created_at FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+pub async fn set_account_owner(
+    conn: &mut AnyConnection,
+    id: &str,
+    owner_id: Option<&str>,
+) -> Result<bool> {
+    let done = sqlx::query("UPDATE accounts SET owner_id = $1 WHERE id = $2")
+        .bind(owner_id)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

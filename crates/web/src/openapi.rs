@@ -121,6 +121,10 @@ pub const OPERATIONS: &[Operation] = &[
         responses: &[("200", "{policies}"), ERR] },
     Operation { method: "put", path: "/api/v1/sla-policies", summary: "Replace the speed-to-lead policies (admin, manager)", auth: true, request: Some("SlaPolicies"),
         responses: &[("200", "{policies}"), ERR] },
+    Operation { method: "get", path: "/api/v1/accounts/{id}", summary: "An account (company by web domain) with its owner", auth: true, request: None,
+        responses: &[("200", "Account"), ERR] },
+    Operation { method: "put", path: "/api/v1/accounts/{id}/owner", summary: "Give an account to a rep (null frees it); account-owner routing rules send its leads there", auth: true, request: Some("AccountOwner"),
+        responses: &[("200", "Account"), ERR] },
     Operation { method: "get", path: "/api/v1/stream", summary: "Server-Sent Events: the events this user may see (reps: their own leads), ?topics=lead.assigned,lead.*; Last-Event-ID replays what was missed", auth: true, request: None,
         responses: &[("200", "text/event-stream: id, event (topic), data {id, type, timestamp, lead_id, data}"), ERR] },
     Operation { method: "get", path: "/api/v1/webhooks", summary: "List webhook subscriptions (admin, marketer)", auth: true, request: None,
@@ -218,6 +222,7 @@ fn schemas() -> Value {
             "next_step": string(), "next_step_due_at": { "type": "integer" } }, "additionalProperties": false },
         "RoutingRules": { "type": "object", "required": ["rules"], "properties": { "rules": { "type": "array", "items": { "type": "object",
             "required": ["id", "name", "conditions", "target"], "description": "target: {type: rep, rep_id} | {type: team, team_id, strategy: weighted_round_robin|least_loaded|territory} | {type: account_owner, fallback_team_id}" } } } },
+        "AccountOwner": { "type": "object", "required": ["owner_id"], "properties": { "owner_id": string() }, "additionalProperties": false },
         "SlaPolicies": { "type": "object", "required": ["policies"], "properties": { "policies": { "type": "array", "items": { "type": "object",
             "description": "{id, name, applies_to (conditions), first_touch_within_minutes, escalate_after_minutes, reroute_after_minutes, working_hours_only}" } } } },
         "WebhookInput": { "type": "object", "properties": {

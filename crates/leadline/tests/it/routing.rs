@@ -269,3 +269,53 @@ backend_tests! {
         );
     }
 }
+
+backend_tests! {
+    async fn leads_follow_their_account_owner(srv: TestServer) {
+        let first = srv.rep("first@example.com", json!({})).await;
+        let second = srv.rep("second@example.com", json!({})).await;
+        let (_, team) = srv.send(srv.post("/api/v1/teams").json(&json!({ "name": "AEs", "member_ids": [first, second] }))).await;
+        srv.set_routing(json!({ "rules": [{ "id": "abm", "name": "Account owner first", "conditions": [],
+            "target": { "type": "account_owner", "fallback_team_id": team["id"] } }] })).await;
+
+        let route = |email: &'static str| {
+            let srv = &srv;
+            async move {
+                let (_, lead) = srv.create_lead(json!({ "email": email, "company": "Globex" })).await;
+                let id = lead["lead"]["id"].as_str().unwrap().to_string();
+                let (status, routed) = srv.send(srv.post(&format!("/api/v1/leads/{id}/route"))).await;
+                assert_eq!(status, StatusCode::OK, "{routed}");
+                (lead["lead"]["account_id"].as_str().unwrap().to_string(), routed)
+            }
+        };
+        // Nobody owns Globex yet: the fallback team decides, and that rep now owns it.
+        let (account, routed) = route("ceo@globex.example").await;
+        let owner = routed["owner_id"].as_str().unwrap().to_string();
+        let (_, acct) = srv.send(srv.get(&format!("/api/v1/accounts/{account}"))).await;
+        assert_eq!(acct["owner_id"], owner.as_str(), "{acct}");
+        // Round robin alone would alternate; the account keeps its leads together.
+        for email in ["cfo@globex.example", "cto@globex.example"] {
+            let (same, routed) = route(email).await;
+            assert_eq!(same, account);
+            assert_eq!(routed["owner_id"], owner.as_str(), "{routed}");
+            assert!(routed["explanation"].to_string().contains("account"), "{routed}");
+        }
+        // A manager hands the account over.
+        let other = if owner == first { &second } else { &first };
+        let (status, acct) = srv.send(srv.client.put(srv.url(&format!("/api/v1/accounts/{account}/owner")))
+            .bearer_auth(&srv.token).json(&json!({ "owner_id": other }))).await;
+        assert_eq!((status, &acct["owner_id"]), (StatusCode::OK, &json!(other)), "{acct}");
+        let (_, routed) = route("coo@globex.example").await;
+        assert_eq!(routed["owner_id"], other.as_str());
+
+        let admin = srv.app.default_admin().await.unwrap().id;
+        for (owner, code, status) in [(json!(admin), "not_a_rep", 422), (json!("nobody"), "not_a_rep", 422)] {
+            let (s, body) = srv.send(srv.client.put(srv.url(&format!("/api/v1/accounts/{account}/owner")))
+                .bearer_auth(&srv.token).json(&json!({ "owner_id": owner }))).await;
+            assert_error(s, &body, status, code);
+        }
+        let (s, body) = srv.send(srv.client.put(srv.url("/api/v1/accounts/nope/owner"))
+            .bearer_auth(&srv.token).json(&json!({ "owner_id": null }))).await;
+        assert_error(s, &body, 404, "account_not_found");
+    }
+}

@@ -5,7 +5,7 @@ use crate::extract::{ApiJson, ApiPath, Authenticated};
 use crate::AppState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use leadline_domain::access::Permission;
 use leadline_domain::sla::SlaPolicy;
@@ -20,6 +20,38 @@ pub fn router() -> Router<AppState> {
             "/api/v1/sla-policies",
             get(get_sla_policies).put(put_sla_policies),
         )
+        .route("/api/v1/accounts/{id}", get(get_account))
+        .route("/api/v1/accounts/{id}/owner", put(put_account_owner))
+}
+
+async fn get_account(
+    auth: Authenticated,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
+    auth.require(Permission::ReadAllLeads)?;
+    Ok(Json(state.app.account(&id).await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountOwner {
+    owner_id: Option<String>,
+}
+
+/// Gives the account to a rep (`null` frees it).
+async fn put_account_owner(
+    auth: Authenticated,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<AccountOwner>,
+) -> ApiResult<Response> {
+    auth.require(Permission::ManageTeams)?;
+    let account = state
+        .app
+        .set_account_owner(&id, body.owner_id.as_deref())
+        .await?;
+    Ok(Json(account).into_response())
 }
 
 #[derive(Debug, Serialize, Deserialize)]
