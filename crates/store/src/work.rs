@@ -87,10 +87,12 @@ pub async fn get(conn: &mut AnyConnection, lead_id: &str) -> Result<LeadWork> {
 }
 
 pub async fn save(conn: &mut AnyConnection, w: &LeadWork) -> Result<()> {
-    // Not a cached prepared statement: sqlx 0.8's Any driver declares a NULL f64 as
-    // float4 on PostgreSQL, and a statement first prepared with a NULL score would then
-    // refuse a real (float8) score with "incorrect binary data format". Prepared per
-    // call, each execution declares the types it actually binds.
+    // Not a cached prepared statement on PostgreSQL: sqlx 0.8's Any driver declares a
+    // NULL f64 as float4 there, and a statement first prepared with a NULL score would
+    // then refuse a real (float8) score with "incorrect binary data format". Prepared
+    // per call, each execution declares the types it actually binds. (SQLite has no
+    // such declarations, and keeps the cached statement.)
+    let cache_statement = conn.backend_name() == "SQLite";
     sqlx::query(
         "INSERT INTO lead_work (lead_id, answers, horizon, horizon_manual, disqualify_reason, stage_changed_at, \
          fit_score, engagement_score, score, score_explanation, scored_at, first_touch_at, last_touch_at, \
@@ -130,7 +132,7 @@ pub async fn save(conn: &mut AnyConnection, w: &LeadWork) -> Result<()> {
     .bind(w.sla_escalated_at)
     .bind(w.sla_rerouted_at)
     .bind(w.updated_at)
-    .persistent(false)
+    .persistent(cache_statement)
     .execute(&mut *conn)
     .await?;
     Ok(())

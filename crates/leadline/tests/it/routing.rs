@@ -30,8 +30,7 @@ backend_tests! {
             { "id": "rest", "name": "Everyone else", "conditions": [],
               "target": { "type": "team", "team_id": team_id, "strategy": "weighted_round_robin" } }
         ] });
-        let (status, body) = srv.send(srv.client.put(srv.url("/api/v1/routing")).bearer_auth(&srv.token).json(&rules)).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        srv.set_routing(rules).await;
 
         // A UK "call me" lead: sales-ready, so it is routed at once, by the UK rule.
         let (_, lead) = srv.create_lead(json!({ "email": "buyer@shop.example", "country": "United Kingdom" })).await;
@@ -83,15 +82,7 @@ backend_tests! {
             .await;
         let rules = json!({ "rules": [{ "id": "all", "name": "Everyone", "conditions": [],
             "target": { "type": "team", "team_id": team["id"], "strategy": "weighted_round_robin" } }] });
-        let (status, body) = srv
-            .send(
-                srv.client
-                    .put(srv.url("/api/v1/routing"))
-                    .bearer_auth(&srv.token)
-                    .json(&rules),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        srv.set_routing(rules).await;
 
         let (_, lead) = srv
             .create_lead(
@@ -203,13 +194,7 @@ backend_tests! {
             .await;
         let rules = json!({ "rules": [{ "id": "territory", "name": "By territory", "conditions": [],
             "target": { "type": "team", "team_id": team["id"], "strategy": "territory" } }] });
-        srv.send(
-            srv.client
-                .put(srv.url("/api/v1/routing"))
-                .bearer_auth(&srv.token)
-                .json(&rules),
-        )
-        .await;
+        srv.set_routing(rules).await;
 
         let call = srv
             .create_form(
