@@ -54,7 +54,13 @@ impl App {
         if !*running {
             *running = true;
             let app = self.clone();
-            tokio::spawn(async move { app.tail_outbox().await });
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0);
+            // ULIDs carry the system time, so every event written from now on sorts above.
+            let start = id_floor(now_ms.saturating_sub(1));
+            tokio::spawn(async move { app.tail_outbox(start).await });
         }
         receiver
     }
@@ -66,28 +72,11 @@ impl App {
         Ok(outbox::events_after(&mut conn, after_id, limit).await?)
     }
 
-    async fn tail_outbox(&self) {
-        let mut cursor = loop {
-            match self.latest_event_id().await {
-                Ok(id) => break id,
-                Err(e) => {
-                    tracing::error!(error = %e, "event stream cannot read the outbox");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
-        };
-        // What committed shortly before the start counts as seen, not as late.
-        let mut seen: BTreeSet<String> = match (id_time(&cursor), self.db.acquire().await) {
-            (Some(ms), Ok(mut conn)) => {
-                let floor = id_floor(ms.saturating_sub(LATE_COMMIT_WINDOW_MS));
-                outbox::event_ids_between(&mut conn, &floor, &cursor)
-                    .await
-                    .unwrap_or_default()
-                    .into_iter()
-                    .collect()
-            }
-            _ => BTreeSet::new(),
-        };
+    /// Follows the outbox from `start` (an id floor taken when the first client
+    /// subscribed, so nothing written after that moment is missed) while anyone listens.
+    async fn tail_outbox(&self, start: String) {
+        let mut cursor = start.clone();
+        let mut seen: BTreeSet<String> = BTreeSet::new();
         let mut last_recheck = std::time::Instant::now();
         loop {
             {
@@ -98,7 +87,10 @@ impl App {
                 }
             }
             let recheck = last_recheck.elapsed() >= Duration::from_secs(1);
-            match self.tail_step(&mut cursor, &mut seen, recheck).await {
+            match self
+                .tail_step(&start, &mut cursor, &mut seen, recheck)
+                .await
+            {
                 Ok(()) => {
                     if recheck {
                         last_recheck = std::time::Instant::now();
@@ -113,25 +105,23 @@ impl App {
         }
     }
 
-    async fn latest_event_id(&self) -> Result<String> {
-        let mut conn = self.db.acquire().await?;
-        Ok(outbox::latest_event_id(&mut conn).await?)
-    }
-
     async fn tail_step(
         &self,
+        start: &str,
         cursor: &mut String,
         seen: &mut BTreeSet<String>,
         recheck: bool,
     ) -> Result<()> {
         let mut conn = self.db.acquire().await?;
         let mut fresh = Vec::new();
-        if recheck && !cursor.is_empty() {
-            let floor = id_floor(
+        if recheck {
+            let window = id_floor(
                 id_time(cursor)
                     .unwrap_or(0)
                     .saturating_sub(LATE_COMMIT_WINDOW_MS),
             );
+            // Never earlier than the start: what came before is not news to anyone.
+            let floor = window.max(start.to_string());
             let missing: Vec<String> = outbox::event_ids_between(&mut conn, &floor, cursor)
                 .await?
                 .into_iter()

@@ -122,14 +122,6 @@ pub async fn events_by_ids(conn: &mut AnyConnection, ids: &[String]) -> Result<V
     rows.iter().map(event_from_row).collect()
 }
 
-/// The newest event id ("" when there is none).
-pub async fn latest_event_id(conn: &mut AnyConnection) -> Result<String> {
-    let id: Option<String> = sqlx::query_scalar("SELECT MAX(id) FROM outbox_events")
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(id.unwrap_or_default())
-}
-
 /// Locks up to `limit` events not yet fanned out, oldest first. Call inside a write
 /// transaction and mark them dispatched before committing.
 pub async fn claim_undispatched(conn: &mut AnyConnection, limit: i64) -> Result<Vec<OutboxEvent>> {
