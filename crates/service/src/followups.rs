@@ -3,6 +3,7 @@
 //! workers, so a form post answers as soon as its capture is committed. Each lead's
 //! follow-ups go to one worker, in arrival order; different leads proceed in parallel.
 
+use crate::leads::LeadState;
 use crate::App;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -81,24 +82,25 @@ impl App {
     /// costs the database one more commit, not four.
     async fn run_followup(&self, f: &Followup) -> crate::error::Result<()> {
         let mut tx = self.db.begin().await?;
+        let mut state = LeadState::load(&mut tx, &f.lead_id).await?;
         // Answers first: a "call me" answer makes the lead sales-ready, so triage
         // leaves it alone and it is routed below.
         if !f.answers.is_empty() {
-            self.set_answers_in(&mut tx, &f.lead_id, &f.answers, None, &f.actor)
-                .await?;
+            self.apply_answers(&mut state, &f.answers, None, &f.actor)?;
         }
         self.record_activity_in(
             &mut tx,
-            &f.lead_id,
+            &mut state,
             "form_submitted".into(),
             None,
             &f.actor,
             true,
         )
         .await?;
-        if self.needs_routing_in(&mut tx, &f.lead_id).await? {
-            self.route_in(&mut tx, &f.lead_id, &[]).await?;
+        if self.needs_routing(&state).await? {
+            self.route_in(&mut tx, &mut state, &[]).await?;
         }
+        state.flush(&mut tx).await?;
         tx.commit()
             .await
             .map_err(leadline_store::StoreError::from)?;

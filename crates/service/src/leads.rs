@@ -172,6 +172,74 @@ pub(crate) async fn live_lead(
     Ok(lead)
 }
 
+/// A live lead and its work row, read once inside a transaction and carried through
+/// the steps that change them (answers, scoring, routing), which record their events
+/// here; `flush` then writes the work row and the events once, so a form's follow-up
+/// does not read and write them again at every step.
+pub(crate) struct LeadState {
+    pub lead: LeadRecord,
+    pub work: leadline_store::work::LeadWork,
+    pub events: crate::outbox::LeadEvents,
+    /// The first touch, read when rules first need the lead's channel and source.
+    first_touch: Option<Option<Touch>>,
+}
+
+impl LeadState {
+    pub(crate) async fn load(
+        conn: &mut leadline_store::AnyConnection,
+        lead_id: &str,
+    ) -> Result<LeadState> {
+        let lead = live_lead(conn, lead_id).await?;
+        let work = leadline_store::work::get(conn, lead_id).await?;
+        Ok(LeadState {
+            lead,
+            work,
+            events: Default::default(),
+            first_touch: None,
+        })
+    }
+
+    /// Records events that happened to the lead as it stands now.
+    pub(crate) fn record(&mut self, events: &[TimelineEvent]) {
+        self.events.add(&self.lead, &self.work, events);
+    }
+
+    /// Writes the work row and the gathered events; returns how many notifications
+    /// were written.
+    pub(crate) async fn flush(
+        &mut self,
+        conn: &mut leadline_store::AnyConnection,
+    ) -> Result<usize> {
+        leadline_store::work::save(conn, &self.work).await?;
+        self.events.write(conn).await
+    }
+
+    pub(crate) fn answers(&self) -> Result<leadline_domain::qualification::Answers> {
+        serde_json::from_value(self.work.answers.clone())
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored answers: {e}")))
+    }
+
+    /// What scoring and routing rules see about the lead.
+    pub(crate) async fn facts(
+        &mut self,
+        conn: &mut leadline_store::AnyConnection,
+    ) -> Result<leadline_domain::conditions::Facts> {
+        if self.first_touch.is_none() {
+            let first = touches::for_lead(conn, &self.lead.id)
+                .await?
+                .into_iter()
+                .next();
+            self.first_touch = Some(first);
+        }
+        let first_touch = self.first_touch.as_ref().and_then(Option::as_ref);
+        Ok(crate::scoring::lead_facts(
+            &self.lead,
+            &self.answers()?,
+            first_touch,
+        ))
+    }
+}
+
 fn clear(input: &mut LeadInput, field: LeadField) {
     input.set(field, "");
 }

@@ -52,7 +52,11 @@ pub struct App {
     hub: Arc<stream::Hub>,
     /// Open leads per rep, counted at most once a second (see `routing`).
     rep_load: Arc<std::sync::Mutex<Option<RepLoad>>>,
+    /// Users and teams as routing reads them, kept for a second (see `routing`).
+    directory: Arc<std::sync::Mutex<Option<CachedDirectory>>>,
 }
+
+type CachedDirectory = (std::time::Instant, Arc<routing::Directory>);
 
 type RepLoad = (std::time::Instant, std::collections::HashMap<String, i64>);
 
@@ -78,6 +82,7 @@ impl App {
             ),
             hub: Arc::new(stream::Hub::new()),
             rep_load: Arc::default(),
+            directory: Arc::default(),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use crate::clock::date_of;
 use crate::error::{Result, ServiceError};
-use crate::leads::live_lead;
+use crate::leads::{live_lead, LeadState};
 use crate::outbox::record_lead_events;
 use crate::App;
 use leadline_domain::lifecycle::{Lifecycle, TransitionContext, TransitionError, Vocabulary};
@@ -12,7 +12,7 @@ use leadline_domain::qualification::{Answer, Answers, Horizon, HorizonSetting, Q
 use leadline_store::leads::LeadRecord;
 use leadline_store::timeline::TimelineEvent;
 use leadline_store::work::{self, LeadWork};
-use leadline_store::{AnyConnection, StoreError};
+use leadline_store::StoreError;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -124,27 +124,26 @@ impl App {
         actor: &str,
     ) -> Result<Qualification> {
         let mut tx = self.db.begin().await?;
-        self.set_answers_in(&mut tx, lead_id, changes, horizon_manual, actor)
-            .await?;
+        let mut state = LeadState::load(&mut tx, lead_id).await?;
+        self.apply_answers(&mut state, changes, horizon_manual, actor)?;
+        state.flush(&mut tx).await?;
         tx.commit().await.map_err(StoreError::from)?;
         self.outbox_written();
         self.route_if_sales_ready(lead_id).await?;
         self.qualification(lead_id).await
     }
 
-    /// `set_answers` inside the caller's transaction (which then routes if needed).
-    pub(crate) async fn set_answers_in(
+    /// `set_answers` on a lead read in the caller's transaction, which then routes it if
+    /// needed and flushes `state`.
+    pub(crate) fn apply_answers(
         &self,
-        tx: &mut AnyConnection,
-        lead_id: &str,
+        state: &mut LeadState,
         changes: &BTreeMap<String, Option<String>>,
         horizon_manual: Option<Option<String>>,
         actor: &str,
     ) -> Result<()> {
         let now = self.now();
-        let lead = live_lead(tx, lead_id).await?;
-        let mut w = work::get(tx, lead_id).await?;
-        let mut answers = answers_of(&w)?;
+        let mut answers = state.answers()?;
         let mut errors = Vec::new();
         let mut changed = Vec::new();
         for (name, value) in changes {
@@ -175,7 +174,7 @@ impl App {
                 },
             }
         }
-        let mut setting = horizon_setting(&w);
+        let mut setting = horizon_setting(&state.work);
         if let Some(manual) = horizon_manual {
             match manual.as_deref().map(|m| horizon_parse(m).ok_or(m)) {
                 None => setting.manual = None,
@@ -191,28 +190,23 @@ impl App {
             return Err(ServiceError::Invalid(errors));
         }
         setting.update_derived(&answers, date_of(now));
+        let w = &mut state.work;
         w.answers = serde_json::to_value(&answers).map_err(anyhow::Error::new)?;
         w.horizon = setting.derived.map(|h| h.as_str().to_string());
         w.horizon_manual = setting.manual.map(|h| h.as_str().to_string());
         w.updated_at = now;
-        work::save(tx, &w).await?;
         let payload = json!({ "changes": changed, "horizon": setting.effective() });
-        let event = TimelineEvent::new(lead_id, "qualification_changed", actor, now, payload);
-        record_lead_events(tx, &lead, &w, &[event]).await?;
+        let event =
+            TimelineEvent::new(&state.lead.id, "qualification_changed", actor, now, payload);
+        state.record(&[event]);
         Ok(())
     }
 
-    /// Whether the lead is sales-ready and has no owner yet (read in `conn`, which may
-    /// be a transaction that just changed it).
-    pub(crate) async fn needs_routing_in(
-        &self,
-        conn: &mut AnyConnection,
-        lead_id: &str,
-    ) -> Result<bool> {
+    /// Whether the lead, as it stands in `state`, is sales-ready and has no owner yet.
+    pub(crate) async fn needs_routing(&self, state: &LeadState) -> Result<bool> {
         let lifecycle = self.lifecycle().await?;
-        let stage = live_lead(conn, lead_id).await?.stage;
-        let w = work::get(conn, lead_id).await?;
-        Ok(w.owner_id.is_none() && lifecycle.is_sales_ready(&stage, &answers_of(&w)?))
+        Ok(state.work.owner_id.is_none()
+            && lifecycle.is_sales_ready(&state.lead.stage, &state.answers()?))
     }
 
     /// Moves a lead to `to` if the lifecycle allows it from its current stage, its

@@ -137,7 +137,47 @@ pub(crate) async fn record_lead_events(
     w: &LeadWork,
     events: &[TimelineEvent],
 ) -> Result<usize> {
-    timeline::append(conn, events).await?;
+    let mut pending = LeadEvents::default();
+    let notifications = pending.add(lead, w, events);
+    pending.write(conn).await?;
+    Ok(notifications)
+}
+
+/// Timeline events and the notifications they cause, gathered while a transaction
+/// works on a lead and written together at its end (two statements, not two a step).
+/// Each notification shows the lead as it was when its event happened.
+#[derive(Default)]
+pub(crate) struct LeadEvents {
+    timeline: Vec<TimelineEvent>,
+    outbox: Vec<OutboxEvent>,
+}
+
+impl LeadEvents {
+    /// Adds events that happened to `lead` (with work row `w`); returns how many of them
+    /// notify someone.
+    pub(crate) fn add(
+        &mut self,
+        lead: &LeadRecord,
+        w: &LeadWork,
+        events: &[TimelineEvent],
+    ) -> usize {
+        let before = self.outbox.len();
+        self.timeline.extend_from_slice(events);
+        self.outbox.extend(notifications(lead, w, events));
+        self.outbox.len() - before
+    }
+
+    /// Writes what was gathered; returns how many notifications were written.
+    pub(crate) async fn write(&mut self, conn: &mut AnyConnection) -> Result<usize> {
+        timeline::append(conn, &self.timeline).await?;
+        outbox::emit(conn, &self.outbox).await?;
+        self.timeline.clear();
+        Ok(std::mem::take(&mut self.outbox).len())
+    }
+}
+
+/// The outbox events a lead's timeline events cause.
+fn notifications(lead: &LeadRecord, w: &LeadWork, events: &[TimelineEvent]) -> Vec<OutboxEvent> {
     let mut summary = lead_summary(lead, Some(w));
     let mut out = Vec::new();
     for e in events {
@@ -161,8 +201,7 @@ pub(crate) async fn record_lead_events(
             e.occurred_at,
         ));
     }
-    outbox::emit(conn, &out).await?;
-    Ok(out.len())
+    out
 }
 
 /// The JSON a webhook or SSE client receives for an event.

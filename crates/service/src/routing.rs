@@ -2,23 +2,21 @@
 //! users and teams), persisted round-robin state, and the owner each routed lead gets.
 
 use crate::error::{Result, ServiceError};
-use crate::leads::live_lead;
-use crate::outbox::record_lead_events;
-use crate::scoring::lead_facts;
+use crate::leads::LeadState;
 use crate::App;
 use leadline_domain::lifecycle::StageKind;
 use leadline_domain::normalize::FieldError;
-use leadline_domain::qualification::Answers;
 use leadline_domain::routing::{
     self, Rep, RoundRobinState, RoutingContext, RoutingRule, Team, Territory,
 };
 use leadline_domain::schedule::WorkingHours;
 use leadline_domain::sla;
 use leadline_store::timeline::TimelineEvent;
-use leadline_store::{settings, sources, touches, users, work, AnyConnection, StoreError};
+use leadline_store::{settings, sources, users, work, AnyConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 const RULES_SETTING: &str = "routing_rules";
 const STATE_SETTING: &str = "routing_state";
@@ -26,6 +24,8 @@ const STATE_SETTING: &str = "routing_state";
 const ROUTING_LOCK: i64 = 0x4c4c_524f_5554; // "LLROUT"
 /// How long counted open leads per rep are trusted.
 const REP_LOAD_FRESHNESS: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long read users and teams are trusted (another instance's edits show after it).
+const DIRECTORY_FRESHNESS: std::time::Duration = std::time::Duration::from_secs(1);
 /// The actor of routing decisions.
 pub const ROUTING_ACTOR: &str = "system:routing";
 
@@ -59,45 +59,61 @@ async fn reps_and_teams_with(
     conn: &mut AnyConnection,
     open: &HashMap<String, i64>,
 ) -> Result<(Vec<Rep>, Vec<Team>)> {
-    let teams_rows = users::list_teams(conn).await?;
-    let reps = users::list_users(conn)
-        .await?
-        .into_iter()
-        .filter(|u| u.role == "rep")
-        .map(|u| Rep {
-            working_hours: serde_json::from_value::<WorkingHours>(u.working_hours.clone())
-                .unwrap_or_default(),
-            territories: serde_json::from_value::<Vec<Territory>>(u.territories.clone())
-                .unwrap_or_default(),
-            open_leads: open
-                .get(&u.id)
-                .copied()
-                .unwrap_or(0)
-                .try_into()
-                .unwrap_or(u32::MAX),
-            capacity: u.capacity.try_into().unwrap_or(0),
-            weight: u.weight.try_into().unwrap_or(1),
-            team_ids: teams_rows
-                .iter()
-                .filter(|t| t.member_ids.contains(&u.id))
-                .map(|t| t.id.clone())
-                .collect(),
-            active: u.active,
-            name: u.name,
-            id: u.id,
-        })
-        .collect();
-    let teams = teams_rows
-        .into_iter()
-        .map(|t| Team {
-            id: t.id,
-            name: t.name,
-            manager_id: t.manager_id,
-            member_ids: t.member_ids,
-            fallback_team_id: None,
-        })
-        .collect();
-    Ok((reps, teams))
+    let directory = Directory {
+        teams: users::list_teams(conn).await?,
+        users: users::list_users(conn).await?,
+    };
+    Ok(directory.reps_and_teams(open))
+}
+
+/// Users and teams, as routing reads them.
+pub(crate) struct Directory {
+    users: Vec<users::UserRow>,
+    teams: Vec<users::TeamRow>,
+}
+
+impl Directory {
+    fn reps_and_teams(&self, open: &HashMap<String, i64>) -> (Vec<Rep>, Vec<Team>) {
+        let teams_rows = &self.teams;
+        let reps = self
+            .users
+            .iter()
+            .filter(|u| u.role == "rep")
+            .map(|u| Rep {
+                working_hours: serde_json::from_value::<WorkingHours>(u.working_hours.clone())
+                    .unwrap_or_default(),
+                territories: serde_json::from_value::<Vec<Territory>>(u.territories.clone())
+                    .unwrap_or_default(),
+                open_leads: open
+                    .get(&u.id)
+                    .copied()
+                    .unwrap_or(0)
+                    .try_into()
+                    .unwrap_or(u32::MAX),
+                capacity: u.capacity.try_into().unwrap_or(0),
+                weight: u.weight.try_into().unwrap_or(1),
+                team_ids: teams_rows
+                    .iter()
+                    .filter(|t| t.member_ids.contains(&u.id))
+                    .map(|t| t.id.clone())
+                    .collect(),
+                active: u.active,
+                name: u.name.clone(),
+                id: u.id.clone(),
+            })
+            .collect();
+        let teams = teams_rows
+            .iter()
+            .map(|t| Team {
+                id: t.id.clone(),
+                name: t.name.clone(),
+                manager_id: t.manager_id.clone(),
+                member_ids: t.member_ids.clone(),
+                fallback_team_id: None,
+            })
+            .collect();
+        (reps, teams)
+    }
 }
 
 impl App {
@@ -153,6 +169,32 @@ impl App {
         Ok(counts)
     }
 
+    /// Users and teams for routing. Every routing decision needs them and they seldom
+    /// change, so they are read at most once a second; this instance's own changes to
+    /// users and teams clear the copy at once (`forget_directory`).
+    async fn directory(&self, conn: &mut AnyConnection) -> Result<Arc<Directory>> {
+        {
+            let cache = self.directory.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, directory)) = cache.as_ref() {
+                if at.elapsed() < DIRECTORY_FRESHNESS {
+                    return Ok(directory.clone());
+                }
+            }
+        }
+        let directory = Arc::new(Directory {
+            teams: users::list_teams(conn).await?,
+            users: users::list_users(conn).await?,
+        });
+        *self.directory.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((std::time::Instant::now(), directory.clone()));
+        Ok(directory)
+    }
+
+    /// Drops the cached users and teams after a change to them.
+    pub(crate) fn forget_directory(&self) {
+        *self.directory.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
     /// Moves one open lead from `previous` (if any) to `rep` in the cached counts.
     fn note_assignment(&self, rep: &str, previous: Option<&str>) {
         let mut cache = self.rep_load.lock().unwrap_or_else(|p| p.into_inner());
@@ -179,7 +221,9 @@ impl App {
     /// decision, including "nobody", is a timeline event saying why.
     pub async fn route_lead(&self, lead_id: &str, exclude_rep_ids: &[String]) -> Result<Routed> {
         let mut tx = self.db.begin().await?;
-        let routed = self.route_in(&mut tx, lead_id, exclude_rep_ids).await?;
+        let mut state = LeadState::load(&mut tx, lead_id).await?;
+        let routed = self.route_in(&mut tx, &mut state, exclude_rep_ids).await?;
+        state.flush(&mut tx).await?;
         tx.commit().await.map_err(StoreError::from)?;
         self.outbox_written();
         Ok(routed)
@@ -189,7 +233,7 @@ impl App {
     pub(crate) async fn route_in(
         &self,
         tx: &mut AnyConnection,
-        lead_id: &str,
+        state: &mut LeadState,
         exclude_rep_ids: &[String],
     ) -> Result<Routed> {
         let rules = self.routing_rules().await?;
@@ -198,15 +242,12 @@ impl App {
         // One routing decision at a time across servers: round-robin state and rep
         // capacity are read, then written.
         leadline_store::db::lock_for_transaction(tx, ROUTING_LOCK).await?;
-        let lead = live_lead(tx, lead_id).await?;
         let load = self.open_lead_counts(tx, &open).await?;
-        let (reps, teams) = reps_and_teams_with(tx, &load).await?;
-        let mut w = work::get(tx, lead_id).await?;
-        let answers: Answers = serde_json::from_value(w.answers.clone())
-            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored answers: {e}")))?;
-        let first_touch = touches::for_lead(tx, lead_id).await?.into_iter().next();
-        let facts = lead_facts(&lead, &answers, first_touch.as_ref());
-        let mut state: RoundRobinState = match settings::get(tx, STATE_SETTING).await? {
+        let (reps, teams) = self.directory(tx).await?.reps_and_teams(&load);
+        let facts = state.facts(tx).await?;
+        let (lead, w) = (&state.lead, &mut state.work);
+        let lead_id = lead.id.as_str();
+        let mut rr_state: RoundRobinState = match settings::get(tx, STATE_SETTING).await? {
             Some(text) => serde_json::from_str(&text).unwrap_or_default(),
             None => RoundRobinState::default(),
         };
@@ -221,7 +262,7 @@ impl App {
             exclude_rep_ids,
             now,
         };
-        let decision = routing::route(&rules.rules, &facts, &ctx, &mut state);
+        let decision = routing::route(&rules.rules, &facts, &ctx, &mut rr_state);
         let previous_owner_id = w.owner_id.clone();
         let mut sla_due_at = None;
         if let Some(rep_id) = &decision.rep_id {
@@ -255,8 +296,7 @@ impl App {
             w.owner_id = decision.rep_id.clone();
             w.routed_at = Some(now);
             w.updated_at = now;
-            work::save(tx, &w).await?;
-            let text = serde_json::to_string(&state).map_err(anyhow::Error::new)?;
+            let text = serde_json::to_string(&rr_state).map_err(anyhow::Error::new)?;
             settings::set(tx, STATE_SETTING, &text, now).await?;
         }
         let owner_name = decision
@@ -274,9 +314,10 @@ impl App {
             "routing_failed"
         };
         let event = TimelineEvent::new(lead_id, kind, ROUTING_ACTOR, now, payload);
-        record_lead_events(tx, &lead, &w, &[event]).await?;
+        let lead_id = lead_id.to_string();
+        state.record(&[event]);
         Ok(Routed {
-            lead_id: lead_id.to_string(),
+            lead_id,
             owner_id: decision.rep_id,
             rule_id: decision.rule_id,
             team_id: decision.team_id,

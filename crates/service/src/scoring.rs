@@ -2,8 +2,7 @@
 //! explanation, and the stage moves thresholds cause (through the lifecycle's rules).
 
 use crate::error::{Result, ServiceError};
-use crate::leads::live_lead;
-use crate::outbox::record_lead_events;
+use crate::leads::{live_lead, LeadState};
 use crate::App;
 use leadline_domain::conditions::Facts;
 use leadline_domain::lifecycle::{StageKind, TransitionContext};
@@ -132,8 +131,10 @@ impl App {
             ));
         }
         let mut tx = self.db.begin().await?;
-        self.record_activity_in(&mut tx, lead_id, event_type, occurred_at, actor, false)
+        let mut state = LeadState::load(&mut tx, lead_id).await?;
+        self.record_activity_in(&mut tx, &mut state, event_type, occurred_at, actor, false)
             .await?;
+        state.flush(&mut tx).await?;
         tx.commit().await.map_err(StoreError::from)?;
         self.outbox_written();
         self.route_if_sales_ready(lead_id).await?;
@@ -145,7 +146,7 @@ impl App {
     pub(crate) async fn record_activity_in(
         &self,
         tx: &mut AnyConnection,
-        lead_id: &str,
+        state: &mut LeadState,
         event_type: String,
         occurred_at: Option<i64>,
         actor: &str,
@@ -154,17 +155,16 @@ impl App {
         let now = self.now();
         let config = self.scoring_config().await?;
         let lifecycle = self.lifecycle().await?;
-        let lead = live_lead(tx, lead_id).await?;
         let activity = ActivityRow {
             id: new_id(),
-            lead_id: lead_id.to_string(),
+            lead_id: state.lead.id.clone(),
             event_type,
             occurred_at: occurred_at.unwrap_or(now),
             actor: actor.to_string(),
             created_at: now,
         };
         work::insert_activity(tx, &activity).await?;
-        rescore_in(tx, &config, &lifecycle, lead, now, triage).await?;
+        rescore_in(tx, &config, &lifecycle, state, now, triage).await?;
         Ok(())
     }
 
@@ -173,8 +173,9 @@ impl App {
         let config = self.scoring_config().await?;
         let lifecycle = self.lifecycle().await?;
         let mut tx = self.db.begin().await?;
-        let lead = live_lead(&mut tx, lead_id).await?;
-        rescore_in(&mut tx, &config, &lifecycle, lead, self.now(), false).await?;
+        let mut state = LeadState::load(&mut tx, lead_id).await?;
+        rescore_in(&mut tx, &config, &lifecycle, &mut state, self.now(), false).await?;
+        state.flush(&mut tx).await?;
         tx.commit().await.map_err(StoreError::from)?;
         self.outbox_written();
         self.route_if_sales_ready(lead_id).await?;
@@ -213,15 +214,13 @@ async fn rescore_in(
     conn: &mut AnyConnection,
     config: &ScoringConfig,
     lifecycle: &leadline_domain::lifecycle::Lifecycle,
-    lead: LeadRecord,
+    state: &mut LeadState,
     now: i64,
     triage: bool,
-) -> Result<LeadWork> {
-    let mut w = work::get(conn, &lead.id).await?;
-    let answers: Answers = serde_json::from_value(w.answers.clone())
-        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored answers: {e}")))?;
-    let first_touch = touches::for_lead(conn, &lead.id).await?.into_iter().next();
-    let facts = lead_facts(&lead, &answers, first_touch.as_ref());
+) -> Result<()> {
+    let answers = state.answers()?;
+    let facts = state.facts(conn).await?;
+    let (lead, w) = (&state.lead, &mut state.work);
     let activities: Vec<Activity> = work::activities(conn, &lead.id)
         .await?
         .into_iter()
@@ -307,7 +306,15 @@ async fn rescore_in(
             }
         }
     }
-    work::save(conn, &w).await?;
-    record_lead_events(conn, &lead, &w, &events).await?;
-    Ok(w)
+    state.record(&events);
+    // The stage the last stage change moved the lead to is its stage now.
+    if let Some(to) = events
+        .iter()
+        .rev()
+        .find(|e| e.kind == "stage_changed")
+        .and_then(|e| e.payload["to"].as_str())
+    {
+        state.lead.stage = to.to_string();
+    }
+    Ok(())
 }

@@ -205,7 +205,9 @@ impl App {
         };
         self.apply_user_input(&mut user, input, true).await?;
         let mut conn = self.db.acquire().await?;
-        match users::insert_user(&mut conn, &user).await {
+        let inserted = users::insert_user(&mut conn, &user).await;
+        self.forget_directory();
+        match inserted {
             Err(StoreError::Conflict(m)) => Err(ServiceError::conflict("user_exists", m)),
             other => other.map(|_| user).map_err(Into::into),
         }
@@ -219,6 +221,7 @@ impl App {
         self.apply_user_input(&mut user, input, false).await?;
         user.updated_at = self.now();
         users::update_user(&mut conn, &user).await?;
+        self.forget_directory();
         Ok(user)
     }
 
@@ -319,6 +322,7 @@ impl App {
             other => other?,
         }
         tx.commit().await.map_err(StoreError::from)?;
+        self.forget_directory();
         Ok(team)
     }
 

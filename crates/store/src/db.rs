@@ -35,6 +35,10 @@ impl Backend {
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: AnyPool,
+    /// On SQLite, the one connection write transactions use. SQLite empties a
+    /// connection's page cache whenever another connection has written, so writes
+    /// spread over the pool re-read every page they touch; one writer keeps its cache.
+    writer: Option<AnyPool>,
     backend: Backend,
     /// SQLite has one writer at a time. Writers of this process queue here, in order,
     /// instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms and
@@ -88,39 +92,57 @@ impl Db {
             }
             _ => url.to_string(),
         };
-        // Statement logging would print whole multi-row INSERTs (and the values in them)
-        // into the log; request tracing covers timing instead.
+        // Statement logging would print whole multi-row INSERTs into the log; request
+        // tracing covers timing instead. `LEADLINE_SQL_TRACE=1` turns it on (statement
+        // text only, never bound values) for counting the statements a request runs.
+        let statement_log = match std::env::var_os("LEADLINE_SQL_TRACE") {
+            Some(_) => log::LevelFilter::Info,
+            None => log::LevelFilter::Off,
+        };
         let options = AnyConnectOptions::from_str(&url)?
-            .log_statements(log::LevelFilter::Off)
+            .log_statements(statement_log)
             .log_slow_statements(log::LevelFilter::Off, Duration::from_secs(3600));
-        let pool = AnyPoolOptions::new()
+        let pool_options = || {
+            AnyPoolOptions::new()
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(move |conn, _meta| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            // WAL lets readers run beside the single writer; NORMAL sync is
+                            // durable across application crashes and is what WAL is meant for.
+                            for pragma in [
+                                "PRAGMA journal_mode = WAL",
+                                "PRAGMA synchronous = NORMAL",
+                                "PRAGMA foreign_keys = ON",
+                                "PRAGMA busy_timeout = 15000",
+                                "PRAGMA cache_size = -262144",
+                            ] {
+                                conn.execute(pragma).await?;
+                            }
+                        }
+                        Ok(())
+                    })
+                })
+        };
+        let pool = pool_options()
             .max_connections(match backend {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
             })
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets readers run beside the single writer; NORMAL sync is
-                        // durable across application crashes and is what WAL is meant for.
-                        for pragma in [
-                            "PRAGMA journal_mode = WAL",
-                            "PRAGMA synchronous = NORMAL",
-                            "PRAGMA foreign_keys = ON",
-                            "PRAGMA busy_timeout = 15000",
-                            "PRAGMA cache_size = -262144",
-                        ] {
-                            conn.execute(pragma).await?;
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
+        let writer = match backend {
+            Backend::Sqlite => Some(
+                pool_options()
+                    .max_connections(1)
+                    .connect_with(options)
+                    .await?,
+            ),
+            Backend::Postgres => None,
+        };
         Ok(Db {
             pool,
+            writer,
             backend,
             write_gate: Arc::default(),
         })
@@ -148,8 +170,9 @@ impl Db {
         Ok(match self.backend {
             Backend::Sqlite => {
                 let turn = self.write_gate.clone().lock_owned().await;
+                let writer = self.writer.as_ref().unwrap_or(&self.pool);
                 Tx {
-                    inner: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    inner: writer.begin_with("BEGIN IMMEDIATE").await?,
                     _write_turn: Some(turn),
                 }
             }
@@ -172,6 +195,9 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
         self.pool.close().await;
     }
 
