@@ -198,6 +198,8 @@ fn print_latencies(what: &str, latencies: &mut [Duration]) {
 async fn stream(db: &Option<String>, rate: u32, seconds: u64, reps: usize) -> anyhow::Result<()> {
     use leadline_service::users::UserInput;
     let (app, _temp) = fresh_app(db).await?;
+    // The delivery worker shares the database with captures, as under `serve`.
+    let worker = app.spawn_outbox_worker(Duration::from_secs(1));
     let always: Vec<serde_json::Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
         .iter()
         .map(|d| json!({ "day": d, "start": "00:00", "end": "24:00" }))
@@ -336,6 +338,7 @@ async fn stream(db: &Option<String>, rate: u32, seconds: u64, reps: usize) -> an
     );
     print_latencies("capture-to-SSE latency", &mut latencies);
     server.abort();
+    worker.abort();
     Ok(())
 }
 

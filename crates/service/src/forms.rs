@@ -442,13 +442,27 @@ impl App {
         })
     }
 
+    /// A form by its public key. Every submission looks its form up, and forms do not
+    /// change once created, so found forms are kept for a few seconds.
     pub async fn form_by_key(&self, key: &str) -> Result<Form> {
+        {
+            let cache = self.forms_cache.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, form)) = cache.get(key) {
+                if at.elapsed() < crate::SETTINGS_FRESHNESS {
+                    return Ok(form.clone());
+                }
+            }
+        }
         let mut conn = self.db.acquire().await?;
         let row = forms::by_key(&mut conn, key)
             .await?
             .ok_or_else(|| ServiceError::not_found("form", key))?;
         drop(conn);
-        self.form_from_row(row).await
+        let form = self.form_from_row(row).await?;
+        let mut cache = self.forms_cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.retain(|_, (at, _)| at.elapsed() < crate::SETTINGS_FRESHNESS);
+        cache.insert(key.to_string(), (std::time::Instant::now(), form.clone()));
+        Ok(form)
     }
 
     pub async fn form_by_id(&self, id: &str) -> Result<Form> {

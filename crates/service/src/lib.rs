@@ -54,7 +54,11 @@ pub struct App {
     rep_load: Arc<std::sync::Mutex<Option<RepLoad>>>,
     /// Users and teams as routing reads them, kept for a second (see `routing`).
     directory: Arc<std::sync::Mutex<Option<CachedDirectory>>>,
+    /// Recently used forms by key (see `form_by_key`).
+    forms_cache: Arc<std::sync::Mutex<FormsCache>>,
 }
+
+type FormsCache = std::collections::HashMap<String, (std::time::Instant, forms::Form)>;
 
 type CachedDirectory = (std::time::Instant, Arc<routing::Directory>);
 
@@ -83,6 +87,7 @@ impl App {
             hub: Arc::new(stream::Hub::new()),
             rep_load: Arc::default(),
             directory: Arc::default(),
+            forms_cache: Arc::default(),
         }
     }
 

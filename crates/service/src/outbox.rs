@@ -28,6 +28,8 @@ pub const EMAIL: &str = "email";
 const CONCURRENT_ATTEMPTS: usize = 32;
 /// How many events one dispatch transaction fans out.
 const DISPATCH_BATCH: i64 = 500;
+/// The least time between the starts of two worker runs.
+const WORKER_MIN_GAP: Duration = Duration::from_millis(50);
 
 /// Where e-mail alerts go out.
 #[derive(Debug, Clone)]
@@ -291,6 +293,7 @@ impl App {
             if events.is_empty() {
                 return Ok(total);
             }
+            let more = events.len() as i64 == DISPATCH_BATCH;
             let mut deliveries = Vec::new();
             for e in &events {
                 for h in hooks
@@ -310,6 +313,9 @@ impl App {
             outbox::mark_dispatched(&mut tx, &ids, now).await?;
             tx.commit().await.map_err(StoreError::from)?;
             total += events.len();
+            if !more {
+                return Ok(total);
+            }
         }
     }
 
@@ -419,6 +425,7 @@ impl App {
         let app = self.clone();
         tokio::spawn(async move {
             loop {
+                let run_at = tokio::time::Instant::now();
                 match app.run_outbox().await {
                     Ok(run) if !run.is_idle() => tracing::debug!(?run, "outbox run"),
                     Ok(_) => {}
@@ -428,6 +435,9 @@ impl App {
                     _ = app.outbox.written_for_worker.notified() => {}
                     _ = tokio::time::sleep(poll) => {}
                 }
+                // Under load every commit wakes the worker; a short pause lets one
+                // run take many events instead of a few.
+                tokio::time::sleep_until(run_at + WORKER_MIN_GAP).await;
             }
         })
     }

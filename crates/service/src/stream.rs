@@ -16,6 +16,9 @@ use tokio::sync::broadcast;
 
 /// How often the tail looks for events written by other servers.
 const POLL: Duration = Duration::from_millis(100);
+/// The least time between two reads. Under load every commit wakes the tail; reading
+/// at most every few milliseconds lets one read carry many events instead of one each.
+const MIN_GAP: Duration = Duration::from_millis(5);
 /// How far back it re-checks for late commits.
 const LATE_COMMIT_WINDOW_MS: u64 = 5_000;
 /// Events buffered per slow client before it must catch up from the table.
@@ -87,6 +90,7 @@ impl App {
                 }
             }
             let recheck = last_recheck.elapsed() >= Duration::from_secs(1);
+            let read_at = tokio::time::Instant::now();
             match self
                 .tail_step(&start, &mut cursor, &mut seen, recheck)
                 .await
@@ -102,6 +106,7 @@ impl App {
                 _ = self.outbox.written_for_stream.notified() => {}
                 _ = tokio::time::sleep(POLL) => {}
             }
+            tokio::time::sleep_until(read_at + MIN_GAP).await;
         }
     }
 
