@@ -8,7 +8,7 @@
 //! multi-row statements.
 
 use crate::clock::date_of;
-use crate::error::Result;
+use crate::error::{Result, ServiceError};
 use crate::outbox::lead_summary;
 use crate::App;
 use leadline_domain::matching::{self, MatchDecision, MatchRecord};
@@ -24,6 +24,7 @@ use leadline_store::{new_id, sources, AnyConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
+use tokio::sync::{mpsc, oneshot};
 
 /// Where a capture came from beyond its source and campaign.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -364,11 +365,97 @@ fn source_payload(capture: &Capture) -> serde_json::Value {
     })
 }
 
+/// Most captures one group commit takes.
+const MAX_GROUP: usize = 64;
+
+type PendingCapture = (Capture, oneshot::Sender<Result<CaptureOutcome>>);
+
+/// Single captures waiting for the group committer (see [`App::capture`]).
+#[derive(Default)]
+pub(crate) struct CaptureQueue {
+    sender: std::sync::Mutex<Option<mpsc::UnboundedSender<PendingCapture>>>,
+}
+
 impl App {
-    /// Captures one lead. See [`App::capture_batch`].
+    /// Captures one lead. Captures that arrive while another is being written wait
+    /// and are then written together, as one batch in one transaction (a group
+    /// commit): under load each costs a share of a transaction instead of a whole one,
+    /// and one idle capture goes straight through. See [`App::capture_batch`].
     pub async fn capture(&self, capture: Capture) -> Result<CaptureOutcome> {
-        let mut outcomes = self.capture_batch(vec![capture]).await?;
-        Ok(outcomes.pop().expect("one outcome per capture"))
+        let (reply, outcome) = oneshot::channel();
+        self.capture_queue().send((capture, reply)).map_err(|_| {
+            ServiceError::Internal(anyhow::anyhow!("the capture writer has stopped"))
+        })?;
+        outcome.await.map_err(|_| {
+            ServiceError::Internal(anyhow::anyhow!("the capture writer dropped a capture"))
+        })?
+    }
+
+    /// The group committer's queue, starting it on first use.
+    fn capture_queue(&self) -> mpsc::UnboundedSender<PendingCapture> {
+        let mut sender = self
+            .capture_queue
+            .sender
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = sender.as_ref().filter(|tx| !tx.is_closed()) {
+            return tx.clone();
+        }
+        let (tx, mut rx) = mpsc::unbounded_channel::<PendingCapture>();
+        let app = self.clone();
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut group = vec![first];
+                while group.len() < MAX_GROUP {
+                    match rx.try_recv() {
+                        Ok(next) => group.push(next),
+                        Err(_) => break,
+                    }
+                }
+                app.commit_group(group).await;
+            }
+        });
+        *sender = Some(tx.clone());
+        tx
+    }
+
+    /// Writes a group of captures as one batch. If the batch fails as a whole (a
+    /// database error, not a rejected capture), each is retried alone, so one bad
+    /// capture cannot take its neighbours down with it.
+    async fn commit_group(&self, group: Vec<PendingCapture>) {
+        let (captures, replies): (Vec<Capture>, Vec<_>) = group.into_iter().unzip();
+        let alone = captures.len() == 1;
+        // A panic in the batch must not stop the committer: run it as its own task.
+        let app = self.clone();
+        let batch = captures.clone();
+        let result = match tokio::spawn(async move { app.capture_batch(batch).await }).await {
+            Ok(result) => result,
+            Err(e) => Err(ServiceError::Internal(anyhow::anyhow!(
+                "capture failed: {e}"
+            ))),
+        };
+        match result {
+            Ok(outcomes) => {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            Err(e) if alone => {
+                if let Some(reply) = replies.into_iter().next() {
+                    let _ = reply.send(Err(e));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, size = captures.len(), "group capture failed; capturing one by one");
+                for (capture, reply) in captures.into_iter().zip(replies) {
+                    let outcome = self
+                        .capture_batch(vec![capture])
+                        .await
+                        .map(|mut o| o.pop().expect("one outcome per capture"));
+                    let _ = reply.send(outcome);
+                }
+            }
+        }
     }
 
     /// Captures many leads in one transaction; outcomes come back in input order.

@@ -19,6 +19,10 @@ pub struct Followup {
     pub answers: BTreeMap<String, Option<String>>,
 }
 
+/// Most follow-ups one transaction takes: under load, those queued by the time a
+/// worker is free are done together, sharing one commit.
+const MAX_BATCH: usize = 32;
+
 /// How many follow-ups run at once (each on its own lead). SQLite writes one
 /// transaction at a time, so there more workers would only take turns away from
 /// captures, which matter more: a visitor is waiting for those.
@@ -56,11 +60,17 @@ impl App {
                 let (tx, mut rx) = mpsc::unbounded_channel::<Followup>();
                 let app = self.clone();
                 tokio::spawn(async move {
-                    while let Some(f) = rx.recv().await {
-                        if let Err(e) = app.run_followup(&f).await {
-                            tracing::error!(lead_id = %f.lead_id, error = %e, "capture follow-up failed");
+                    while let Some(first) = rx.recv().await {
+                        let mut batch = vec![first];
+                        while batch.len() < MAX_BATCH {
+                            match rx.try_recv() {
+                                Ok(next) => batch.push(next),
+                                Err(_) => break,
+                            }
                         }
-                        if app.followups.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+                        app.run_followups(&batch).await;
+                        let done = batch.len();
+                        if app.followups.pending.fetch_sub(done, Ordering::SeqCst) == done {
                             app.followups.settled.notify_waiters();
                         }
                     }
@@ -78,18 +88,60 @@ impl App {
         }
     }
 
-    /// Answers, scoring (with triage) and routing, in one transaction: a submission
-    /// costs the database one more commit, not four.
+    /// Runs queued follow-ups in one transaction; if that fails, runs each in its own,
+    /// so one failing follow-up (a lead merged away meanwhile, say) spares the others.
+    #[doc(hidden)] // used by the workers; public for the tests of its fallback
+    pub async fn run_followups(&self, batch: &[Followup]) {
+        let together = async {
+            let mut tx = self.db.begin().await?;
+            for f in batch {
+                self.followup_in(&mut tx, f).await?;
+            }
+            tx.commit()
+                .await
+                .map_err(leadline_store::StoreError::from)?;
+            Ok::<(), crate::error::ServiceError>(())
+        };
+        match together.await {
+            Ok(()) => self.outbox_written(),
+            Err(e) if batch.len() == 1 => {
+                tracing::error!(lead_id = %batch[0].lead_id, error = %e, "capture follow-up failed")
+            }
+            Err(_) => {
+                for f in batch {
+                    if let Err(e) = self.run_followup(f).await {
+                        tracing::error!(lead_id = %f.lead_id, error = %e, "capture follow-up failed");
+                    }
+                }
+            }
+        }
+    }
+
     async fn run_followup(&self, f: &Followup) -> crate::error::Result<()> {
         let mut tx = self.db.begin().await?;
-        let mut state = LeadState::load(&mut tx, &f.lead_id).await?;
+        self.followup_in(&mut tx, f).await?;
+        tx.commit()
+            .await
+            .map_err(leadline_store::StoreError::from)?;
+        self.outbox_written();
+        Ok(())
+    }
+
+    /// Answers, scoring (with triage) and routing of one captured lead, in the
+    /// caller's transaction.
+    async fn followup_in(
+        &self,
+        tx: &mut leadline_store::AnyConnection,
+        f: &Followup,
+    ) -> crate::error::Result<()> {
+        let mut state = LeadState::load(tx, &f.lead_id).await?;
         // Answers first: a "call me" answer makes the lead sales-ready, so triage
         // leaves it alone and it is routed below.
         if !f.answers.is_empty() {
             self.apply_answers(&mut state, &f.answers, None, &f.actor)?;
         }
         self.record_activity_in(
-            &mut tx,
+            tx,
             &mut state,
             "form_submitted".into(),
             None,
@@ -98,13 +150,9 @@ impl App {
         )
         .await?;
         if self.needs_routing(&state).await? {
-            self.route_in(&mut tx, &mut state, &[]).await?;
+            self.route_in(tx, &mut state, &[]).await?;
         }
-        state.flush(&mut tx).await?;
-        tx.commit()
-            .await
-            .map_err(leadline_store::StoreError::from)?;
-        self.outbox_written();
+        state.flush(tx).await?;
         Ok(())
     }
 

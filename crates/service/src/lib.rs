@@ -36,6 +36,8 @@ pub struct App {
     /// Serialises match-then-write so two captures of one person arriving together
     /// cannot both create a lead (one process; see docs/decisions.md for scale-out).
     capture_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Single captures waiting to be written together (group commit).
+    capture_queue: Arc<capture::CaptureQueue>,
     pub matching: leadline_domain::matching::MatchThresholds,
     /// Bumped whenever an import job's state is saved, for long-polling clients.
     import_updates: Arc<tokio::sync::watch::Sender<u64>>,
@@ -75,6 +77,7 @@ impl App {
             db,
             clock,
             capture_lock: Arc::new(tokio::sync::Mutex::new(())),
+            capture_queue: Arc::default(),
             matching: Default::default(),
             import_updates: Arc::new(tokio::sync::watch::Sender::new(0)),
             form_secret: Arc::new(tokio::sync::OnceCell::new()),

@@ -7,6 +7,7 @@ mod api_leads;
 mod cli;
 mod event_stream;
 mod forms;
+mod group_commit;
 mod hostile_input;
 mod imports;
 mod lifecycle;
