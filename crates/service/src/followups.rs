@@ -94,8 +94,8 @@ impl App {
     pub async fn run_followups(&self, batch: &[Followup]) {
         let together = async {
             let mut tx = self.db.begin().await?;
-            for f in batch {
-                self.followup_in(&mut tx, f).await?;
+            for part in parts_with_distinct_leads(batch) {
+                self.followups_in(&mut tx, part).await?;
             }
             tx.commit()
                 .await
@@ -119,7 +119,7 @@ impl App {
 
     async fn run_followup(&self, f: &Followup) -> crate::error::Result<()> {
         let mut tx = self.db.begin().await?;
-        self.followup_in(&mut tx, f).await?;
+        self.followups_in(&mut tx, std::slice::from_ref(f)).await?;
         tx.commit()
             .await
             .map_err(leadline_store::StoreError::from)?;
@@ -127,32 +127,48 @@ impl App {
         Ok(())
     }
 
-    /// Answers, scoring (with triage) and routing of one captured lead, in the
-    /// caller's transaction.
-    async fn followup_in(
+    /// Answers, scoring (with triage) and routing of captured leads (each lead once),
+    /// in the caller's transaction. Every lead is answered and scored before any is
+    /// routed: routing is serialised across servers (a lock held until commit), so
+    /// the transaction takes that lock as late as it can.
+    async fn followups_in(
         &self,
         tx: &mut leadline_store::AnyConnection,
-        f: &Followup,
+        followups: &[Followup],
     ) -> crate::error::Result<()> {
-        let mut state = LeadState::load(tx, &f.lead_id).await?;
-        // Answers first: a "call me" answer makes the lead sales-ready, so triage
-        // leaves it alone and it is routed below.
-        if !f.answers.is_empty() {
-            self.apply_answers(&mut state, &f.answers, None, &f.actor)?;
+        let mut states = Vec::with_capacity(followups.len());
+        for f in followups {
+            let mut state = LeadState::load(tx, &f.lead_id).await?;
+            // Answers first: a "call me" answer makes the lead sales-ready, so triage
+            // leaves it alone and it is routed below.
+            if !f.answers.is_empty() {
+                self.apply_answers(&mut state, &f.answers, None, &f.actor)?;
+            }
+            self.record_activity_in(
+                tx,
+                &mut state,
+                "form_submitted".into(),
+                None,
+                &f.actor,
+                true,
+            )
+            .await?;
+            states.push(state);
         }
-        self.record_activity_in(
-            tx,
-            &mut state,
-            "form_submitted".into(),
-            None,
-            &f.actor,
-            true,
-        )
-        .await?;
-        if self.needs_routing(&state).await? {
-            self.route_in(tx, &mut state, &[]).await?;
+        let mut round_robin = None;
+        for state in &mut states {
+            if self.needs_routing(state).await? {
+                if round_robin.is_none() {
+                    round_robin = Some(crate::routing::begin_routing(tx).await?);
+                }
+                let turns = round_robin.as_mut().expect("routing begun");
+                self.route_in(tx, state, &[], turns).await?;
+            }
         }
-        state.flush(tx).await?;
+        if let Some(turns) = &round_robin {
+            crate::routing::end_routing(tx, turns, self.now()).await?;
+        }
+        LeadState::flush_all(tx, &mut states).await?;
         Ok(())
     }
 
@@ -165,5 +181,67 @@ impl App {
             }
             notified.await;
         }
+    }
+}
+
+/// Splits a batch into consecutive parts in which no lead comes twice: a part's leads
+/// are read before any is written, so a lead's second follow-up must come in a later
+/// part, after the first has been written.
+fn parts_with_distinct_leads(batch: &[Followup]) -> Vec<&[Followup]> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut seen = std::collections::HashSet::new();
+    for (i, f) in batch.iter().enumerate() {
+        if !seen.insert(f.lead_id.as_str()) {
+            parts.push(&batch[start..i]);
+            start = i;
+            seen.clear();
+            seen.insert(f.lead_id.as_str());
+        }
+    }
+    if start < batch.len() {
+        parts.push(&batch[start..]);
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(ids: &[&str]) -> Vec<Followup> {
+        ids.iter()
+            .map(|id| Followup {
+                lead_id: id.to_string(),
+                actor: "form:test".into(),
+                answers: BTreeMap::new(),
+            })
+            .collect()
+    }
+
+    fn ids(parts: Vec<&[Followup]>) -> Vec<Vec<&str>> {
+        parts
+            .into_iter()
+            .map(|p| p.iter().map(|f| f.lead_id.as_str()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_lead_that_comes_again_starts_a_new_part() {
+        let b = batch(&["a", "b", "a", "c", "b", "b"]);
+        assert_eq!(
+            ids(parts_with_distinct_leads(&b)),
+            vec![vec!["a", "b"], vec!["a", "c", "b"], vec!["b"]]
+        );
+    }
+
+    #[test]
+    fn distinct_leads_stay_one_part_and_nothing_is_no_part() {
+        let b = batch(&["a", "b", "c"]);
+        assert_eq!(
+            ids(parts_with_distinct_leads(&b)),
+            vec![vec!["a", "b", "c"]]
+        );
+        assert!(parts_with_distinct_leads(&[]).is_empty());
     }
 }

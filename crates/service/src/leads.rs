@@ -210,8 +210,21 @@ impl LeadState {
         &mut self,
         conn: &mut leadline_store::AnyConnection,
     ) -> Result<usize> {
-        leadline_store::work::save(conn, &self.work).await?;
-        self.events.write(conn).await
+        LeadState::flush_all(conn, std::slice::from_mut(self)).await
+    }
+
+    /// `flush` for several different leads, with one statement per table.
+    pub(crate) async fn flush_all(
+        conn: &mut leadline_store::AnyConnection,
+        states: &mut [LeadState],
+    ) -> Result<usize> {
+        let works: Vec<&leadline_store::work::LeadWork> = states.iter().map(|s| &s.work).collect();
+        leadline_store::work::save_many(conn, &works).await?;
+        let mut events = crate::outbox::LeadEvents::default();
+        for state in states.iter_mut() {
+            events.append(&mut state.events);
+        }
+        events.write(conn).await
     }
 
     pub(crate) fn answers(&self) -> Result<leadline_domain::qualification::Answers> {

@@ -169,6 +169,12 @@ impl LeadEvents {
         self.outbox.len() - before
     }
 
+    /// Moves `other`'s events after these.
+    pub(crate) fn append(&mut self, other: &mut LeadEvents) {
+        self.timeline.append(&mut other.timeline);
+        self.outbox.append(&mut other.outbox);
+    }
+
     /// Writes what was gathered; returns how many notifications were written.
     pub(crate) async fn write(&mut self, conn: &mut AnyConnection) -> Result<usize> {
         timeline::append(conn, &self.timeline).await?;

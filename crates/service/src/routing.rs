@@ -116,6 +116,27 @@ impl Directory {
     }
 }
 
+/// Starts routing in a transaction: takes the routing lock (one transaction routes at
+/// a time across servers, since round-robin turns and rep capacity are read, then
+/// written) and reads the round-robin state, which `end_routing` saves.
+pub(crate) async fn begin_routing(tx: &mut AnyConnection) -> Result<RoundRobinState> {
+    leadline_store::db::lock_for_transaction(tx, ROUTING_LOCK).await?;
+    Ok(match settings::get(tx, STATE_SETTING).await? {
+        Some(text) => serde_json::from_str(&text).unwrap_or_default(),
+        None => RoundRobinState::default(),
+    })
+}
+
+pub(crate) async fn end_routing(
+    tx: &mut AnyConnection,
+    round_robin: &RoundRobinState,
+    now: i64,
+) -> Result<()> {
+    let text = serde_json::to_string(round_robin).map_err(anyhow::Error::new)?;
+    settings::set(tx, STATE_SETTING, &text, now).await?;
+    Ok(())
+}
+
 impl App {
     pub async fn routing_rules(&self) -> Result<RoutingRules> {
         match self.setting(RULES_SETTING).await? {
@@ -222,35 +243,34 @@ impl App {
     pub async fn route_lead(&self, lead_id: &str, exclude_rep_ids: &[String]) -> Result<Routed> {
         let mut tx = self.db.begin().await?;
         let mut state = LeadState::load(&mut tx, lead_id).await?;
-        let routed = self.route_in(&mut tx, &mut state, exclude_rep_ids).await?;
+        let mut round_robin = begin_routing(&mut tx).await?;
+        let routed = self
+            .route_in(&mut tx, &mut state, exclude_rep_ids, &mut round_robin)
+            .await?;
+        end_routing(&mut tx, &round_robin, self.now()).await?;
         state.flush(&mut tx).await?;
         tx.commit().await.map_err(StoreError::from)?;
         self.outbox_written();
         Ok(routed)
     }
 
-    /// `route_lead` inside the caller's transaction.
+    /// `route_lead` inside the caller's transaction, between `begin_routing` and
+    /// `end_routing` (which hold and save the round-robin state).
     pub(crate) async fn route_in(
         &self,
         tx: &mut AnyConnection,
         state: &mut LeadState,
         exclude_rep_ids: &[String],
+        round_robin: &mut RoundRobinState,
     ) -> Result<Routed> {
         let rules = self.routing_rules().await?;
         let open = self.open_stage_keys().await?;
         let now = self.now();
-        // One routing decision at a time across servers: round-robin state and rep
-        // capacity are read, then written.
-        leadline_store::db::lock_for_transaction(tx, ROUTING_LOCK).await?;
         let load = self.open_lead_counts(tx, &open).await?;
         let (reps, teams) = self.directory(tx).await?.reps_and_teams(&load);
         let facts = state.facts(tx).await?;
         let (lead, w) = (&state.lead, &mut state.work);
         let lead_id = lead.id.as_str();
-        let mut rr_state: RoundRobinState = match settings::get(tx, STATE_SETTING).await? {
-            Some(text) => serde_json::from_str(&text).unwrap_or_default(),
-            None => RoundRobinState::default(),
-        };
         let account = match &lead.account_id {
             Some(id) => sources::account(tx, id).await?,
             None => None,
@@ -262,7 +282,7 @@ impl App {
             exclude_rep_ids,
             now,
         };
-        let decision = routing::route(&rules.rules, &facts, &ctx, &mut rr_state);
+        let decision = routing::route(&rules.rules, &facts, &ctx, round_robin);
         let previous_owner_id = w.owner_id.clone();
         let mut sla_due_at = None;
         if let Some(rep_id) = &decision.rep_id {
@@ -296,8 +316,6 @@ impl App {
             w.owner_id = decision.rep_id.clone();
             w.routed_at = Some(now);
             w.updated_at = now;
-            let text = serde_json::to_string(&rr_state).map_err(anyhow::Error::new)?;
-            settings::set(tx, STATE_SETTING, &text, now).await?;
         }
         let owner_name = decision
             .rep_id

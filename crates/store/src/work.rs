@@ -1,5 +1,6 @@
 //! The working state of a lead (answers, horizon, disqualify reason).
 
+use crate::db::{row_placeholders, rows_per_statement};
 use crate::error::json_column;
 use crate::Result;
 use serde::{Deserialize, Serialize};
@@ -87,54 +88,64 @@ pub async fn get(conn: &mut AnyConnection, lead_id: &str) -> Result<LeadWork> {
 }
 
 pub async fn save(conn: &mut AnyConnection, w: &LeadWork) -> Result<()> {
+    save_many(conn, &[w]).await
+}
+
+/// Inserts or replaces work rows, many per statement.
+pub async fn save_many(conn: &mut AnyConnection, rows: &[&LeadWork]) -> Result<()> {
+    const COLUMNS: usize = 22;
     // Not a cached prepared statement on PostgreSQL: sqlx 0.8's Any driver declares a
     // NULL f64 as float4 there, and a statement first prepared with a NULL score would
     // then refuse a real (float8) score with "incorrect binary data format". Prepared
     // per call, each execution declares the types it actually binds. (SQLite has no
     // such declarations, and keeps the cached statement.)
     let cache_statement = conn.backend_name() == "SQLite";
-    sqlx::query(
-        "INSERT INTO lead_work (lead_id, answers, horizon, horizon_manual, disqualify_reason, stage_changed_at, \
-         fit_score, engagement_score, score, score_explanation, scored_at, first_touch_at, last_touch_at, \
-         next_step, next_step_due_at, owner_id, routed_at, sla_policy_id, sla_clock, sla_escalated_at, \
-         sla_rerouted_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
-         ON CONFLICT (lead_id) DO UPDATE SET \
-         answers = excluded.answers, horizon = excluded.horizon, horizon_manual = excluded.horizon_manual, \
-         disqualify_reason = excluded.disqualify_reason, stage_changed_at = excluded.stage_changed_at, \
-         fit_score = excluded.fit_score, engagement_score = excluded.engagement_score, score = excluded.score, \
-         score_explanation = excluded.score_explanation, scored_at = excluded.scored_at, \
-         first_touch_at = excluded.first_touch_at, last_touch_at = excluded.last_touch_at, \
-         next_step = excluded.next_step, next_step_due_at = excluded.next_step_due_at, \
-         owner_id = excluded.owner_id, routed_at = excluded.routed_at, sla_policy_id = excluded.sla_policy_id, \
-         sla_clock = excluded.sla_clock, sla_escalated_at = excluded.sla_escalated_at, \
-         sla_rerouted_at = excluded.sla_rerouted_at, updated_at = excluded.updated_at",
-    )
-    .bind(w.lead_id.as_str())
-    .bind(w.answers.to_string())
-    .bind(w.horizon.as_deref())
-    .bind(w.horizon_manual.as_deref())
-    .bind(w.disqualify_reason.as_deref())
-    .bind(w.stage_changed_at)
-    .bind(w.fit_score)
-    .bind(w.engagement_score)
-    .bind(w.score)
-    .bind(w.score_explanation.as_ref().map(|e| e.to_string()))
-    .bind(w.scored_at)
-    .bind(w.first_touch_at)
-    .bind(w.last_touch_at)
-    .bind(w.next_step.as_deref())
-    .bind(w.next_step_due_at)
-    .bind(w.owner_id.as_deref())
-    .bind(w.routed_at)
-    .bind(w.sla_policy_id.as_deref())
-    .bind(w.sla_clock.as_ref().map(|c| c.to_string()))
-    .bind(w.sla_escalated_at)
-    .bind(w.sla_rerouted_at)
-    .bind(w.updated_at)
-    .persistent(cache_statement)
-    .execute(&mut *conn)
-    .await?;
+    for chunk in rows.chunks(rows_per_statement(COLUMNS)) {
+        let sql = format!(
+            "INSERT INTO lead_work (lead_id, answers, horizon, horizon_manual, disqualify_reason, stage_changed_at, \
+             fit_score, engagement_score, score, score_explanation, scored_at, first_touch_at, last_touch_at, \
+             next_step, next_step_due_at, owner_id, routed_at, sla_policy_id, sla_clock, sla_escalated_at, \
+             sla_rerouted_at, updated_at) VALUES {} \
+             ON CONFLICT (lead_id) DO UPDATE SET \
+             answers = excluded.answers, horizon = excluded.horizon, horizon_manual = excluded.horizon_manual, \
+             disqualify_reason = excluded.disqualify_reason, stage_changed_at = excluded.stage_changed_at, \
+             fit_score = excluded.fit_score, engagement_score = excluded.engagement_score, score = excluded.score, \
+             score_explanation = excluded.score_explanation, scored_at = excluded.scored_at, \
+             first_touch_at = excluded.first_touch_at, last_touch_at = excluded.last_touch_at, \
+             next_step = excluded.next_step, next_step_due_at = excluded.next_step_due_at, \
+             owner_id = excluded.owner_id, routed_at = excluded.routed_at, sla_policy_id = excluded.sla_policy_id, \
+             sla_clock = excluded.sla_clock, sla_escalated_at = excluded.sla_escalated_at, \
+             sla_rerouted_at = excluded.sla_rerouted_at, updated_at = excluded.updated_at",
+            row_placeholders(conn, chunk.len(), COLUMNS)
+        );
+        let mut q = sqlx::query(&sql);
+        for w in chunk {
+            q = q
+                .bind(w.lead_id.as_str())
+                .bind(w.answers.to_string())
+                .bind(w.horizon.as_deref())
+                .bind(w.horizon_manual.as_deref())
+                .bind(w.disqualify_reason.as_deref())
+                .bind(w.stage_changed_at)
+                .bind(w.fit_score)
+                .bind(w.engagement_score)
+                .bind(w.score)
+                .bind(w.score_explanation.as_ref().map(|e| e.to_string()))
+                .bind(w.scored_at)
+                .bind(w.first_touch_at)
+                .bind(w.last_touch_at)
+                .bind(w.next_step.as_deref())
+                .bind(w.next_step_due_at)
+                .bind(w.owner_id.as_deref())
+                .bind(w.routed_at)
+                .bind(w.sla_policy_id.as_deref())
+                .bind(w.sla_clock.as_ref().map(|c| c.to_string()))
+                .bind(w.sla_escalated_at)
+                .bind(w.sla_rerouted_at)
+                .bind(w.updated_at);
+        }
+        q.persistent(cache_statement).execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

@@ -59,7 +59,7 @@ backend_tests! {
             { "id": "all", "name": "Everyone to Rae", "conditions": [], "target": { "type": "rep", "rep_id": rep } }
         ] })).await;
         let mut ids = Vec::new();
-        for name in ["Ada", "Bea"] {
+        for name in ["Ada", "Bea", "Cy", "Di"] {
             let (status, body) = srv.create_lead(json!({ "first_name": name, "email": format!("{name}@group.example"), "source": "Web" })).await;
             assert_eq!(status, StatusCode::CREATED, "{body}");
             ids.push(body["lead"]["id"].as_str().unwrap().to_string());
@@ -69,8 +69,10 @@ backend_tests! {
             actor: "form:test".into(),
             answers: BTreeMap::from([("asked_to_be_contacted".to_string(), Some("yes".to_string()))]),
         };
-        // The middle one names a lead that does not exist, so the batch's transaction
-        // fails; each is then done on its own.
+        // A batch that succeeds is written with one statement per table.
+        srv.app.run_followups(&[followup(&ids[2]), followup(&ids[3])]).await;
+        // In this one the middle follow-up names a lead that does not exist, so the
+        // batch's transaction fails; each is then done on its own.
         srv.app
             .run_followups(&[followup(&ids[0]), followup("01JNOSUCHLEAD0000000000000"), followup(&ids[1])])
             .await;
