@@ -404,15 +404,10 @@ impl App {
         let (tx, mut rx) = mpsc::unbounded_channel::<PendingCapture>();
         let app = self.clone();
         tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut group = vec![first];
-                while group.len() < MAX_GROUP {
-                    match rx.try_recv() {
-                        Ok(next) => group.push(next),
-                        Err(_) => break,
-                    }
-                }
-                app.commit_group(group).await;
+            // Waits for one capture, then takes whatever else is already queued.
+            let mut group = Vec::with_capacity(MAX_GROUP);
+            while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
+                app.commit_group(std::mem::take(&mut group)).await;
             }
         });
         *sender = Some(tx.clone());

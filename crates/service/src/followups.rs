@@ -60,19 +60,15 @@ impl App {
                 let (tx, mut rx) = mpsc::unbounded_channel::<Followup>();
                 let app = self.clone();
                 tokio::spawn(async move {
-                    while let Some(first) = rx.recv().await {
-                        let mut batch = vec![first];
-                        while batch.len() < MAX_BATCH {
-                            match rx.try_recv() {
-                                Ok(next) => batch.push(next),
-                                Err(_) => break,
-                            }
-                        }
+                    // Waits for one follow-up, then takes whatever else is queued.
+                    let mut batch = Vec::with_capacity(MAX_BATCH);
+                    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
                         app.run_followups(&batch).await;
                         let done = batch.len();
                         if app.followups.pending.fetch_sub(done, Ordering::SeqCst) == done {
                             app.followups.settled.notify_waiters();
                         }
+                        batch.clear();
                     }
                 });
                 senders.push(tx);
