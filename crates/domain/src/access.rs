@@ -2,6 +2,7 @@
 //! token acts with its user's role.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -10,7 +11,8 @@ use std::str::FromStr;
 pub enum Role {
     /// Everything, including users, teams and rules.
     Admin,
-    /// Runs a sales team: all leads, routing, imports, merges; reads users.
+    /// Runs a sales team: their teams' leads and the unassigned ones, routing, imports,
+    /// merges; reads users.
     Manager,
     /// Runs capture and nurture: forms, imports, scoring rules, merges.
     Marketer,
@@ -37,7 +39,7 @@ impl Role {
             Role::Admin => true,
             Role::Manager => !matches!(
                 permission,
-                ManageUsers | ManageForms | ConfigureLifecycle | ManageIntegrations
+                ManageUsers | ManageForms | ConfigureLifecycle | ManageIntegrations | ReadAllLeads
             ),
             Role::Marketer => !matches!(
                 permission,
@@ -88,8 +90,10 @@ pub enum Permission {
     ConfigureLifecycle,
     /// Fit and engagement rules and thresholds.
     ConfigureScoring,
-    /// Every lead, not only the ones the user owns (reps see their own).
+    /// Every lead, not only those of the user's scope (see [`LeadScope`]).
     ReadAllLeads,
+    /// Accounts (companies by web domain) and who owns them.
+    ReadAccounts,
     /// Webhooks, their deliveries and dead letters.
     ManageIntegrations,
 }
@@ -109,8 +113,81 @@ impl Permission {
             Permission::ConfigureLifecycle => "configure_lifecycle",
             Permission::ConfigureScoring => "configure_scoring",
             Permission::ReadAllLeads => "read_all_leads",
+            Permission::ReadAccounts => "read_accounts",
             Permission::ManageIntegrations => "manage_integrations",
         }
+    }
+}
+
+/// Which leads a user may read and work on. Every use case that shows or changes a
+/// lead on someone's behalf asks this, so the API, the pages and the event stream agree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LeadScope {
+    /// Every lead: admins, marketers, and the server itself (forms, imports, jobs).
+    All,
+    /// The leads owned by one of `owners`; with `unowned`, also those nobody owns yet.
+    Owned {
+        owners: BTreeSet<String>,
+        unowned: bool,
+    },
+}
+
+impl LeadScope {
+    /// A user's scope. Admins and marketers see every lead. A manager sees their own
+    /// leads, their teams' members' leads (`managed_members`) and the unassigned pool
+    /// they distribute; not other teams' leads. A rep sees their own leads.
+    pub fn of(
+        role: Role,
+        user_id: &str,
+        managed_members: impl IntoIterator<Item = String>,
+    ) -> LeadScope {
+        if role.allows(Permission::ReadAllLeads) {
+            return LeadScope::All;
+        }
+        let mut owners: BTreeSet<String> = BTreeSet::from([user_id.to_string()]);
+        if role == Role::Manager {
+            owners.extend(managed_members);
+        }
+        LeadScope::Owned {
+            owners,
+            unowned: role == Role::Manager,
+        }
+    }
+
+    /// Whether a lead with this owner (`None`: nobody) is in scope.
+    pub fn includes(&self, owner_id: Option<&str>) -> bool {
+        match self {
+            LeadScope::All => true,
+            LeadScope::Owned { owners, unowned } => match owner_id {
+                Some(owner) => owners.contains(owner),
+                None => *unowned,
+            },
+        }
+    }
+
+    /// Whether a notification about a lead reaches this user: it names someone in
+    /// scope (owner, previous owner, manager: `audience`), or the lead has no owner
+    /// and the scope takes unowned leads.
+    pub fn sees_lead_event(&self, audience: &[String], lead_owner_id: Option<&str>) -> bool {
+        match self {
+            LeadScope::All => true,
+            LeadScope::Owned { owners, unowned } => {
+                audience.iter().any(|a| owners.contains(a))
+                    || (lead_owner_id.is_none() && *unowned)
+                    || lead_owner_id.is_some_and(|o| owners.contains(o))
+            }
+        }
+    }
+
+    /// Whether a lead this user creates becomes theirs. A user who cannot see unowned
+    /// leads (a rep) would otherwise lose sight of the lead they just entered.
+    pub fn owns_what_it_creates(&self) -> bool {
+        matches!(self, LeadScope::Owned { unowned: false, .. })
+    }
+
+    pub fn is_all(&self) -> bool {
+        matches!(self, LeadScope::All)
     }
 }
 
@@ -134,6 +211,7 @@ mod tests {
             ConfigureLifecycle,
             ConfigureScoring,
             ReadAllLeads,
+            ReadAccounts,
             ManageIntegrations,
         ];
         let expect = |role: Role, allowed: &[Permission]| {
@@ -153,7 +231,7 @@ mod tests {
                 ReadUsers,
                 ManageTeams,
                 ConfigureScoring,
-                ReadAllLeads,
+                ReadAccounts,
             ],
         );
         expect(
@@ -167,6 +245,7 @@ mod tests {
                 ReadCatalog,
                 ConfigureScoring,
                 ReadAllLeads,
+                ReadAccounts,
                 ManageIntegrations,
             ],
         );
@@ -180,5 +259,76 @@ mod tests {
         }
         assert_eq!(" Manager ".parse::<Role>().unwrap(), Role::Manager);
         assert!("owner".parse::<Role>().is_err());
+    }
+
+    fn set(ids: &[&str]) -> BTreeSet<String> {
+        ids.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn scopes_follow_the_role() {
+        for role in [Role::Admin, Role::Marketer] {
+            assert_eq!(LeadScope::of(role, "u", ["x".to_string()]), LeadScope::All);
+        }
+        assert_eq!(
+            LeadScope::of(Role::Rep, "r1", ["r2".to_string()]),
+            LeadScope::Owned {
+                owners: set(&["r1"]),
+                unowned: false
+            },
+            "a rep's scope ignores team members"
+        );
+        assert_eq!(
+            LeadScope::of(Role::Manager, "m", ["r1".to_string(), "r2".to_string()]),
+            LeadScope::Owned {
+                owners: set(&["m", "r1", "r2"]),
+                unowned: true
+            }
+        );
+    }
+
+    #[test]
+    fn who_sees_which_lead() {
+        let rep = LeadScope::of(Role::Rep, "r1", []);
+        let manager = LeadScope::of(Role::Manager, "m", ["r1".to_string()]);
+        let cases = [
+            (Some("r1"), true, true, true),
+            (Some("r2"), false, false, true),
+            (Some("m"), false, true, true),
+            (None, false, true, true),
+        ];
+        for (owner, by_rep, by_manager, by_all) in cases {
+            assert_eq!(rep.includes(owner), by_rep, "rep, owner {owner:?}");
+            assert_eq!(
+                manager.includes(owner),
+                by_manager,
+                "manager, owner {owner:?}"
+            );
+            assert_eq!(LeadScope::All.includes(owner), by_all);
+        }
+        assert!(rep.owns_what_it_creates());
+        assert!(!manager.owns_what_it_creates());
+        assert!(!LeadScope::All.owns_what_it_creates());
+    }
+
+    #[test]
+    fn lead_events_reach_the_scopes_they_name() {
+        let rep = LeadScope::of(Role::Rep, "r1", []);
+        let other = LeadScope::of(Role::Rep, "r2", []);
+        let manager = LeadScope::of(Role::Manager, "m", ["r1".to_string()]);
+        let other_manager = LeadScope::of(Role::Manager, "m2", ["r2".to_string()]);
+        let assigned = ["r1".to_string()];
+        assert!(rep.sees_lead_event(&assigned, Some("r1")));
+        assert!(!other.sees_lead_event(&assigned, Some("r1")));
+        assert!(manager.sees_lead_event(&assigned, Some("r1")));
+        assert!(!other_manager.sees_lead_event(&assigned, Some("r1")));
+        // Taken from r2 and given to r1: r2 hears of it (previous owner).
+        let moved = ["r1".to_string(), "r2".to_string()];
+        assert!(other.sees_lead_event(&moved, Some("r1")));
+        // A new unowned lead: managers distribute those; reps do not see them.
+        assert!(manager.sees_lead_event(&[], None));
+        assert!(other_manager.sees_lead_event(&[], None));
+        assert!(!rep.sees_lead_event(&[], None));
+        assert!(LeadScope::All.sees_lead_event(&[], None));
     }
 }

@@ -2,7 +2,7 @@
 //! webhooks are signed (the Standard Webhooks scheme) and retried, and the e-mail
 //! alerts some events raise.
 
-use crate::access::{Permission, Role};
+use crate::access::{LeadScope, Permission, Role};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -93,10 +93,21 @@ pub fn topic_matches(filters: &[String], topic: &str) -> bool {
         })
 }
 
-/// Who may see an event. Admins, managers and marketers see every lead's events; a
-/// rep sees only the events whose audience names them (their own leads).
-pub fn may_see(role: Role, user_id: &str, audience: &[String]) -> bool {
-    role.allows(Permission::ReadAllLeads) || audience.iter().any(|a| a == user_id)
+/// Who may see an event. A lead's event reaches the users whose lead scope it falls in
+/// (see [`LeadScope::sees_lead_event`]: the owner, previous owner or manager it names,
+/// or the lead as its payload shows it); an event about no lead (an import finished)
+/// reaches those who run imports.
+pub fn may_see(
+    role: Role,
+    scope: &LeadScope,
+    lead_id: Option<&str>,
+    audience: &[String],
+    payload: &Value,
+) -> bool {
+    match lead_id {
+        Some(_) => scope.sees_lead_event(audience, payload["lead"]["owner_id"].as_str()),
+        None => role.allows(Permission::RunImports),
+    }
 }
 
 /// The prefix of webhook signing secrets, as in the Standard Webhooks specification.
@@ -417,13 +428,36 @@ mod tests {
     }
 
     #[test]
-    fn reps_see_only_their_own_events() {
+    fn events_reach_the_scopes_they_concern() {
         let audience = strings(&["rep-1", "mgr-1"]);
-        assert!(may_see(Role::Rep, "rep-1", &audience));
-        assert!(!may_see(Role::Rep, "rep-2", &audience));
-        assert!(!may_see(Role::Rep, "rep-2", &[]));
-        for role in [Role::Admin, Role::Manager, Role::Marketer] {
-            assert!(may_see(role, "anyone", &[]));
+        let owned = |owner: &str| json!({ "lead": { "owner_id": owner } });
+        let unowned = json!({ "lead": { "owner_id": null } });
+        let rep = |id: &str| LeadScope::of(Role::Rep, id, []);
+        let sees = |role, scope: &LeadScope, audience: &[String], payload: &Value| {
+            may_see(role, scope, Some("lead-1"), audience, payload)
+        };
+        assert!(sees(Role::Rep, &rep("rep-1"), &audience, &owned("rep-1")));
+        assert!(!sees(Role::Rep, &rep("rep-2"), &audience, &owned("rep-1")));
+        assert!(!sees(Role::Rep, &rep("rep-2"), &[], &unowned));
+        let manager = LeadScope::of(Role::Manager, "mgr-2", strings(&["rep-2"]));
+        assert!(!sees(Role::Manager, &manager, &audience, &owned("rep-1")));
+        assert!(sees(Role::Manager, &manager, &[], &unowned));
+        assert!(sees(Role::Manager, &manager, &[], &owned("rep-2")));
+        for role in [Role::Admin, Role::Marketer] {
+            assert!(sees(role, &LeadScope::All, &[], &owned("rep-1")));
+        }
+        // An import's event: for those who run imports.
+        for (role, expected) in [
+            (Role::Rep, false),
+            (Role::Manager, true),
+            (Role::Marketer, true),
+        ] {
+            let scope = LeadScope::of(role, "u", []);
+            assert_eq!(
+                may_see(role, &scope, None, &[], &json!({})),
+                expected,
+                "{role}"
+            );
         }
     }
 

@@ -443,6 +443,7 @@ async fn import_csv(
         overrides: Vec::new(),
         default_region: Some("US".into()),
         actor: "bench".into(),
+        caller: None,
     };
     let job = app.create_import(&request).await?;
     Ok(app.run_import(job, &request, &NoProgress).await?.job)

@@ -320,6 +320,7 @@ async fn import(database_url: &str, args: cli::ImportArgs) -> anyhow::Result<()>
         overrides,
         default_region,
         actor: "cli".into(),
+        caller: None,
     };
     let job = app.create_import(&request).await?;
     let bar = indicatif::ProgressBar::new(0);

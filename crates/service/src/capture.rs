@@ -11,6 +11,7 @@ use crate::clock::date_of;
 use crate::error::{Result, ServiceError};
 use crate::outbox::lead_summary;
 use crate::App;
+use leadline_domain::access::LeadScope;
 use leadline_domain::matching::{self, MatchDecision, MatchRecord};
 use leadline_domain::merge::{plan_merge, FieldChange, FieldConflict};
 use leadline_domain::normalize::{normalize_lead, FieldError, NormalizeOptions, NormalizedLead};
@@ -20,6 +21,7 @@ use leadline_store::leads::{self, LeadRecord};
 use leadline_store::outbox::{self, OutboxEvent};
 use leadline_store::timeline::{self, MatchDecisionRow, TimelineEvent};
 use leadline_store::touches::{self, Consent, Touch};
+use leadline_store::work::LeadWork;
 use leadline_store::{new_id, sources, AnyConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -48,6 +50,15 @@ pub struct ConsentGrant {
     pub evidence: serde_json::Value,
 }
 
+/// The user a capture is made for. Forms, imports run by the server and demo data
+/// capture for nobody in particular and see every lead.
+#[derive(Debug, Clone)]
+pub struct CaptureCaller {
+    pub user_id: String,
+    /// The leads the caller may see, and so merge into.
+    pub scope: LeadScope,
+}
+
 /// One lead arriving through any channel.
 #[derive(Debug, Clone)]
 pub struct Capture {
@@ -65,6 +76,8 @@ pub struct Capture {
     pub actor: String,
     /// When it happened, if not now (demo data, back-dated imports).
     pub occurred_at: Option<i64>,
+    /// Who captures it, when a user does (the API); `None` for the server's own.
+    pub caller: Option<CaptureCaller>,
 }
 
 impl Capture {
@@ -82,7 +95,22 @@ impl Capture {
             default_region: None,
             actor: actor.to_string(),
             occurred_at: None,
+            caller: None,
         }
+    }
+
+    /// The leads this capture may merge into and show.
+    fn scope(&self) -> &LeadScope {
+        self.caller.as_ref().map_or(&LeadScope::All, |c| &c.scope)
+    }
+
+    /// The owner of a lead this capture creates: a caller who could not see it
+    /// otherwise (a rep) owns what they enter.
+    fn owner_of_created(&self) -> Option<String> {
+        self.caller
+            .as_ref()
+            .filter(|c| c.scope.owns_what_it_creates())
+            .map(|c| c.user_id.clone())
     }
 }
 
@@ -103,6 +131,13 @@ pub enum CaptureOutcome {
     Unchanged {
         lead_id: String,
     },
+    /// The person is already a lead the caller may not see (another rep's). The
+    /// capture was added to that lead's history for its owner — the touch, consents,
+    /// and the values it brought as proposals — without changing the lead, and the
+    /// caller is shown nothing of it.
+    RecordedForOwner {
+        lead_id: String,
+    },
     Rejected {
         errors: Vec<FieldError>,
     },
@@ -113,7 +148,8 @@ impl CaptureOutcome {
         match self {
             CaptureOutcome::Created { lead_id, .. }
             | CaptureOutcome::Merged { lead_id, .. }
-            | CaptureOutcome::Unchanged { lead_id } => Some(lead_id),
+            | CaptureOutcome::Unchanged { lead_id }
+            | CaptureOutcome::RecordedForOwner { lead_id } => Some(lead_id),
             CaptureOutcome::Rejected { .. } => None,
         }
     }
@@ -143,6 +179,9 @@ struct Batch {
     decisions: Vec<MatchDecisionRow>,
     /// New leads announced as `lead.created`, with where they came from.
     announced: Vec<(String, serde_json::Value)>,
+    /// Owners of the candidates, for captures whose caller sees only some leads
+    /// (loaded only then); leads created in this batch are added as they are made.
+    owners: HashMap<String, Option<String>>,
 }
 
 impl Batch {
@@ -152,6 +191,7 @@ impl Batch {
         conn: &mut AnyConnection,
         keys: Vec<String>,
         fingerprints: Vec<String>,
+        need_owners: bool,
     ) -> Result<Batch> {
         let mut batch = Batch::default();
         if !fingerprints.is_empty() {
@@ -184,6 +224,15 @@ impl Batch {
             .into_iter()
             .collect();
         batch.load_full_many(conn, &likely).await?;
+        if need_owners {
+            let mut known: Vec<String> = batch.candidates.keys().cloned().collect();
+            known.extend(batch.fingerprints.values().cloned());
+            let owners = leadline_store::work::owners(conn, &known).await?;
+            for id in known {
+                let owner = owners.get(&id).cloned();
+                batch.owners.insert(id, owner);
+            }
+        }
         for (key, ids) in by_key {
             let live: Vec<String> = ids
                 .into_iter()
@@ -304,6 +353,7 @@ impl Batch {
         now: i64,
     ) -> String {
         let id = new_id();
+        self.owners.insert(id.clone(), capture.owner_of_created());
         self.index(&id, keys);
         self.candidates.insert(id.clone(), match_record);
         self.leads.insert(
@@ -328,6 +378,12 @@ impl Batch {
         );
         self.new_order.push(id.clone());
         id
+    }
+
+    /// Whether `capture`'s caller may see (and so change) this lead.
+    fn visible(&self, capture: &Capture, lead_id: &str) -> bool {
+        let scope = capture.scope();
+        scope.is_all() || scope.includes(self.owners.get(lead_id).cloned().flatten().as_deref())
     }
 
     fn merge_into(
@@ -487,7 +543,8 @@ impl App {
 
         let _guard = self.capture_lock.lock().await;
         let mut tx = self.db.begin().await?;
-        let mut batch = Batch::load(&mut tx, all_keys, fingerprints).await?;
+        let need_owners = captures.iter().any(|c| !c.scope().is_all());
+        let mut batch = Batch::load(&mut tx, all_keys, fingerprints, need_owners).await?;
         let mut outcomes = Vec::with_capacity(captures.len());
         for (capture, prepared) in captures.iter().zip(prepared) {
             let (lead, record, keys) = match prepared {
@@ -501,9 +558,12 @@ impl App {
                 .fingerprint
                 .as_ref()
                 .and_then(|fp| batch.fingerprints.get(fp))
+                .cloned()
             {
-                outcomes.push(CaptureOutcome::Unchanged {
-                    lead_id: lead_id.clone(),
+                outcomes.push(if batch.visible(capture, &lead_id) {
+                    CaptureOutcome::Unchanged { lead_id }
+                } else {
+                    CaptureOutcome::RecordedForOwner { lead_id }
                 });
                 continue;
             }
@@ -522,12 +582,31 @@ impl App {
                     batch
                         .load_full_many(&mut tx, std::slice::from_ref(&lead_id))
                         .await?;
-                    let (filled, conflicts) = batch.merge_into(&lead_id, &lead, at);
                     let mut payload = source_payload(capture);
-                    payload["outcome"] = json!("merged");
                     payload["match_score"] = json!(m.evidence.score);
-                    payload["filled"] = json!(filled);
-                    payload["alternates"] = json!(conflicts);
+                    let (decision, outcome) = if batch.visible(capture, &lead_id) {
+                        let (filled, conflicts) = batch.merge_into(&lead_id, &lead, at);
+                        payload["outcome"] = json!("merged");
+                        payload["filled"] = json!(filled);
+                        payload["alternates"] = json!(conflicts);
+                        let outcome = CaptureOutcome::Merged {
+                            lead_id: lead_id.clone(),
+                            filled,
+                            conflicts,
+                        };
+                        ("merged", outcome)
+                    } else {
+                        // Someone else's lead: the caller may not change it, so what
+                        // the capture brought waits in the timeline for its owner.
+                        let plan = plan_merge(&batch.leads[&lead_id].record.fields, &lead);
+                        payload["outcome"] = json!("recorded_for_owner");
+                        payload["proposed"] = json!(plan.filled);
+                        payload["alternates"] = json!(plan.conflicts);
+                        let outcome = CaptureOutcome::RecordedForOwner {
+                            lead_id: lead_id.clone(),
+                        };
+                        ("recorded_for_owner", outcome)
+                    };
                     batch.events.push(TimelineEvent::new(
                         &lead_id,
                         "captured",
@@ -539,17 +618,13 @@ impl App {
                         id: new_id(),
                         lead_id: lead_id.clone(),
                         candidate_id: lead_id.clone(),
-                        decision: "merged".into(),
+                        decision: decision.into(),
                         score: m.evidence.score,
                         evidence: json!(m.evidence),
                         created_at: at,
                     });
                     batch.add_touch(capture, &lead_id, at);
-                    CaptureOutcome::Merged {
-                        lead_id,
-                        filled,
-                        conflicts,
-                    }
+                    outcome
                 }
                 best => {
                     let possible = best.filter(|m| m.decision == MatchDecision::Possible);
@@ -579,6 +654,15 @@ impl App {
                         payload,
                     ));
                     batch.add_touch(capture, &lead_id, at);
+                    if let Some(owner) = capture.owner_of_created() {
+                        batch.events.push(TimelineEvent::new(
+                            &lead_id,
+                            "owner_changed",
+                            &capture.actor,
+                            at,
+                            json!({ "owner_id": owner, "previous_owner_id": null, "reason": "created_by_owner" }),
+                        ));
+                    }
                     // Live captures are announced one by one; an import announces
                     // itself once, and back-dated captures (demo data) are history.
                     if capture.import_id.is_none() && capture.occurred_at.is_none() {
@@ -586,9 +670,12 @@ impl App {
                             .announced
                             .push((lead_id.clone(), source_payload(capture)));
                     }
+                    // The answer names the possible duplicate only to a caller who
+                    // may see it; the flag itself stays for those who can.
+                    let shown = duplicate_of.filter(|other| batch.visible(capture, other));
                     CaptureOutcome::Created {
                         lead_id,
-                        possible_duplicate_of: duplicate_of,
+                        possible_duplicate_of: shown,
                     }
                 }
             };
@@ -653,16 +740,34 @@ async fn write_batch(conn: &mut AnyConnection, batch: &mut Batch, now: i64) -> R
     touches::insert_consents(conn, &batch.consents).await?;
     timeline::append(conn, &batch.events).await?;
     timeline::record_match_decisions(conn, &batch.decisions).await?;
+    // A lead its creator owns (a rep's own entry) starts with its work row.
+    let owned: Vec<LeadWork> = batch
+        .new_order
+        .iter()
+        .filter_map(|id| {
+            let owner = batch.owners.get(id).cloned().flatten()?;
+            Some(LeadWork {
+                lead_id: id.clone(),
+                answers: json!({}),
+                owner_id: Some(owner),
+                updated_at: now,
+                ..Default::default()
+            })
+        })
+        .collect();
+    leadline_store::work::save_many(conn, &owned.iter().collect::<Vec<_>>()).await?;
     let created: Vec<OutboxEvent> = batch
         .announced
         .iter()
         .map(|(lead_id, source)| {
             let lead = &batch.leads[lead_id].record;
-            let payload = json!({ "lead": lead_summary(lead, None), "source": source });
+            let work = owned.iter().find(|w| &w.lead_id == lead_id);
+            let payload = json!({ "lead": lead_summary(lead, work), "source": source });
+            let audience = notify::audience(work.and_then(|w| w.owner_id.as_deref()), &payload);
             OutboxEvent::new(
                 notify::LEAD_CREATED,
                 Some(lead_id),
-                Vec::new(),
+                audience,
                 payload,
                 lead.created_at,
             )

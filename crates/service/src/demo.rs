@@ -139,7 +139,9 @@ impl App {
                         possible += 1;
                     }
                     CaptureOutcome::Created { .. } => created += 1,
-                    CaptureOutcome::Merged { .. } | CaptureOutcome::Unchanged { .. } => merged += 1,
+                    CaptureOutcome::Merged { .. }
+                    | CaptureOutcome::Unchanged { .. }
+                    | CaptureOutcome::RecordedForOwner { .. } => merged += 1,
                     CaptureOutcome::Rejected { .. } => rejected += 1,
                 }
             }

@@ -30,6 +30,9 @@ pub struct ImportRequest {
     pub overrides: Vec<(String, String)>,
     pub default_region: Option<String>,
     pub actor: String,
+    /// The user running the import through the API; its rows merge only into leads
+    /// that user may see. `None` for the server's own (the CLI).
+    pub caller: Option<crate::capture::CaptureCaller>,
 }
 
 /// Receives progress as rows are processed (a terminal bar, a job row).
@@ -72,6 +75,13 @@ impl RowReport {
                 "unchanged",
                 Some(format!("already imported as lead {lead_id}")),
             ),
+            CaptureOutcome::RecordedForOwner { .. } => (
+                "recorded_for_owner",
+                Some(
+                    "already a lead you cannot see; added to that lead's history for its owner"
+                        .into(),
+                ),
+            ),
             CaptureOutcome::Rejected { errors } => (
                 "rejected",
                 Some(
@@ -86,7 +96,10 @@ impl RowReport {
         RowReport {
             line,
             outcome: name,
-            lead_id: outcome.lead_id().map(str::to_string),
+            lead_id: match outcome {
+                CaptureOutcome::RecordedForOwner { .. } => None,
+                other => other.lead_id().map(str::to_string),
+            },
             reason,
         }
     }
@@ -224,6 +237,7 @@ impl App {
                         Capture::new(row.input.clone(), req.channel, &job.source_id, &req.actor);
                     capture.campaign_id = job.campaign_id.clone();
                     capture.import_id = Some(job.id.clone());
+                    capture.caller = req.caller.clone();
                     capture.default_region = req.default_region.clone();
                     capture.fingerprint =
                         Some(occurrence_fingerprint(&mut seen, &source_name, row));
@@ -249,7 +263,9 @@ impl App {
                 for (line, outcome) in lines.into_iter().zip(&outcomes) {
                     match outcome {
                         CaptureOutcome::Created { .. } => job.created_count += 1,
-                        CaptureOutcome::Merged { .. } => job.merged_count += 1,
+                        CaptureOutcome::Merged { .. } | CaptureOutcome::RecordedForOwner { .. } => {
+                            job.merged_count += 1
+                        }
                         CaptureOutcome::Unchanged { .. } => job.unchanged_count += 1,
                         CaptureOutcome::Rejected { .. } => job.rejected_count += 1,
                     }

@@ -1,7 +1,9 @@
 //! Reading and editing leads.
 
+use crate::access::{authorize_lead_in, visible_leads};
 use crate::error::{Result, ServiceError};
 use crate::App;
+use leadline_domain::access::LeadScope;
 use leadline_domain::fields::{LeadField, LeadInput};
 use leadline_domain::matching;
 use leadline_domain::normalize::{normalize_lead, NormalizeOptions, NormalizedLead};
@@ -56,6 +58,8 @@ impl App {
         Ok(leadline_store::work::get(&mut conn, id).await?.owner_id)
     }
 
+    /// A lead as the server itself sees it (jobs, the CLI, tests). Answers to a user go
+    /// through [`App::lead_for`].
     pub async fn lead(&self, id: &str) -> Result<LeadRecord> {
         let mut conn = self.db.acquire().await?;
         leads::get(&mut conn, id)
@@ -63,36 +67,77 @@ impl App {
             .ok_or_else(|| ServiceError::not_found("lead", id))
     }
 
-    pub async fn lead_detail(&self, id: &str) -> Result<LeadDetail> {
+    /// A lead as a caller with `scope` may see it: "not found" outside the scope, and
+    /// no mention of other leads the caller may not see.
+    pub async fn lead_for(&self, scope: &LeadScope, id: &str) -> Result<LeadRecord> {
         let mut conn = self.db.acquire().await?;
-        let lead = leads::get(&mut conn, id)
+        authorize_lead_in(&mut conn, scope, id).await?;
+        let mut lead = leads::get(&mut conn, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("lead", id))?;
+        hide_other_leads(&mut conn, scope, std::slice::from_mut(&mut lead)).await?;
+        Ok(lead)
+    }
+
+    pub async fn lead_detail(&self, scope: &LeadScope, id: &str) -> Result<LeadDetail> {
+        let lead = self.lead_for(scope, id).await?;
+        let mut conn = self.db.acquire().await?;
+        let mut match_decisions = timeline::match_decisions_for(&mut conn, id).await?;
+        let named: Vec<String> = match_decisions
+            .iter()
+            .map(|d| d.candidate_id.clone())
+            .collect();
+        let visible = visible_leads(&mut conn, scope, &named).await?;
+        match_decisions.retain(|d| d.candidate_id == id || visible.contains(&d.candidate_id));
         Ok(LeadDetail {
             touches: touches::for_lead(&mut conn, id).await?,
             consents: touches::consents_for(&mut conn, id).await?,
-            match_decisions: timeline::match_decisions_for(&mut conn, id).await?,
+            match_decisions,
             lead,
         })
     }
 
-    pub async fn timeline(&self, id: &str) -> Result<Vec<TimelineEvent>> {
+    /// The lead's timeline, as a caller with `scope` may see it.
+    pub async fn timeline(&self, scope: &LeadScope, id: &str) -> Result<Vec<TimelineEvent>> {
         let mut conn = self.db.acquire().await?;
+        authorize_lead_in(&mut conn, scope, id).await?;
         if leads::get(&mut conn, id).await?.is_none() {
             return Err(ServiceError::not_found("lead", id));
         }
-        Ok(timeline::for_lead(&mut conn, id).await?)
+        let mut events = timeline::for_lead(&mut conn, id).await?;
+        if !scope.is_all() {
+            let named: Vec<String> = events
+                .iter()
+                .filter_map(|e| e.payload[NAMED_LEAD].as_str().map(str::to_string))
+                .collect();
+            let visible = visible_leads(&mut conn, scope, &named).await?;
+            for e in &mut events {
+                let hidden = e.payload[NAMED_LEAD]
+                    .as_str()
+                    .is_some_and(|other| !visible.contains(other));
+                if let (true, Some(payload)) = (hidden, e.payload.as_object_mut()) {
+                    payload.remove(NAMED_LEAD);
+                    payload.remove("match_score");
+                }
+            }
+        }
+        Ok(events)
     }
 
-    /// One page of leads, newest first, plus the cursor of the next page.
+    /// One page of the leads in `scope`, newest first, plus the cursor of the next page.
     pub async fn list_leads(
         &self,
+        scope: &LeadScope,
         filter: &LeadFilter,
         after: Option<&LeadCursor>,
         limit: usize,
     ) -> Result<(Vec<LeadRecord>, Option<LeadCursor>)> {
         let mut conn = self.db.acquire().await?;
-        let mut page = leads::list(&mut conn, filter, after, limit + 1).await?;
+        let filter = LeadFilter {
+            scope: (!scope.is_all()).then(|| scope.clone()),
+            ..filter.clone()
+        };
+        let mut page = leads::list(&mut conn, &filter, after, limit + 1).await?;
         let next = if page.len() > limit {
             page.truncate(limit);
             page.last().map(|l| LeadCursor {
@@ -102,15 +147,27 @@ impl App {
         } else {
             None
         };
+        hide_other_leads(&mut conn, scope, &mut page).await?;
         Ok((page, next))
     }
 
     /// Applies a patch through the same normalisation as a capture; every changed
     /// field becomes a `field_changed` event.
-    pub async fn patch_lead(&self, id: &str, patch: &LeadPatch, actor: &str) -> Result<LeadRecord> {
+    /// The lead is rescored in the same transaction (fit rules read its fields), and
+    /// routed if that makes it sales-ready.
+    pub async fn patch_lead(
+        &self,
+        scope: &LeadScope,
+        id: &str,
+        patch: &LeadPatch,
+        actor: &str,
+    ) -> Result<LeadRecord> {
         let now = self.now();
+        let config = self.scoring_config().await?;
+        let lifecycle = self.lifecycle().await?;
         let _guard = self.capture_lock.lock().await;
         let mut tx = self.db.begin().await?;
+        authorize_lead_in(&mut tx, scope, id).await?;
         let mut lead = live_lead(&mut tx, id).await?;
         let mut input = lead.fields.to_input();
         for (field, value) in &patch.fields {
@@ -149,9 +206,48 @@ impl App {
             .map(|c| TimelineEvent::new(&lead.id, "field_changed", actor, now, c))
             .collect();
         timeline::append(&mut tx, &events).await?;
+        let mut state = LeadState::load(&mut tx, id).await?;
+        crate::scoring::rescore_in(&mut tx, &config, &lifecycle, &mut state, now, false).await?;
+        state.flush(&mut tx).await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(lead)
+        drop(_guard);
+        self.outbox_written();
+        self.route_if_sales_ready(id).await?;
+        self.lead_for(scope, id).await
     }
+}
+
+/// The payload key of timeline events that names another lead (a possible duplicate).
+const NAMED_LEAD: &str = "possible_duplicate_of";
+
+/// Forgets the other leads these leads point at (a possible duplicate) where the
+/// caller may not see them: even an id tells a rep that someone else has the person.
+async fn hide_other_leads(
+    conn: &mut leadline_store::AnyConnection,
+    scope: &LeadScope,
+    leads: &mut [LeadRecord],
+) -> Result<()> {
+    if scope.is_all() {
+        return Ok(());
+    }
+    let named: Vec<String> = leads
+        .iter()
+        .filter_map(|l| l.possible_duplicate_of.clone())
+        .collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    let visible = visible_leads(conn, scope, &named).await?;
+    for lead in leads {
+        if lead
+            .possible_duplicate_of
+            .as_ref()
+            .is_some_and(|other| !visible.contains(other))
+        {
+            lead.possible_duplicate_of = None;
+        }
+    }
+    Ok(())
 }
 
 /// The lead, unless it is unknown (404) or was merged into another (409): every use

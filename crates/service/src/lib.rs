@@ -2,6 +2,7 @@
 //! composed from the pure domain core and the store. The HTTP and CLI edges call these
 //! and nothing else, so both behave the same.
 
+pub mod access;
 pub mod capture;
 pub mod catalog;
 pub mod clock;

@@ -4,9 +4,11 @@
 //! back both leads column for column. Timelines are append-only: the merge and its undo
 //! both stay in history.
 
+use crate::access::{authorize_lead_in, visible_leads};
 use crate::error::{Result, ServiceError};
 use crate::leads::live_lead;
 use crate::App;
+use leadline_domain::access::LeadScope;
 use leadline_domain::matching::{blocking_keys, MatchRecord};
 use leadline_domain::merge::plan_merge;
 use leadline_store::leads::{self, LeadRecord};
@@ -42,8 +44,10 @@ async fn reindex(conn: &mut AnyConnection, lead: &LeadRecord) -> Result<()> {
 impl App {
     /// Merges `other_id` into `survivor_id`: blanks are filled, conflicting values kept
     /// as alternates in the timeline, touches and consents move to the survivor.
+    /// Both leads must be in the caller's `scope`.
     pub async fn merge_leads(
         &self,
+        scope: &LeadScope,
         survivor_id: &str,
         other_id: &str,
         actor: &str,
@@ -58,6 +62,8 @@ impl App {
         let now = self.now();
         let _guard = self.capture_lock.lock().await;
         let mut tx = self.db.begin().await?;
+        authorize_lead_in(&mut tx, scope, survivor_id).await?;
+        authorize_lead_in(&mut tx, scope, other_id).await?;
         let survivor = live_lead(&mut tx, survivor_id).await?;
         let other = live_lead(&mut tx, other_id).await?;
         let snapshot = MergeSnapshot {
@@ -128,13 +134,23 @@ impl App {
     }
 
     /// Restores both leads of a merge exactly as they were before it.
-    pub async fn undo_merge(&self, merge_id: &str, actor: &str) -> Result<MergeRow> {
+    /// Both leads must be in the caller's `scope`; otherwise the merge is not found.
+    pub async fn undo_merge(
+        &self,
+        scope: &LeadScope,
+        merge_id: &str,
+        actor: &str,
+    ) -> Result<MergeRow> {
         let now = self.now();
         let _guard = self.capture_lock.lock().await;
         let mut tx = self.db.begin().await?;
         let mut merge = merges::get(&mut tx, merge_id)
             .await?
             .ok_or_else(|| ServiceError::not_found("merge", merge_id))?;
+        let ids = [merge.survivor_id.clone(), merge.merged_id.clone()];
+        if visible_leads(&mut tx, scope, &ids).await?.len() < ids.len() {
+            return Err(ServiceError::not_found("merge", merge_id));
+        }
         if merge.undone_at.is_some() {
             return Err(ServiceError::conflict(
                 "merge_already_undone",

@@ -170,7 +170,12 @@ impl App {
 
     /// Leads in sales-ready stages, or worked while open, whose next step is overdue,
     /// that nobody touched for `max_idle_ms`, or that were worked without a next step.
-    pub async fn losing_touch(&self, max_idle_ms: i64) -> Result<Vec<LosingTouch>> {
+    /// The leads in `scope` losing touch.
+    pub async fn losing_touch(
+        &self,
+        scope: &leadline_domain::access::LeadScope,
+        max_idle_ms: i64,
+    ) -> Result<Vec<LosingTouch>> {
         let lifecycle = self.lifecycle().await?;
         let sales: Vec<String> = lifecycle
             .stages
@@ -189,6 +194,7 @@ impl App {
         Ok(work::worked_leads(&mut conn, &sales, &open)
             .await?
             .into_iter()
+            .filter(|l| scope.includes(l.owner_id.as_deref()))
             .filter_map(|l| {
                 losing_touch(
                     l.last_touch_at,

@@ -210,7 +210,7 @@ impl App {
 
 /// Scores a lead, stores score and explanation, and lifts its stage when a threshold
 /// is reached and the lifecycle allows it (a playbook may stop it at a lower stage).
-async fn rescore_in(
+pub(crate) async fn rescore_in(
     conn: &mut AnyConnection,
     config: &ScoringConfig,
     lifecycle: &leadline_domain::lifecycle::Lifecycle,

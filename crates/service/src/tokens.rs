@@ -78,21 +78,31 @@ impl App {
         let Ok(role) = user.role.parse::<Role>() else {
             return Ok(None);
         };
+        drop(conn);
+        let scope = self.lead_scope(&user.id, role).await?;
+        let mut conn = self.db.acquire().await?;
         // Recording use at minute granularity avoids a write per request.
         let now = self.now();
         if token.last_used_at.is_none_or(|last| now - last > 60_000) {
             tokens::touch(&mut conn, &token.id, now).await?;
         }
-        Ok(Some(Principal { token, user, role }))
+        Ok(Some(Principal {
+            token,
+            user,
+            role,
+            scope,
+        }))
     }
 }
 
-/// Who a request acts as: the token, its user and that user's role.
+/// Who a request acts as: the token, its user, that user's role and the leads the
+/// user may see.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub token: ApiToken,
     pub user: UserRow,
     pub role: Role,
+    pub scope: leadline_domain::access::LeadScope,
 }
 
 /// Where an idempotent request stands.

@@ -3,6 +3,7 @@
 use crate::db::{placeholders, row_placeholders, rows_per_statement, Params};
 use crate::error::json_column;
 use crate::{Result, StoreError};
+use leadline_domain::access::LeadScope;
 use leadline_domain::matching::MatchRecord;
 use leadline_domain::normalize::NormalizedLead;
 use serde::{Deserialize, Serialize};
@@ -232,8 +233,8 @@ pub struct LeadFilter {
     pub created_from: Option<i64>,
     pub created_to: Option<i64>,
     pub include_merged: bool,
-    /// Only leads this user owns (what a rep may see).
-    pub owner_id: Option<String>,
+    /// Only the leads of this scope (what the caller may see); `None` lists every lead.
+    pub scope: Option<LeadScope>,
 }
 
 /// Position after which the next page starts: leads are listed newest first.
@@ -272,11 +273,18 @@ pub async fn list(
     if !filter.include_merged {
         clauses.push("merged_into IS NULL".into());
     }
-    if let Some(owner) = &filter.owner_id {
-        clauses.push(format!(
-            "id IN (SELECT lead_id FROM lead_work WHERE owner_id = {})",
-            params.text(owner.as_str())
-        ));
+    if let Some(LeadScope::Owned { owners, unowned }) = &filter.scope {
+        let owners: Vec<String> = owners.iter().map(|o| params.text(o.as_str())).collect();
+        let mut visible = vec![format!(
+            "id IN (SELECT lead_id FROM lead_work WHERE owner_id IN ({}))",
+            owners.join(", ")
+        )];
+        if *unowned {
+            visible.push(
+                "id NOT IN (SELECT lead_id FROM lead_work WHERE owner_id IS NOT NULL)".into(),
+            );
+        }
+        clauses.push(format!("({})", visible.join(" OR ")));
     }
     if let Some(c) = after {
         let (ts, ts_again, id) = (

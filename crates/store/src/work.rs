@@ -149,6 +149,26 @@ pub async fn save_many(conn: &mut AnyConnection, rows: &[&LeadWork]) -> Result<(
     Ok(())
 }
 
+/// The owners of these leads; a lead nobody owns (or without a work row) is absent.
+pub async fn owners(
+    conn: &mut AnyConnection,
+    lead_ids: &[String],
+) -> Result<std::collections::HashMap<String, String>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in lead_ids.chunks(rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT lead_id, owner_id FROM lead_work WHERE owner_id IS NOT NULL AND lead_id IN ({})",
+            crate::db::placeholders(conn, 1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
 /// Sets a lead's stage (the lifecycle rules are checked by the caller).
 pub async fn set_stage(
     conn: &mut AnyConnection,

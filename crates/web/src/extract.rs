@@ -6,7 +6,7 @@ use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, Que
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use leadline_domain::access::Permission;
+use leadline_domain::access::{LeadScope, Permission};
 use leadline_service::tokens::Principal;
 
 /// JSON body; malformed JSON, wrong types and unknown fields come back as 4xx with
@@ -109,13 +109,13 @@ impl Authenticated {
         format!("user:{} token:{}", self.0.user.id, self.0.token.id)
     }
 
-    /// Whether the user sees every lead, or only the ones they own (reps).
-    pub fn sees_all_leads(&self) -> bool {
-        self.0.role.allows(Permission::ReadAllLeads)
+    /// The leads this user may see (see `LeadScope`).
+    pub fn scope(&self) -> &LeadScope {
+        &self.0.scope
     }
 
-    /// `require(permission)` for one lead, which a rep may reach only if they own it;
-    /// anyone else's lead answers 404, as if it did not exist.
+    /// `require(permission)` for one lead, which must be in the user's scope; a lead
+    /// outside it answers 404, as if it did not exist.
     pub async fn require_lead(
         &self,
         permission: Permission,
@@ -123,13 +123,8 @@ impl Authenticated {
         lead_id: &str,
     ) -> Result<&Self, ApiError> {
         self.require(permission)?;
-        if self.sees_all_leads() {
-            return Ok(self);
-        }
-        match app.lead_owner(lead_id).await? {
-            Some(owner) if owner == self.0.user.id => Ok(self),
-            _ => Err(leadline_service::ServiceError::not_found("lead", lead_id).into()),
-        }
+        app.authorize_lead(self.scope(), lead_id).await?;
+        Ok(self)
     }
 
     /// Refuses with 403 unless the user's role holds `permission`.

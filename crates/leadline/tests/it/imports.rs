@@ -124,7 +124,7 @@ backend_tests! {
                 let request = ImportRequest {
                     file_name: "big.csv".into(), bytes, source: "Big list".into(),
                     channel: leadline_domain::Channel::Import, campaign: None, overrides: vec![],
-                    default_region: Some("US".into()), actor: "test".into(),
+                    default_region: Some("US".into()), actor: "test".into(), caller: None,
                 };
                 let job = app.create_import(&request).await.unwrap();
                 app.run_import(job, &request, &NoProgress).await.unwrap()
@@ -137,7 +137,7 @@ backend_tests! {
         assert_eq!(first.job.rejected_count as usize, csv.broken_lines.len());
         let rejected: Vec<u64> = first.rows.iter().filter(|r| r.outcome == "rejected").map(|r| r.line).collect();
         assert_eq!(rejected, csv.broken_lines, "every broken row reported with its line");
-        let (leads, _) = t.app.list_leads(&Default::default(), None, 1).await.unwrap();
+        let (leads, _) = t.app.list_leads(&leadline_domain::access::LeadScope::All, &Default::default(), None, 1).await.unwrap();
         assert_eq!(leads.len(), 1);
 
         let second = run(bytes).await;

@@ -10,6 +10,7 @@ mod forms;
 mod group_commit;
 mod hostile_input;
 mod imports;
+mod lead_scope;
 mod lifecycle;
 mod matching;
 mod notifications;

@@ -118,6 +118,10 @@ async fn start_import(
         overrides,
         default_region,
         actor: auth.actor(),
+        caller: Some(leadline_service::capture::CaptureCaller {
+            user_id: auth.0.user.id.clone(),
+            scope: auth.scope().clone(),
+        }),
     };
     // Mapping and file-level problems are answered now rather than as a failed job.
     leadline_domain::import::parse_csv(&request.bytes, &request.overrides).map_err(|e| {

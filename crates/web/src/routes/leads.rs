@@ -14,7 +14,9 @@ use leadline_domain::normalize::{
     company_match_key, normalize_phone, EmailAddress, FieldError, PhoneValue,
 };
 use leadline_domain::{Channel, LeadInput};
-use leadline_service::capture::{Attribution, Capture, CaptureOutcome, ConsentGrant};
+use leadline_service::capture::{
+    Attribution, Capture, CaptureCaller, CaptureOutcome, ConsentGrant,
+};
 use leadline_service::leads::LeadPatch;
 use leadline_service::tokens::Idempotency;
 use leadline_store::leads::{LeadCursor, LeadFilter};
@@ -179,6 +181,10 @@ async fn run_create(
     };
     let actor = auth.actor();
     let mut capture = Capture::new(input, channel, &source.id, &actor);
+    capture.caller = Some(CaptureCaller {
+        user_id: auth.0.user.id.clone(),
+        scope: auth.scope().clone(),
+    });
     capture.campaign_id = campaign.map(|c| c.id);
     capture.attribution = body.attribution;
     capture.default_region = default_region;
@@ -196,12 +202,13 @@ async fn run_create(
             },
         })
         .collect();
+    let scope = auth.scope();
     match state.app.capture(capture).await? {
         CaptureOutcome::Created {
             lead_id,
             possible_duplicate_of,
         } => {
-            let lead = state.app.lead(&lead_id).await?;
+            let lead = state.app.lead_for(scope, &lead_id).await?;
             Ok((
                 StatusCode::CREATED,
                 json!({ "outcome": "created", "lead": lead, "possible_duplicate_of": possible_duplicate_of }),
@@ -212,19 +219,26 @@ async fn run_create(
             filled,
             conflicts,
         } => {
-            let lead = state.app.lead(&lead_id).await?;
+            let lead = state.app.lead_for(scope, &lead_id).await?;
             Ok((
                 StatusCode::OK,
                 json!({ "outcome": "merged", "lead": lead, "filled": filled, "conflicts": conflicts }),
             ))
         }
         CaptureOutcome::Unchanged { lead_id } => {
-            let lead = state.app.lead(&lead_id).await?;
+            let lead = state.app.lead_for(scope, &lead_id).await?;
             Ok((
                 StatusCode::OK,
                 json!({ "outcome": "unchanged", "lead": lead }),
             ))
         }
+        // Nothing of the other lead is shown, not even its id: only that the person is
+        // someone else's lead now, so the caller does not chase them too.
+        CaptureOutcome::RecordedForOwner { .. } => Ok((
+            StatusCode::ACCEPTED,
+            json!({ "outcome": "recorded_for_owner", "lead": null,
+                    "message": "this person is already a lead you cannot see; the capture was added to that lead's history for its owner" }),
+        )),
         CaptureOutcome::Rejected { errors } => Err(ApiError::invalid(errors)),
     }
 }
@@ -320,7 +334,7 @@ async fn get_lead(
 ) -> ApiResult<Response> {
     auth.require_lead(Permission::ReadLeads, &state.app, &id)
         .await?;
-    Ok(Json(state.app.lead_detail(&id).await?).into_response())
+    Ok(Json(state.app.lead_detail(auth.scope(), &id).await?).into_response())
 }
 
 async fn timeline(
@@ -330,7 +344,7 @@ async fn timeline(
 ) -> ApiResult<Response> {
     auth.require_lead(Permission::ReadLeads, &state.app, &id)
         .await?;
-    let events = state.app.timeline(&id).await?;
+    let events = state.app.timeline(auth.scope(), &id).await?;
     Ok(Json(json!({ "lead_id": id, "events": events })).into_response())
 }
 
@@ -407,7 +421,10 @@ async fn patch_lead(
     auth.require_lead(Permission::WriteLeads, &state.app, &id)
         .await?;
     let patch = parse_patch(body).map_err(ApiError::invalid)?;
-    let lead = state.app.patch_lead(&id, &patch, &auth.actor()).await?;
+    let lead = state
+        .app
+        .patch_lead(auth.scope(), &id, &patch, &auth.actor())
+        .await?;
     Ok(Json(lead).into_response())
 }
 
@@ -463,10 +480,7 @@ async fn list_leads(
 ) -> ApiResult<Response> {
     auth.require(Permission::ReadLeads)?;
     let mut errors = Vec::new();
-    let mut filter = LeadFilter {
-        owner_id: (!auth.sees_all_leads()).then(|| auth.0.user.id.clone()),
-        ..Default::default()
-    };
+    let mut filter = LeadFilter::default();
     if let Some(email) = &q.email {
         match EmailAddress::parse(email) {
             Ok(e) => filter.email_key = Some(e.match_key()),
@@ -531,7 +545,7 @@ async fn list_leads(
     }
     let (leads, next) = state
         .app
-        .list_leads(&filter, cursor.as_ref(), limit)
+        .list_leads(auth.scope(), &filter, cursor.as_ref(), limit)
         .await?;
     Ok(
         Json(json!({ "leads": leads, "next_cursor": next.as_ref().map(encode_cursor) }))
@@ -555,9 +569,9 @@ async fn merge_lead(
     auth.require(Permission::MergeLeads)?;
     let merge = state
         .app
-        .merge_leads(&id, &body.other_lead_id, &auth.actor())
+        .merge_leads(auth.scope(), &id, &body.other_lead_id, &auth.actor())
         .await?;
-    let lead = state.app.lead(&id).await?;
+    let lead = state.app.lead_for(auth.scope(), &id).await?;
     Ok(Json(json!({ "merge_id": merge.id, "survivor_id": merge.survivor_id, "merged_id": merge.merged_id, "lead": lead })).into_response())
 }
 
@@ -567,9 +581,12 @@ async fn undo_merge(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     auth.require(Permission::MergeLeads)?;
-    let merge = state.app.undo_merge(&id, &auth.actor()).await?;
-    let survivor = state.app.lead(&merge.survivor_id).await?;
-    let restored = state.app.lead(&merge.merged_id).await?;
+    let merge = state
+        .app
+        .undo_merge(auth.scope(), &id, &auth.actor())
+        .await?;
+    let survivor = state.app.lead_for(auth.scope(), &merge.survivor_id).await?;
+    let restored = state.app.lead_for(auth.scope(), &merge.merged_id).await?;
     Ok(Json(json!({ "merge_id": merge.id, "undone_at": merge.undone_at, "survivor": survivor, "restored": restored })).into_response())
 }
 

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::Stream;
-use leadline_domain::access::{Permission, Role};
+use leadline_domain::access::{LeadScope, Permission, Role};
 use leadline_domain::notify;
 use leadline_service::outbox::{envelope, WebhookInput};
 use leadline_service::App;
@@ -107,7 +107,7 @@ async fn stream(
     }
     let viewer = Viewer {
         role: auth.0.role,
-        user_id: auth.0.user.id.clone(),
+        scope: auth.scope().clone(),
         topics,
     };
     let events = event_stream(StreamState {
@@ -124,16 +124,24 @@ async fn stream(
         .into_response())
 }
 
+/// Who holds the stream. The scope is taken when the stream opens: a manager whose
+/// teams change sees the change on reconnecting.
 struct Viewer {
     role: Role,
-    user_id: String,
+    scope: LeadScope,
     topics: Vec<String>,
 }
 
 impl Viewer {
     fn sees(&self, e: &OutboxEvent) -> bool {
         notify::topic_matches(&self.topics, &e.topic)
-            && notify::may_see(self.role, &self.user_id, &e.audience)
+            && notify::may_see(
+                self.role,
+                &self.scope,
+                e.lead_id.as_deref(),
+                &e.audience,
+                &e.payload,
+            )
     }
 }
 

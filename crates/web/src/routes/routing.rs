@@ -29,7 +29,7 @@ async fn get_account(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    auth.require(Permission::ReadAllLeads)?;
+    auth.require(Permission::ReadAccounts)?;
     Ok(Json(state.app.account(&id).await?).into_response())
 }
 
@@ -101,6 +101,7 @@ async fn route_lead(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    auth.require(Permission::ManageTeams)?;
+    auth.require_lead(Permission::ManageTeams, &state.app, &id)
+        .await?;
     Ok(Json(state.app.route_lead(&id, &[]).await?).into_response())
 }

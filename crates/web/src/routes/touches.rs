@@ -72,9 +72,9 @@ async fn losing_touch(
         )
         .field("max_idle_hours"));
     }
-    let mut leads = state.app.losing_touch(hours * 3_600_000).await?;
-    if !auth.sees_all_leads() {
-        leads.retain(|l| l.owner_id.as_deref() == Some(auth.0.user.id.as_str()));
-    }
+    let leads = state
+        .app
+        .losing_touch(auth.scope(), hours * 3_600_000)
+        .await?;
     Ok(Json(json!({ "max_idle_hours": hours, "leads": leads })).into_response())
 }
