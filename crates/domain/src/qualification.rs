@@ -21,6 +21,10 @@
 //! away (long-range: handle with care, nurture). It is derived from the timeframe answer
 //! and a rep may override it ([`HorizonSetting`]).
 
+mod free_text;
+
+pub use free_text::ReadAnswer;
+
 use crate::conditions::Facts;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -226,8 +226,18 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
     app.spawn_outbox_worker(std::time::Duration::from_millis(
         args.outbox_poll_ms.max(10),
     ));
+    // Follow-ups a stopped server left behind are picked up at once, then every second.
+    app.spawn_followup_sweeper(std::time::Duration::from_secs(1));
     let state = leadline_web::AppState::new(app.clone(), config);
     leadline_web::serve(listener, state, shutdown_signal()).await?;
+    // No request is in flight any more; finish the follow-ups this server holds, or
+    // hand them back, before the pool closes.
+    let handed_back = app
+        .finish_followups(std::time::Duration::from_secs(10))
+        .await;
+    if handed_back > 0 {
+        tracing::warn!(handed_back, "follow-ups handed back for the next start");
+    }
     app.db.close().await;
     Ok(())
 }

@@ -25,7 +25,7 @@ use leadline_store::work::LeadWork;
 use leadline_store::{new_id, sources, AnyConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use tokio::sync::{mpsc, oneshot};
 
 /// Where a capture came from beyond its source and campaign.
@@ -78,6 +78,10 @@ pub struct Capture {
     pub occurred_at: Option<i64>,
     /// Who captures it, when a user does (the API); `None` for the server's own.
     pub caller: Option<CaptureCaller>,
+    /// Work to do once it is captured (a form's qualification answers, scoring,
+    /// routing): written in the capture's transaction, done right after (see
+    /// `followups`). `None` for captures that need none.
+    pub followup: Option<BTreeMap<String, Option<String>>>,
 }
 
 impl Capture {
@@ -96,6 +100,7 @@ impl Capture {
             actor: actor.to_string(),
             occurred_at: None,
             caller: None,
+            followup: None,
         }
     }
 
@@ -182,6 +187,8 @@ struct Batch {
     /// Owners of the candidates, for captures whose caller sees only some leads
     /// (loaded only then); leads created in this batch are added as they are made.
     owners: HashMap<String, Option<String>>,
+    /// Follow-ups of this batch's captures, written with them.
+    followups: Vec<leadline_store::followups::PendingFollowup>,
 }
 
 impl Batch {
@@ -679,12 +686,23 @@ impl App {
                     }
                 }
             };
+            if let (
+                Some(answers),
+                CaptureOutcome::Created { lead_id, .. } | CaptureOutcome::Merged { lead_id, .. },
+            ) = (&capture.followup, &outcome)
+            {
+                let row = self.new_followup_row(lead_id, &capture.actor, answers);
+                batch.followups.push(row);
+            }
             outcomes.push(outcome);
         }
         write_batch(&mut tx, &mut batch, now).await?;
         tx.commit().await.map_err(StoreError::from)?;
         if !batch.announced.is_empty() {
             self.outbox_written();
+        }
+        for row in std::mem::take(&mut batch.followups) {
+            self.enqueue_followup(crate::followups::Followup::from_row(row));
         }
         Ok(outcomes)
     }
@@ -774,5 +792,6 @@ async fn write_batch(conn: &mut AnyConnection, batch: &mut Batch, now: i64) -> R
         })
         .collect();
     outbox::emit(conn, &created).await?;
+    leadline_store::followups::insert_many(conn, &batch.followups).await?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ServiceError {
     /// One or more input fields are wrong.
-    #[error("invalid input")]
+    #[error("invalid input: {}", fields(.0))]
     Invalid(Vec<FieldError>),
     #[error("{what} {id:?} not found")]
     NotFound { what: &'static str, id: String },
@@ -17,6 +17,15 @@ pub enum ServiceError {
     Conflict { code: &'static str, message: String },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// `field: message; …`, for logs and terminals.
+fn fields(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl ServiceError {

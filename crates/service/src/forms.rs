@@ -593,21 +593,13 @@ impl App {
                 })
                 .collect();
         }
-        let actor = capture.actor.clone();
+        // Scoring, answers (which may route the lead) and triage follow in the
+        // background, so the visitor is answered as soon as the capture commits; the
+        // follow-up is written in the capture's transaction, so it is never lost.
+        capture.followup = Some(answers);
         match self.capture(capture).await? {
             CaptureOutcome::Rejected { errors } => Err(ServiceError::Invalid(errors)),
-            outcome => {
-                // Scoring, answers (which may route the lead) and triage follow in the
-                // background, so the visitor is answered as soon as the capture commits.
-                if let Some(lead_id) = outcome.lead_id() {
-                    self.enqueue_followup(crate::followups::Followup {
-                        lead_id: lead_id.to_string(),
-                        actor: actor.clone(),
-                        answers,
-                    });
-                }
-                Ok(SubmitResult::Captured(outcome))
-            }
+            outcome => Ok(SubmitResult::Captured(outcome)),
         }
     }
 }

@@ -268,6 +268,29 @@ pub(crate) async fn live_lead(
     Ok(lead)
 }
 
+/// The lead `lead_id` lives on as: itself, or the lead it was merged into (through
+/// any later merges).
+pub(crate) async fn surviving_lead_id(
+    conn: &mut leadline_store::AnyConnection,
+    lead_id: &str,
+) -> Result<String> {
+    let mut id = lead_id.to_string();
+    // A merge chain is short; the bound only guards against a corrupt cycle.
+    for _ in 0..32 {
+        let lead = leads::get(conn, &id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("lead", &id))?;
+        match lead.merged_into {
+            Some(next) => id = next,
+            None => return Ok(id),
+        }
+    }
+    Err(ServiceError::conflict(
+        "merge_cycle",
+        format!("lead {lead_id} was merged in a cycle"),
+    ))
+}
+
 /// A live lead and its work row, read once inside a transaction and carried through
 /// the steps that change them (answers, scoring, routing), which record their events
 /// here; `flush` then writes the work row and the events once, so a form's follow-up

@@ -26,6 +26,9 @@ pub struct Qualification {
     /// The stage in each vocabulary: stage label, funnel, ladder, qualification level.
     pub vocabularies: BTreeMap<&'static str, Option<String>>,
     pub answers: Answers,
+    /// The lead's own words where an answer was read from free text
+    /// (`{"timeframe": "next quarter"}`).
+    pub answer_texts: BTreeMap<String, String>,
     pub horizon: Option<Horizon>,
     pub horizon_overridden: bool,
     pub disqualify_reason: Option<String>,
@@ -58,6 +61,15 @@ fn horizon_setting(w: &LeadWork) -> HorizonSetting {
         derived: w.horizon.as_deref().and_then(horizon_parse),
         manual: w.horizon_manual.as_deref().and_then(horizon_parse),
     }
+}
+
+/// How answer texts are read: exactly (the API: `yes`, `3_months` …, anything else
+/// is refused with a field error), or as people write them (a public form, which has
+/// already thanked the visitor: never refused, see `Answer::read_for`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    Strict,
+    Lenient,
 }
 
 impl App {
@@ -101,7 +113,18 @@ impl App {
         .into_iter()
         .map(|(name, v)| (name, lifecycle.describe(&stage, v)))
         .collect();
+        let answer_texts = w
+            .answer_texts
+            .as_object()
+            .map(|texts| {
+                texts
+                    .iter()
+                    .filter_map(|(q, t)| Some((q.clone(), t.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(Qualification {
+            answer_texts,
             sales_ready: lifecycle.is_sales_ready(&stage, &answers),
             vocabularies,
             horizon: setting.effective(),
@@ -125,7 +148,7 @@ impl App {
     ) -> Result<Qualification> {
         let mut tx = self.db.begin().await?;
         let mut state = LeadState::load(&mut tx, lead_id).await?;
-        self.apply_answers(&mut state, changes, horizon_manual, actor)?;
+        self.apply_answers(&mut state, changes, horizon_manual, Reading::Strict, actor)?;
         state.flush(&mut tx).await?;
         tx.commit().await.map_err(StoreError::from)?;
         self.outbox_written();
@@ -140,10 +163,15 @@ impl App {
         state: &mut LeadState,
         changes: &BTreeMap<String, Option<String>>,
         horizon_manual: Option<Option<String>>,
+        reading: Reading,
         actor: &str,
     ) -> Result<()> {
         let now = self.now();
         let mut answers = state.answers()?;
+        let mut texts = match &state.work.answer_texts {
+            serde_json::Value::Object(map) => map.clone(),
+            _ => serde_json::Map::new(),
+        };
         let mut errors = Vec::new();
         let mut changed = Vec::new();
         for (name, value) in changes {
@@ -158,20 +186,35 @@ impl App {
             };
             match value {
                 None => {
+                    texts.remove(question.as_str());
                     if answers.remove(question).is_some() {
                         changed.push(json!({ "question": question, "answer": null }));
                     }
                 }
-                Some(text) => match Answer::parse_for(question, text)
-                    .map(|a| answers.set(question, a).map(|_| a))
-                {
-                    Ok(Ok(answer)) => {
-                        changed.push(json!({ "question": question, "answer": answer }))
+                Some(text) => {
+                    let read = match reading {
+                        Reading::Strict => Answer::parse_for(question, text).map(|answer| {
+                            leadline_domain::qualification::ReadAnswer { answer, text: None }
+                        }),
+                        Reading::Lenient => Ok(Answer::read_for(question, text)),
+                    };
+                    match read.and_then(|r| answers.set(question, r.answer).map(|_| r)) {
+                        Ok(r) => {
+                            let mut change = json!({ "question": question, "answer": r.answer });
+                            match &r.text {
+                                Some(words) => {
+                                    change["text"] = json!(words);
+                                    texts.insert(question.as_str().into(), json!(words));
+                                }
+                                None => {
+                                    texts.remove(question.as_str());
+                                }
+                            }
+                            changed.push(change);
+                        }
+                        Err(e) => errors.push(field_error(&field, "invalid_answer", e.to_string())),
                     }
-                    Ok(Err(e)) | Err(e) => {
-                        errors.push(field_error(&field, "invalid_answer", e.to_string()))
-                    }
-                },
+                }
             }
         }
         let mut setting = horizon_setting(&state.work);
@@ -192,6 +235,7 @@ impl App {
         setting.update_derived(&answers, date_of(now));
         let w = &mut state.work;
         w.answers = serde_json::to_value(&answers).map_err(anyhow::Error::new)?;
+        w.answer_texts = serde_json::Value::Object(texts);
         w.horizon = setting.derived.map(|h| h.as_str().to_string());
         w.horizon_manual = setting.manual.map(|h| h.as_str().to_string());
         w.updated_at = now;

@@ -257,6 +257,16 @@ fn is_sqlite(conn: &AnyConnection) -> bool {
     conn.backend_name() == "SQLite"
 }
 
+/// The clause that makes a claiming `SELECT` skip rows another transaction holds
+/// (PostgreSQL). SQLite has one writer at a time, so nothing is needed there.
+pub fn skip_locked(conn: &AnyConnection) -> &'static str {
+    if is_sqlite(conn) {
+        ""
+    } else {
+        " FOR UPDATE SKIP LOCKED"
+    }
+}
+
 /// Placeholders for `n` values bound in order, the first being parameter `first`.
 pub fn placeholders(conn: &AnyConnection, first: usize, n: usize) -> String {
     let sqlite = is_sqlite(conn);

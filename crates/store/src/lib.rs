@@ -7,6 +7,7 @@
 
 pub mod db;
 pub mod error;
+pub mod followups;
 pub mod forms;
 pub mod imports;
 pub mod leads;

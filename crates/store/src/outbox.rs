@@ -1,22 +1,11 @@
 //! The outbox: events written in the transaction of the change that caused them, the
 //! webhook subscriptions, and the deliveries a worker claims, attempts and settles.
 
-use crate::db::{row_placeholders, rows_per_statement, Params};
+use crate::db::{row_placeholders, rows_per_statement, skip_locked, Params};
 use crate::error::json_column;
 use crate::{new_id, Result};
 use serde::Serialize;
 use sqlx::{AnyConnection, FromRow, Row};
-
-/// `FOR UPDATE SKIP LOCKED` where rows can be locked (PostgreSQL): concurrent workers
-/// each take different rows instead of waiting. SQLite has one writer at a time, so a
-/// write transaction (`BEGIN IMMEDIATE`) already excludes the other workers.
-fn skip_locked(conn: &AnyConnection) -> &'static str {
-    if conn.backend_name() == "SQLite" {
-        ""
-    } else {
-        " FOR UPDATE SKIP LOCKED"
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OutboxEvent {

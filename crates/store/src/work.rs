@@ -11,6 +11,9 @@ pub struct LeadWork {
     pub lead_id: String,
     /// Qualification answers as a JSON object (`{"need": "yes", "timeframe": "3_months"}`).
     pub answers: serde_json::Value,
+    /// The lead's own words for answers read from free text (`{"timeframe": "next
+    /// quarter"}`), a JSON object; `{}` (or null before the first save) when none.
+    pub answer_texts: serde_json::Value,
     pub horizon: Option<String>,
     pub horizon_manual: Option<String>,
     pub disqualify_reason: Option<String>,
@@ -39,7 +42,7 @@ pub struct LeadWork {
 /// The lead's working state, or an empty one if nothing was recorded yet.
 pub async fn get(conn: &mut AnyConnection, lead_id: &str) -> Result<LeadWork> {
     let row = sqlx::query(
-        "SELECT lead_id, answers, horizon, horizon_manual, disqualify_reason, stage_changed_at, fit_score, \
+        "SELECT lead_id, answers, answer_texts, horizon, horizon_manual, disqualify_reason, stage_changed_at, fit_score, \
          engagement_score, score, score_explanation, scored_at, first_touch_at, last_touch_at, next_step, \
          next_step_due_at, owner_id, routed_at, sla_policy_id, sla_clock, sla_escalated_at, sla_rerouted_at, \
          updated_at FROM lead_work WHERE lead_id = $1",
@@ -51,10 +54,12 @@ pub async fn get(conn: &mut AnyConnection, lead_id: &str) -> Result<LeadWork> {
         return Ok(LeadWork {
             lead_id: lead_id.to_string(),
             answers: serde_json::json!({}),
+            answer_texts: serde_json::json!({}),
             ..Default::default()
         });
     };
     let answers: String = row.try_get("answers")?;
+    let answer_texts: String = row.try_get("answer_texts")?;
     let explanation: Option<String> = row.try_get("score_explanation")?;
     Ok(LeadWork {
         fit_score: row.try_get("fit_score")?,
@@ -79,6 +84,7 @@ pub async fn get(conn: &mut AnyConnection, lead_id: &str) -> Result<LeadWork> {
         sla_rerouted_at: row.try_get("sla_rerouted_at")?,
         lead_id: row.try_get("lead_id")?,
         answers: json_column("lead_work.answers", &answers)?,
+        answer_texts: json_column("lead_work.answer_texts", &answer_texts)?,
         horizon: row.try_get("horizon")?,
         horizon_manual: row.try_get("horizon_manual")?,
         disqualify_reason: row.try_get("disqualify_reason")?,
@@ -93,7 +99,7 @@ pub async fn save(conn: &mut AnyConnection, w: &LeadWork) -> Result<()> {
 
 /// Inserts or replaces work rows, many per statement.
 pub async fn save_many(conn: &mut AnyConnection, rows: &[&LeadWork]) -> Result<()> {
-    const COLUMNS: usize = 22;
+    const COLUMNS: usize = 23;
     // Not a cached prepared statement on PostgreSQL: sqlx 0.8's Any driver declares a
     // NULL f64 as float4 there, and a statement first prepared with a NULL score would
     // then refuse a real (float8) score with "incorrect binary data format". Prepared
@@ -102,12 +108,12 @@ pub async fn save_many(conn: &mut AnyConnection, rows: &[&LeadWork]) -> Result<(
     let cache_statement = conn.backend_name() == "SQLite";
     for chunk in rows.chunks(rows_per_statement(COLUMNS)) {
         let sql = format!(
-            "INSERT INTO lead_work (lead_id, answers, horizon, horizon_manual, disqualify_reason, stage_changed_at, \
+            "INSERT INTO lead_work (lead_id, answers, answer_texts, horizon, horizon_manual, disqualify_reason, stage_changed_at, \
              fit_score, engagement_score, score, score_explanation, scored_at, first_touch_at, last_touch_at, \
              next_step, next_step_due_at, owner_id, routed_at, sla_policy_id, sla_clock, sla_escalated_at, \
              sla_rerouted_at, updated_at) VALUES {} \
              ON CONFLICT (lead_id) DO UPDATE SET \
-             answers = excluded.answers, horizon = excluded.horizon, horizon_manual = excluded.horizon_manual, \
+             answers = excluded.answers, answer_texts = excluded.answer_texts, horizon = excluded.horizon, horizon_manual = excluded.horizon_manual, \
              disqualify_reason = excluded.disqualify_reason, stage_changed_at = excluded.stage_changed_at, \
              fit_score = excluded.fit_score, engagement_score = excluded.engagement_score, score = excluded.score, \
              score_explanation = excluded.score_explanation, scored_at = excluded.scored_at, \
@@ -123,6 +129,11 @@ pub async fn save_many(conn: &mut AnyConnection, rows: &[&LeadWork]) -> Result<(
             q = q
                 .bind(w.lead_id.as_str())
                 .bind(w.answers.to_string())
+                .bind(if w.answer_texts.is_object() {
+                    w.answer_texts.to_string()
+                } else {
+                    "{}".to_string()
+                })
                 .bind(w.horizon.as_deref())
                 .bind(w.horizon_manual.as_deref())
                 .bind(w.disqualify_reason.as_deref())

@@ -4,7 +4,6 @@
 
 use crate::backend_tests;
 use crate::harness::*;
-use leadline_service::followups::Followup;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
@@ -64,18 +63,18 @@ backend_tests! {
             assert_eq!(status, StatusCode::CREATED, "{body}");
             ids.push(body["lead"]["id"].as_str().unwrap().to_string());
         }
-        let followup = |lead_id: &str| Followup {
-            lead_id: lead_id.to_string(),
-            actor: "form:test".into(),
-            answers: BTreeMap::from([("asked_to_be_contacted".to_string(), Some("yes".to_string()))]),
-        };
+        let answers = BTreeMap::from([("asked_to_be_contacted".to_string(), Some("yes".to_string()))]);
+        let mut followups = Vec::new();
+        for lead_id in [&ids[2], &ids[3], &ids[0], "01JNOSUCHLEAD0000000000000", &ids[1]] {
+            followups.push(srv.app.record_followup(lead_id, "form:test", &answers).await.unwrap());
+        }
         // A batch that succeeds is written with one statement per table.
-        srv.app.run_followups(&[followup(&ids[2]), followup(&ids[3])]).await;
+        srv.app.run_followups(&followups[..2]).await;
         // In this one the middle follow-up names a lead that does not exist, so the
         // batch's transaction fails; each is then done on its own.
-        srv.app
-            .run_followups(&[followup(&ids[0]), followup("01JNOSUCHLEAD0000000000000"), followup(&ids[1])])
-            .await;
+        srv.app.run_followups(&followups[2..]).await;
+        // Run again, nothing is done twice: the rows are gone.
+        srv.app.run_followups(&followups).await;
 
         for id in &ids {
             let (_, q) = srv.send(srv.get(&format!("/api/v1/leads/{id}/qualification"))).await;

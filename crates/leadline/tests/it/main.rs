@@ -6,6 +6,7 @@ mod harness;
 mod api_leads;
 mod cli;
 mod event_stream;
+mod followups;
 mod forms;
 mod group_commit;
 mod hostile_input;
