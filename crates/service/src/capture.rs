@@ -189,6 +189,8 @@ struct Batch {
     owners: HashMap<String, Option<String>>,
     /// Follow-ups of this batch's captures, written with them.
     followups: Vec<leadline_store::followups::PendingFollowup>,
+    /// Merged-away candidates → the live lead each now lives on in.
+    survivors: HashMap<String, String>,
 }
 
 impl Batch {
@@ -215,10 +217,14 @@ impl Batch {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        batch.candidates = leads::match_records(conn, &ids)
-            .await?
-            .into_iter()
-            .collect();
+        let mut merged = HashMap::new();
+        for (id, record, merged_into) in leads::match_records(conn, &ids).await? {
+            if let Some(into) = merged_into {
+                merged.insert(id.clone(), into);
+            }
+            batch.candidates.insert(id, record);
+        }
+        batch.survivors = survivors(conn, merged).await?;
         // Candidates sharing an e-mail or phone are the likely merges: fetch their full
         // rows now in one query instead of one at a time while matching.
         let likely: Vec<String> = by_key
@@ -226,7 +232,7 @@ impl Batch {
             .filter(|(key, _)| matching::is_strong_key(key))
             .flat_map(|(_, ids)| ids.iter())
             .filter(|id| batch.candidates.contains_key(*id))
-            .cloned()
+            .map(|id| batch.survivor(id).to_string())
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
@@ -234,6 +240,7 @@ impl Batch {
         if need_owners {
             let mut known: Vec<String> = batch.candidates.keys().cloned().collect();
             known.extend(batch.fingerprints.values().cloned());
+            known.extend(batch.survivors.values().cloned());
             let owners = leadline_store::work::owners(conn, &known).await?;
             for id in known {
                 let owner = owners.get(&id).cloned();
@@ -385,6 +392,13 @@ impl Batch {
         );
         self.new_order.push(id.clone());
         id
+    }
+
+    /// The live lead a candidate stands for: itself, or the lead it was merged into.
+    fn survivor<'a>(&'a self, candidate: &'a str) -> &'a str {
+        self.survivors
+            .get(candidate)
+            .map_or(candidate, String::as_str)
     }
 
     /// Whether `capture`'s caller may see (and so change) this lead.
@@ -585,12 +599,16 @@ impl App {
             );
             let outcome = match best {
                 Some(m) if m.decision == MatchDecision::Sure => {
-                    let lead_id = m.candidate;
+                    let lead_id = batch.survivor(&m.candidate).to_string();
                     batch
                         .load_full_many(&mut tx, std::slice::from_ref(&lead_id))
                         .await?;
                     let mut payload = source_payload(capture);
                     payload["match_score"] = json!(m.evidence.score);
+                    if m.candidate != lead_id {
+                        // Found by what the lead was before a merge (an old e-mail).
+                        payload["matched_merged_lead"] = json!(m.candidate);
+                    }
                     let (decision, outcome) = if batch.visible(capture, &lead_id) {
                         let (filled, conflicts) = batch.merge_into(&lead_id, &lead, at);
                         payload["outcome"] = json!("merged");
@@ -635,18 +653,20 @@ impl App {
                 }
                 best => {
                     let possible = best.filter(|m| m.decision == MatchDecision::Possible);
-                    let duplicate_of = possible.as_ref().map(|m| m.candidate.clone());
+                    let duplicate_of = possible
+                        .as_ref()
+                        .map(|m| batch.survivor(&m.candidate).to_string());
                     let lead_id =
                         batch.create(capture, lead, record, keys, duplicate_of.clone(), at);
                     let mut payload = source_payload(capture);
                     payload["outcome"] = json!("created");
-                    if let Some(m) = &possible {
-                        payload["possible_duplicate_of"] = json!(m.candidate);
+                    if let (Some(m), Some(other)) = (&possible, &duplicate_of) {
+                        payload["possible_duplicate_of"] = json!(other);
                         payload["match_score"] = json!(m.evidence.score);
                         batch.decisions.push(MatchDecisionRow {
                             id: new_id(),
                             lead_id: lead_id.clone(),
-                            candidate_id: m.candidate.clone(),
+                            candidate_id: other.clone(),
                             decision: "possible_duplicate".into(),
                             score: m.evidence.score,
                             evidence: json!(m.evidence),
@@ -706,6 +726,36 @@ impl App {
         }
         Ok(outcomes)
     }
+}
+
+/// Follows merged-away leads to the live lead each lives on in (through later merges).
+async fn survivors(
+    conn: &mut AnyConnection,
+    mut merged: HashMap<String, String>,
+) -> Result<HashMap<String, String>> {
+    // Each round looks up the leads the chains point at; chains are a merge or two.
+    for _ in 0..32 {
+        let next: Vec<String> = merged
+            .values()
+            .cloned()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let onward: HashMap<String, String> = leads::get_many(conn, &next)
+            .await?
+            .into_iter()
+            .filter_map(|l| Some((l.id, l.merged_into?)))
+            .collect();
+        if onward.is_empty() {
+            break;
+        }
+        for into in merged.values_mut() {
+            if let Some(further) = onward.get(into) {
+                *into = further.clone();
+            }
+        }
+    }
+    Ok(merged)
 }
 
 /// Links leads to accounts by web domain, then writes everything the batch produced.

@@ -31,13 +31,13 @@ struct MergeSnapshot {
 
 async fn reindex(conn: &mut AnyConnection, lead: &LeadRecord) -> Result<()> {
     leads::delete_match_keys(conn, &lead.id).await?;
-    if lead.merged_into.is_none() {
-        let keys: Vec<(String, String)> = blocking_keys(&MatchRecord::from_lead(&lead.fields))
-            .into_iter()
-            .map(|k| (k, lead.id.clone()))
-            .collect();
-        leads::insert_match_keys(conn, &keys).await?;
-    }
+    // A merged-away lead keeps its keys: a capture with its old e-mail or phone finds
+    // it, and goes to the lead it was merged into (see `capture`).
+    let keys: Vec<(String, String)> = blocking_keys(&MatchRecord::from_lead(&lead.fields))
+        .into_iter()
+        .map(|k| (k, lead.id.clone()))
+        .collect();
+    leads::insert_match_keys(conn, &keys).await?;
     Ok(())
 }
 

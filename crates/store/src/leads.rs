@@ -252,9 +252,18 @@ pub async fn list(
 ) -> Result<Vec<LeadRecord>> {
     let mut params = Params::default();
     let mut clauses: Vec<String> = Vec::new();
+    // A lead is found by its e-mail and phone, and by those of leads merged into it
+    // (one merge deep, which is what a list filter needs).
+    for (column, value) in [("email_key", &filter.email_key), ("phone", &filter.phone)] {
+        if let Some(v) = value {
+            let (own, merged) = (params.text(v.as_str()), params.text(v.as_str()));
+            clauses.push(format!(
+                "({column} = {own} OR id IN (SELECT merged_into FROM leads WHERE {column} = {merged} \
+                 AND merged_into IS NOT NULL))"
+            ));
+        }
+    }
     let text_filters = [
-        ("email_key", &filter.email_key),
-        ("phone", &filter.phone),
         ("company_key", &filter.company_key),
         ("source_id", &filter.source_id),
         ("stage", &filter.stage),
@@ -387,18 +396,20 @@ pub async fn find_by_match_keys(
     Ok(out)
 }
 
-/// The comparable view of live leads (merged ones excluded): just the columns matching
-/// reads, so loading thousands of candidates per import batch stays cheap.
+/// The comparable view of leads, with the lead each was merged into (if any): just the
+/// columns matching reads, so loading thousands of candidates per import batch stays
+/// cheap. A merged-away lead still stands for what its person was (an old e-mail), so
+/// a new capture matching it can be sent to the lead it lives on in.
 pub async fn match_records(
     conn: &mut AnyConnection,
     ids: &[String],
-) -> Result<Vec<(String, MatchRecord)>> {
+) -> Result<Vec<(String, MatchRecord, Option<String>)>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(rows_per_statement(1)) {
         let sql = format!(
             "SELECT id, email_key, phone, phone_valid, first_name, last_name, company_key, domain, \
-             street, postal_code, city, country, date_of_birth FROM leads \
-             WHERE merged_into IS NULL AND id IN ({})",
+             street, postal_code, city, country, date_of_birth, merged_into FROM leads \
+             WHERE id IN ({})",
             placeholders(conn, 1, chunk.len())
         );
         let mut q = sqlx::query(&sql);
@@ -423,6 +434,7 @@ pub async fn match_records(
                     country: row.try_get("country")?,
                     date_of_birth: row.try_get("date_of_birth")?,
                 },
+                row.try_get("merged_into")?,
             ));
         }
     }

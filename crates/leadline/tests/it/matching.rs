@@ -163,4 +163,31 @@ backend_tests! {
         let (status, body) = srv.send(srv.post(&format!("/api/v1/merges/{}/undo", merged["merge_id"].as_str().unwrap()))).await;
         assert_error(status, &body, 409, "lead_changed_since_merge");
     }
+
+    async fn a_merged_away_leads_email_and_phone_still_find_the_person(srv: TestServer) {
+        let (_, a) = srv.create_lead(json!({ "first_name": "Lena", "last_name": "Fischer", "email": "lena@fischer.example" })).await;
+        let (_, b) = srv.create_lead(json!({ "first_name": "Lena", "last_name": "Fischer", "email": "lena.f@work.example",
+            "phone": "+49 30 901820" })).await;
+        let (a_id, b_id) = (a["lead"]["id"].as_str().unwrap(), b["lead"]["id"].as_str().unwrap());
+        assert_ne!(a_id, b_id);
+        srv.clock.advance(1000);
+        let (status, merged) = srv.send(srv.post(&format!("/api/v1/leads/{a_id}/merge")).json(&json!({ "other_lead_id": b_id }))).await;
+        assert_eq!(status, StatusCode::OK, "{merged}");
+
+        // The old work address comes back from a trade-show list: it is Lena, not a new lead.
+        let (status, again) = srv.create_lead(json!({ "email": "LENA.F@work.example", "title": "Head of IT" })).await;
+        assert_eq!(status, StatusCode::OK, "{again}");
+        assert_eq!(again["outcome"], "merged", "{again}");
+        assert_eq!(again["lead"]["id"], a_id, "{again}");
+        let (_, by_phone) = srv.create_lead(json!({ "first_name": "Lena", "last_name": "Fischer", "phone": "030 901820", "country": "DE" })).await;
+        assert_eq!(by_phone["lead"]["id"], a_id, "{by_phone}");
+        let (_, list) = srv.send(srv.get("/api/v1/leads")).await;
+        assert_eq!(list["leads"].as_array().unwrap().len(), 1, "no fresh duplicate: {list}");
+        let (_, found) = srv.send(srv.get("/api/v1/leads?email=lena.f%40work.example")).await;
+        assert_eq!(found["leads"][0]["id"], a_id, "found by the merged-away e-mail: {found}");
+        let (_, timeline) = srv.send(srv.get(&format!("/api/v1/leads/{a_id}/timeline"))).await;
+        let via = timeline["events"].as_array().unwrap().iter()
+            .find(|e| e["kind"] == "captured" && e["payload"]["matched_merged_lead"] == b_id);
+        assert!(via.is_some(), "the capture says it came through the merged lead: {timeline}");
+    }
 }

@@ -121,3 +121,23 @@ backend_tests! {
         assert!(change["payload"]["reason"].as_str().unwrap().contains("not sales-ready"), "{change}");
     }
 }
+
+backend_tests! {
+    async fn editing_a_lead_rescores_it_at_once(srv: TestServer) {
+        let (status, body) = srv.create_lead(json!({ "first_name": "Omar", "email": "omar@northwind.example" })).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let id = body["lead"]["id"].as_str().unwrap().to_string();
+        srv.clock.advance(60_000);
+        let (status, patched) = srv.send(srv.patch(&format!("/api/v1/leads/{id}")).json(&json!({ "title": "VP Sales" }))).await;
+        assert_eq!(status, StatusCode::OK, "{patched}");
+        // No waiting for the 15-minute job: the new title's points are there now.
+        let (_, score) = srv.send(srv.get(&format!("/api/v1/leads/{id}/score"))).await;
+        assert_eq!(score["scored_at"], T0 + 60_000, "{score}");
+        let parts = score["explanation"]["parts"].to_string();
+        assert!(parts.contains("senior-title"), "{score}");
+        let before = score["fit"].as_f64().unwrap();
+        srv.send(srv.patch(&format!("/api/v1/leads/{id}")).json(&json!({ "title": null }))).await;
+        let (_, score) = srv.send(srv.get(&format!("/api/v1/leads/{id}/score"))).await;
+        assert!(score["fit"].as_f64().unwrap() < before, "clearing the title takes its points away: {score}");
+    }
+}
