@@ -59,9 +59,11 @@ impl Followup {
 }
 
 /// How long the capturing server holds a fresh follow-up before any server may take
-/// it: far longer than one takes, so a second server only steps in when the first
-/// died (or is hopelessly behind, when the row's deletion still keeps it to once).
-pub const LEASE_MS: i64 = 15_000;
+/// it: far longer than one takes (milliseconds), and short enough that a crashed
+/// server's follow-ups are picked up within seconds of any restart. A server that is
+/// merely behind loses nothing by it: whoever deletes the row first does the work,
+/// and the other finds it gone and skips it.
+pub const LEASE_MS: i64 = 5_000;
 
 /// Retries of a failing follow-up: 2 s, doubling to 10 min; given up after the tenth
 /// attempt (about 17 minutes), so a database outage of a few minutes loses nothing.
