@@ -10,6 +10,7 @@ mod forms;
 mod group_commit;
 mod hostile_input;
 mod imports;
+mod kill_harness;
 mod lifecycle;
 mod matching;
 mod notifications;
