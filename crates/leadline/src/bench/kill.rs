@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// How the server is stopped mid-burst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
     /// SIGKILL: the process dies at once, holding whatever it held.
     Kill,
@@ -53,7 +53,9 @@ pub struct KillPlan {
     pub rate: u32,
     /// How long submissions are offered.
     pub burst: Duration,
-    /// When the signal goes out, counted from the start of the burst.
+    /// When the signal is due, counted from the start of the burst. It goes out with
+    /// the first acknowledgement after that (or 2 s later if none comes), so that the
+    /// server holds work it has just promised.
     pub kill_after: Duration,
     /// Reps sharing the leads by weighted round robin.
     pub reps: usize,
@@ -85,7 +87,9 @@ pub struct KillReport {
     pub backend: &'static str,
     pub rate: u32,
     pub burst: Duration,
-    /// When the signal went out, in ms since the burst began.
+    /// When the signal was due and when it went out (with the next acknowledgement), in
+    /// ms since the burst began.
+    pub due_ms: u64,
     pub signal_ms: u64,
     pub offered: usize,
     pub offered_before_signal: usize,
@@ -131,10 +135,11 @@ impl fmt::Display for KillReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "kill harness, {}: {} at {} ms of a {:.1} s burst at {}/s on {}",
+            "kill harness, {}: {} at {} ms (due at {} ms, sent with the next acknowledgement) of a {:.1} s burst at {}/s on {}",
             if self.is_clean() { "CLEAN" } else { "FAILED" },
             self.signal,
             self.signal_ms,
+            self.due_ms,
             self.burst.as_secs_f64(),
             self.rate,
             self.backend
@@ -629,8 +634,12 @@ pub async fn run(plan: &KillPlan) -> anyhow::Result<KillReport> {
     let burst_start = Instant::now();
     let (signal, grace) = (plan.signal, plan.shutdown_grace);
     let signal_due = burst_start + plan.kill_after;
+    let (acks, mut acked_seen) = tokio::sync::watch::channel(0u64);
+    let acks = Arc::new(acks);
     let stopper = tokio::spawn(async move {
         tokio::time::sleep_until(signal_due.into()).await;
+        acked_seen.mark_unchanged();
+        let _ = tokio::time::timeout(Duration::from_secs(2), acked_seen.changed()).await;
         let at = Instant::now();
         let exit = match server.signal(signal) {
             Ok(()) => server.wait_exit(at, grace).await,
@@ -639,7 +648,7 @@ pub async fn run(plan: &KillPlan) -> anyhow::Result<KillReport> {
         (at, exit)
     });
     let offers = open_loop(plan.rate, plan.burst, plan.concurrency, |n| {
-        let (client, url) = (client.clone(), form_url.clone());
+        let (client, url, acks) = (client.clone(), form_url.clone(), acks.clone());
         let email = email_of(n);
         let body = json!({ "_ts": ts, "email": email, "first_name": format!("Caller {n}"),
                            "company": format!("Buyer {n} Ltd"),
@@ -650,6 +659,9 @@ pub async fn run(plan: &KillPlan) -> anyhow::Result<KillReport> {
                 Ok(response) => Ok(response.status()),
                 Err(e) => Err(e.to_string()),
             };
+            if outcome.as_ref().is_ok_and(StatusCode::is_success) {
+                acks.send_modify(|n| *n += 1);
+            }
             Offer {
                 email,
                 sent,
@@ -742,6 +754,7 @@ pub async fn run(plan: &KillPlan) -> anyhow::Result<KillReport> {
         },
         rate: plan.rate,
         burst: plan.burst,
+        due_ms: plan.kill_after.as_millis() as u64,
         signal_ms: signal_at.duration_since(burst_start).as_millis() as u64,
         offered: offers.len(),
         offered_before_signal: offers.iter().filter(|o| o.sent < signal_at).count(),
