@@ -153,7 +153,6 @@ enum RunDatabase {
 
 impl RunDatabase {
     async fn create(db: &Option<String>) -> anyhow::Result<(RunDatabase, String)> {
-        use sqlx::Connection;
         let Some(admin_url) = db else {
             let path = tempfile_path::TempPath::new("leadline-kill");
             let url = format!("sqlite:{}", path.0.display());
@@ -176,14 +175,14 @@ impl RunDatabase {
             "leadline_kill_{}",
             ulid::Ulid::new().to_string().to_lowercase()
         );
-        let mut admin = sqlx::PgConnection::connect(admin_url)
+        let mut admin = admin_connection(admin_url)
             .await
             .with_context(|| format!("connecting to {}", crate::redact(admin_url)))?;
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&mut admin)
             .await
             .context("creating the run's database")?;
-        let _ = admin.close().await;
+        let _ = sqlx::Connection::close(admin).await;
         let url = format!("{server}/{name}{query}");
         Ok((
             RunDatabase::Postgres {
@@ -195,9 +194,8 @@ impl RunDatabase {
     }
 
     async fn remove(self) {
-        use sqlx::Connection;
         if let RunDatabase::Postgres { admin_url, name } = self {
-            if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+            if let Ok(mut admin) = admin_connection(&admin_url).await {
                 let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
                 if let Err(e) = sqlx::query(&drop).execute(&mut admin).await {
                     eprintln!("could not drop the run's database {name}: {e}");
@@ -205,6 +203,14 @@ impl RunDatabase {
             }
         }
     }
+}
+
+/// A connection for creating and dropping databases; dropping one a server was using
+/// takes a while, which is no news worth a log line.
+async fn admin_connection(url: &str) -> Result<sqlx::PgConnection, sqlx::Error> {
+    use sqlx::ConnectOptions;
+    let options: sqlx::postgres::PgConnectOptions = url.parse()?;
+    options.disable_statement_logging().connect().await
 }
 
 /// One kill run per signal, each on a fresh database; fails if any run found an
