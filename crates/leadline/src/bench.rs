@@ -58,13 +58,16 @@ pub enum BenchKind {
     /// `leadline serve` child process, which gets SIGKILL and/or SIGTERM during the
     /// burst and is restarted on the same database; then every acknowledged submission
     /// must be one lead with its answers and an owner. Exits non-zero if one is not.
+    /// SQLite runs use temporary files; with `--db postgres://…` each run gets a fresh
+    /// database on that server.
     Kill {
         #[arg(long, default_value_t = 1000)]
         rate: u32,
         /// Length of the burst.
         #[arg(long, default_value_t = 3)]
         seconds: u64,
-        /// When the signal goes out, from the start of the burst; default half of it.
+        /// When the signal is due, from the start of the burst (default: half of it); it
+        /// goes out with the first acknowledgement after that.
         #[arg(long)]
         kill_after_ms: Option<u64>,
         /// `both` is one run with SIGKILL and one with SIGTERM, each on its own database.
