@@ -15,6 +15,11 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod kill;
+mod load;
+
+use load::{form_token, open_loop, round_the_clock};
+
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     #[command(subcommand)]
@@ -48,6 +53,40 @@ pub enum BenchKind {
         /// Reps sharing the leads by weighted round robin, one stream each.
         #[arg(long, default_value_t = 5)]
         reps: usize,
+    },
+    /// Kill the server mid-burst: "request a call" submissions at a fixed rate to a real
+    /// `leadline serve` child process, which gets SIGKILL and/or SIGTERM during the
+    /// burst and is restarted on the same database; then every acknowledged submission
+    /// must be one lead with its answers and an owner. Exits non-zero if one is not.
+    /// SQLite runs use temporary files; with `--db postgres://…` each run gets a fresh
+    /// database on that server.
+    Kill {
+        #[arg(long, default_value_t = 1000)]
+        rate: u32,
+        /// Length of the burst.
+        #[arg(long, default_value_t = 3)]
+        seconds: u64,
+        /// When the signal is due, from the start of the burst (default: half of it); it
+        /// goes out with the first acknowledgement after that.
+        #[arg(long)]
+        kill_after_ms: Option<u64>,
+        /// `both` is one run with SIGKILL and one with SIGTERM, each on its own database.
+        #[arg(long, value_enum, default_value_t = KillSignals::Both)]
+        signal: KillSignals,
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+        /// Submissions in flight at most.
+        #[arg(long, default_value_t = 1024)]
+        concurrency: usize,
+        /// Follow-ups count as settled once nothing more completes for this long.
+        #[arg(long, default_value_t = 15)]
+        settle_quiet_secs: u64,
+        /// Longest wait for follow-ups after the restart.
+        #[arg(long, default_value_t = 180)]
+        settle_max_secs: u64,
+        /// Seconds a server may take to stop after SIGTERM (longer fails the run).
+        #[arg(long, default_value_t = 30)]
+        shutdown_grace_secs: u64,
     },
     /// Import a generated CSV (10% duplicates, 1% broken rows).
     Import {
@@ -94,6 +133,132 @@ mod tempfile_path {
     }
 }
 
+/// The signals `bench kill` sends, one run each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KillSignals {
+    Kill,
+    Term,
+    Both,
+}
+
+/// The database of one kill run: a temporary SQLite file, or a database of its own on
+/// the PostgreSQL server that `--db` names, dropped afterwards.
+enum RunDatabase {
+    /// Removed when dropped.
+    Sqlite {
+        _file: tempfile_path::TempPath,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+}
+
+impl RunDatabase {
+    async fn create(db: &Option<String>) -> anyhow::Result<(RunDatabase, String)> {
+        let Some(admin_url) = db else {
+            let path = tempfile_path::TempPath::new("leadline-kill");
+            let url = format!("sqlite:{}", path.0.display());
+            return Ok((RunDatabase::Sqlite { _file: path }, url));
+        };
+        anyhow::ensure!(
+            admin_url.starts_with("postgres://") || admin_url.starts_with("postgresql://"),
+            "bench kill makes a temporary SQLite file per run by itself; --db takes a PostgreSQL URL, \
+             on whose server each run gets a database of its own"
+        );
+        let (main, query) = match admin_url.split_once('?') {
+            Some((main, query)) => (main, format!("?{query}")),
+            None => (admin_url.as_str(), String::new()),
+        };
+        let (server, _) = main
+            .rsplit_once('/')
+            .filter(|(server, _)| server.len() > "postgres://".len())
+            .context("--db: expected postgres://USER@HOST[:PORT]/DATABASE")?;
+        let name = format!(
+            "leadline_kill_{}",
+            ulid::Ulid::new().to_string().to_lowercase()
+        );
+        let mut admin = admin_connection(admin_url)
+            .await
+            .with_context(|| format!("connecting to {}", crate::redact(admin_url)))?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .context("creating the run's database")?;
+        let _ = sqlx::Connection::close(admin).await;
+        let url = format!("{server}/{name}{query}");
+        Ok((
+            RunDatabase::Postgres {
+                admin_url: admin_url.clone(),
+                name,
+            },
+            url,
+        ))
+    }
+
+    async fn remove(self) {
+        if let RunDatabase::Postgres { admin_url, name } = self {
+            if let Ok(mut admin) = admin_connection(&admin_url).await {
+                let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                if let Err(e) = sqlx::query(&drop).execute(&mut admin).await {
+                    eprintln!("could not drop the run's database {name}: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// A connection for creating and dropping databases; dropping one a server was using
+/// takes a while, which is no news worth a log line.
+async fn admin_connection(url: &str) -> Result<sqlx::PgConnection, sqlx::Error> {
+    use sqlx::ConnectOptions;
+    let options: sqlx::postgres::PgConnectOptions = url.parse()?;
+    options.disable_statement_logging().connect().await
+}
+
+/// One kill run per signal, each on a fresh database; fails if any run found an
+/// acknowledged submission not as promised.
+async fn kill_runs(
+    db: &Option<String>,
+    plan: kill::KillPlan,
+    signals: &[kill::Signal],
+) -> anyhow::Result<()> {
+    let mut failed = Vec::new();
+    for &signal in signals {
+        let (database, url) = RunDatabase::create(db).await?;
+        let run = kill::KillPlan {
+            signal,
+            database_url: url,
+            ..plan.clone()
+        };
+        let report = kill::run(&run).await;
+        database.remove().await;
+        let report = report?;
+        println!("{report}");
+        if !report.is_clean() {
+            failed.push(format!(
+                "{signal}: {} lost, {} duplicated, {} unanswered, {} unrouted of {} acknowledged{}",
+                report.lost.len(),
+                report.duplicated.len(),
+                report.unanswered.len(),
+                report.unrouted.len(),
+                report.acknowledged,
+                if report.hung_on_term {
+                    "; the server did not stop on SIGTERM"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    anyhow::ensure!(
+        failed.is_empty(),
+        "acknowledged call requests were not kept: {}",
+        failed.join("; ")
+    );
+    Ok(())
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -127,6 +292,38 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             seconds,
             reps,
         } => stream(&args.db, rate, seconds, reps).await,
+        BenchKind::Kill {
+            rate,
+            seconds,
+            kill_after_ms,
+            signal,
+            reps,
+            concurrency,
+            settle_quiet_secs,
+            settle_max_secs,
+            shutdown_grace_secs,
+        } => {
+            let burst = Duration::from_secs(seconds);
+            let plan = kill::KillPlan {
+                exe: std::env::current_exe().context("locating the leadline binary")?,
+                database_url: String::new(),
+                signal: kill::Signal::Kill,
+                rate,
+                burst,
+                kill_after: kill_after_ms.map_or(burst / 2, Duration::from_millis),
+                reps,
+                concurrency,
+                settle_quiet: Duration::from_secs(settle_quiet_secs),
+                settle_max: Duration::from_secs(settle_max_secs),
+                shutdown_grace: Duration::from_secs(shutdown_grace_secs),
+            };
+            let signals = match signal {
+                KillSignals::Kill => vec![kill::Signal::Kill],
+                KillSignals::Term => vec![kill::Signal::Term],
+                KillSignals::Both => vec![kill::Signal::Kill, kill::Signal::Term],
+            };
+            kill_runs(&args.db, plan, &signals).await
+        }
         BenchKind::Import { rows, preload } => import(&args.db, rows, preload).await,
     }
 }
@@ -148,17 +345,6 @@ async fn start_server(
     let state = leadline_web::AppState::new(app.clone(), config);
     let server = tokio::spawn(leadline_web::serve(listener, state, std::future::pending()));
     Ok((addr, server))
-}
-
-/// A form token, as the hosted page would carry it.
-async fn form_token(client: &reqwest::Client, form_url: &str) -> anyhow::Result<String> {
-    let token: serde_json::Value = client
-        .get(format!("{form_url}/token"))
-        .send()
-        .await?
-        .json()
-        .await?;
-    Ok(token["token"].as_str().context("token")?.to_string())
 }
 
 fn form(name: &str, fields: &[&str]) -> NewForm {
@@ -200,15 +386,11 @@ async fn stream(db: &Option<String>, rate: u32, seconds: u64, reps: usize) -> an
     let (app, _temp) = fresh_app(db).await?;
     // The delivery worker shares the database with captures, as under `serve`.
     let worker = app.spawn_outbox_worker(Duration::from_secs(1));
-    let always: Vec<serde_json::Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        .iter()
-        .map(|d| json!({ "day": d, "start": "00:00", "end": "24:00" }))
-        .collect();
     let mut rep_ids = Vec::new();
     for n in 0..reps.max(1) {
         let input: UserInput = serde_json::from_value(json!({
             "email": format!("rep{n}@bench.example"), "name": format!("Rep {n}"), "role": "rep",
-            "capacity": 100_000, "working_hours": { "time_zone": "UTC", "week": always }
+            "capacity": 100_000, "working_hours": round_the_clock()
         }))?;
         rep_ids.push(app.create_user(input).await.map_err(crate::describe)?.id);
     }
@@ -277,24 +459,16 @@ async fn stream(db: &Option<String>, rate: u32, seconds: u64, reps: usize) -> an
 
     let url = format!("http://{addr}/f/{}", form.key);
     let token = form_token(&client, &url).await?;
-    let interval = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(seconds);
     let mut sent: std::collections::HashMap<String, Instant> = Default::default();
-    let mut failures = 0usize;
-    let mut tasks = Vec::new();
-    let mut next = started;
-    let mut n: u64 = 0;
-    while Instant::now() < deadline {
-        tokio::time::sleep_until(next.into()).await;
-        next += interval;
-        n += 1;
+    // No window: every submission goes out on time, however slow the answers.
+    let answers = open_loop(rate.max(1), Duration::from_secs(seconds), usize::MAX, |n| {
         let email = format!("caller{n}@buyer{}.example", n % 997);
         sent.insert(email.clone(), Instant::now());
-        let (client, url, token) = (client.clone(), url.clone(), token.clone());
-        tasks.push(tokio::spawn(async move {
-            let body = json!({ "_ts": token, "first_name": format!("Caller {n}"), "email": email,
+        let body = json!({ "_ts": token, "first_name": format!("Caller {n}"), "email": email,
                                "answers.asked_to_be_contacted": "yes" });
+        let (client, url) = (client.clone(), url.clone());
+        async move {
             client
                 .post(&url)
                 .json(&body)
@@ -302,13 +476,10 @@ async fn stream(db: &Option<String>, rate: u32, seconds: u64, reps: usize) -> an
                 .await
                 .map(|r| r.status().is_success())
                 .unwrap_or(false)
-        }));
-    }
-    for t in tasks {
-        if !t.await? {
-            failures += 1;
         }
-    }
+    })
+    .await?;
+    let failures = answers.iter().filter(|ok| !**ok).count();
     let mut latencies = Vec::with_capacity(sent.len());
     let mut last_arrival = started;
     let wait_until = Instant::now() + Duration::from_secs(60);
@@ -363,35 +534,18 @@ async fn capture(
     let url = format!("http://{addr}/f/{}", form.key);
     let token = form_token(&client, &url).await?;
 
-    let limit = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(seconds);
-    let mut tasks = Vec::new();
-    let interval = if rate == 0 {
-        Duration::ZERO
-    } else {
-        Duration::from_secs_f64(1.0 / f64::from(rate))
-    };
-    let mut next = started;
-    let mut i: u64 = 0;
-    while Instant::now() < deadline {
-        if rate > 0 {
-            tokio::time::sleep_until(next.into()).await;
-            next += interval;
-        }
-        let permit = limit.clone().acquire_owned().await?;
-        let (client, url, token) = (client.clone(), url.clone(), token.clone());
-        i += 1;
-        let n = i;
-        tasks.push(tokio::spawn(async move {
-            let body = json!({
-                "_ts": token,
-                "first_name": "Bench",
-                "last_name": format!("Person{n}"),
-                "email": format!("bench.person{n}@example{}.com", n % 1000),
-                "phone": format!("+1 202 555 {:04}", n % 10_000),
-                "company": format!("Company {}", n % 5000),
-            });
+    let answers = open_loop(rate, Duration::from_secs(seconds), concurrency, |n| {
+        let body = json!({
+            "_ts": token,
+            "first_name": "Bench",
+            "last_name": format!("Person{n}"),
+            "email": format!("bench.person{n}@example{}.com", n % 1000),
+            "phone": format!("+1 202 555 {:04}", n % 10_000),
+            "company": format!("Company {}", n % 5000),
+        });
+        let (client, url) = (client.clone(), url.clone());
+        async move {
             let t0 = Instant::now();
             let ok = client
                 .post(&url)
@@ -400,20 +554,13 @@ async fn capture(
                 .await
                 .map(|r| r.status().is_success())
                 .unwrap_or(false);
-            drop(permit);
             (t0.elapsed(), ok)
-        }));
-    }
-    let offered = tasks.len();
-    let mut latencies = Vec::with_capacity(offered);
-    let mut failures = 0usize;
-    for t in tasks {
-        let (d, ok) = t.await?;
-        latencies.push(d);
-        if !ok {
-            failures += 1;
         }
-    }
+    })
+    .await?;
+    let offered = answers.len();
+    let failures = answers.iter().filter(|(_, ok)| !ok).count();
+    let mut latencies: Vec<Duration> = answers.into_iter().map(|(d, _)| d).collect();
     let elapsed = started.elapsed();
     println!(
         "capture bench: {} requests in {:.1}s ({} offered req/s) -> {:.0} req/s achieved, {} failed; backend {:?}",

@@ -11,6 +11,7 @@ mod forms;
 mod group_commit;
 mod hostile_input;
 mod imports;
+mod kill_harness;
 mod lead_scope;
 mod lifecycle;
 mod matching;
