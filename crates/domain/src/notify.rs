@@ -3,7 +3,7 @@
 //! alerts some events raise.
 
 use crate::access::{Permission, Role};
-use crate::netguard::{self, AllowedNetworks, Refused};
+use crate::netguard::{self, AllowedNetworks, Forbidden, Refused};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -201,10 +201,14 @@ impl UrlProblem {
         match refused {
             Refused::Port(_) => UrlProblem::new("forbidden_port", refused.to_string()),
             Refused::Address(ip, why) => {
+                // For a name, the class of address only: the address itself would
+                // tell the caller how internal names map to the network.
                 let shown = if host.trim_matches(['[', ']']) == ip.to_string() {
                     format!("{host} is {why}")
+                } else if let Forbidden::Embeds(_) = why {
+                    format!("{host} resolves to an IPv6 form of an internal IPv4 address")
                 } else {
-                    format!("{host} resolves to {ip}, {why}")
+                    format!("{host} resolves to {why}")
                 };
                 UrlProblem::new(
                     "forbidden_address",
@@ -717,6 +721,18 @@ mod tests {
         assert_eq!(code("https://hooks.invalid/"), "unresolvable_host");
         assert_eq!(code("https://INVALID./"), "unresolvable_host");
         assert!(never_resolves("a.b.invalid"));
+        let by_name = UrlProblem::refused(
+            &Refused::Address("10.1.2.3".parse().unwrap(), Forbidden::Private),
+            "hooks.corp",
+        );
+        assert_eq!(by_name.code, "forbidden_address");
+        assert!(
+            by_name
+                .message
+                .starts_with("hooks.corp resolves to a private-network address"),
+            "{by_name:?}"
+        );
+        assert!(!by_name.message.contains("10.1.2.3"), "{by_name:?}");
         assert!(!never_resolves("invalid.example.com"));
     }
 
