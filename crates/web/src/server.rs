@@ -70,21 +70,19 @@ pub(crate) async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
-    let mut warned_at_limit = false;
+    // When the limit was last reported (at most once a minute).
+    let mut warned_at: Option<Instant> = None;
     loop {
         while connections.try_join_next().is_some() {}
         let slot = match slots.clone().try_acquire_owned() {
-            Ok(slot) => {
-                warned_at_limit = false;
-                slot
-            }
+            Ok(slot) => slot,
             Err(_) => {
-                if !warned_at_limit {
+                if warned_at.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
                     tracing::warn!(
                         max_connections = limits.max_connections,
                         "connection limit reached; new connections wait until one closes"
                     );
-                    warned_at_limit = true;
+                    warned_at = Some(Instant::now());
                 }
                 tokio::select! {
                     slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
