@@ -13,6 +13,7 @@ pub mod import;
 pub mod lifecycle;
 pub mod matching;
 pub mod merge;
+pub mod netguard;
 pub mod normalize;
 pub mod notify;
 pub mod qualification;

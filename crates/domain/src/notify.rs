@@ -3,12 +3,14 @@
 //! alerts some events raise.
 
 use crate::access::{LeadScope, Permission, Role};
+use crate::netguard::{self, AllowedNetworks, Forbidden, Refused};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Sha256;
+use std::net::IpAddr;
 
 /// A lead was captured through a form or the API (imports announce themselves once).
 pub const LEAD_CREATED: &str = "lead.created";
@@ -182,27 +184,129 @@ pub fn verify(
 /// The longest webhook URL accepted.
 pub const MAX_URL_LEN: usize = 2048;
 
-/// Checks a webhook endpoint: an absolute http(s) URL with a host and no credentials
-/// (they would be stored and shown in clear; use the signature instead).
-pub fn validate_webhook_url(text: &str) -> Result<url::Url, String> {
-    if text.len() > MAX_URL_LEN {
-        return Err(format!("URL is longer than {MAX_URL_LEN} characters"));
+/// Why a webhook URL is refused: a stable `code` for the API and a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlProblem {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl UrlProblem {
+    fn new(code: &'static str, message: impl Into<String>) -> UrlProblem {
+        UrlProblem {
+            code,
+            message: message.into(),
+        }
     }
-    let url = url::Url::parse(text.trim()).map_err(|e| format!("not a URL: {e}"))?;
+
+    /// A host name that resolved to no address.
+    pub fn unresolvable(host: &str) -> UrlProblem {
+        UrlProblem::new(
+            "unresolvable_host",
+            format!("the host name {host:?} does not resolve to an address"),
+        )
+    }
+
+    /// A destination the address or port rule refuses.
+    pub fn refused(refused: &Refused, host: &str) -> UrlProblem {
+        match refused {
+            Refused::Port(_) => UrlProblem::new("forbidden_port", refused.to_string()),
+            Refused::Address(ip, why) => {
+                // For a name, the class of address only: the address itself would
+                // tell the caller how internal names map to the network.
+                let shown = if host.trim_matches(['[', ']']) == ip.to_string() {
+                    format!("{host} is {why}")
+                } else if let Forbidden::Embeds(_) = why {
+                    format!("{host} resolves to an IPv6 form of an internal IPv4 address")
+                } else {
+                    format!("{host} resolves to {why}")
+                };
+                UrlProblem::new(
+                    "forbidden_address",
+                    format!(
+                        "{shown}; webhooks may only reach public addresses unless the operator allows the network (serve --webhook-allow-network)"
+                    ),
+                )
+            }
+        }
+    }
+}
+
+/// Where a webhook URL points, as far as connecting goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookHost {
+    /// An address written in the URL (in any spelling the URL parser accepts:
+    /// `2130706433`, `0x7f.1`, `[::ffff:127.0.0.1]`…), checked without DNS.
+    Ip(IpAddr),
+    /// A name to resolve; each address it resolves to must pass the check.
+    Name(String),
+}
+
+/// The host and port a webhook URL connects to.
+pub fn webhook_host(url: &url::Url) -> Option<(WebhookHost, u16)> {
+    let port = url.port_or_known_default()?;
+    let host = match url.host()? {
+        url::Host::Ipv4(ip) => WebhookHost::Ip(IpAddr::V4(ip)),
+        url::Host::Ipv6(ip) => WebhookHost::Ip(IpAddr::V6(ip)),
+        url::Host::Domain(name) => WebhookHost::Name(name.trim_end_matches('.').to_string()),
+    };
+    Some((host, port))
+}
+
+/// Names that never resolve (RFC 6761 `.invalid`), refused without asking DNS.
+pub fn never_resolves(name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "invalid" || name.ends_with(".invalid")
+}
+
+/// Checks a webhook endpoint: an absolute http(s) URL with a host and no credentials
+/// (they would be stored and shown in clear; use the signature instead), on an allowed
+/// port, and — when the host is an address — at an address `allowed` permits. A host
+/// name passes here; the caller resolves it and checks every address
+/// (`netguard::check_destination`), and deliveries check again when they connect.
+pub fn validate_webhook_url(text: &str, allowed: &AllowedNetworks) -> Result<url::Url, UrlProblem> {
+    let invalid = |m: String| UrlProblem::new("invalid_url", m);
+    if text.len() > MAX_URL_LEN {
+        return Err(invalid(format!(
+            "URL is longer than {MAX_URL_LEN} characters"
+        )));
+    }
+    let url = url::Url::parse(text.trim()).map_err(|e| invalid(format!("not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
+        return Err(invalid(format!(
             "scheme {:?} is not allowed; use http or https",
             url.scheme()
-        ));
+        )));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err("URL has no host".into());
+        return Err(invalid("URL has no host".into()));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("URL must not carry credentials".into());
+        return Err(invalid("URL must not carry credentials".into()));
     }
     if url.fragment().is_some() {
-        return Err("URL must not have a #fragment".into());
+        return Err(invalid("URL must not have a #fragment".into()));
+    }
+    let Some((host, port)) = webhook_host(&url) else {
+        return Err(invalid("URL has no host".into()));
+    };
+    if !netguard::port_allowed(port) {
+        return Err(UrlProblem::refused(&Refused::Port(port), ""));
+    }
+    match host {
+        WebhookHost::Ip(ip) => {
+            if let Err(refused) = netguard::check_destination(ip, port, allowed) {
+                return Err(UrlProblem::refused(
+                    &refused,
+                    url.host_str().unwrap_or_default(),
+                ));
+            }
+        }
+        WebhookHost::Name(name) => {
+            if never_resolves(&name) {
+                return Err(UrlProblem::unresolvable(&name));
+            }
+        }
     }
     Ok(url)
 }
@@ -509,24 +613,161 @@ mod tests {
         assert_eq!(secret_key("whsec_!!!!"), Err(BadSecret));
     }
 
+    fn check(url: &str) -> Result<url::Url, UrlProblem> {
+        validate_webhook_url(url, &AllowedNetworks::default())
+    }
+
+    fn code(url: &str) -> &'static str {
+        check(url).expect_err(url).code
+    }
+
     #[test]
     fn webhook_urls() {
-        assert!(validate_webhook_url("https://hooks.example.com/leadline?x=1").is_ok());
-        assert!(validate_webhook_url("http://127.0.0.1:9000/in").is_ok());
+        assert!(check("https://hooks.example.com/leadline?x=1").is_ok());
+        assert!(check("http://8.8.8.8:9000/in").is_ok());
+        assert!(check("https://[2606:4700:4700::1111]/in").is_ok());
+        assert!(check("http://hooks.example.com:8080/").is_ok());
         for bad in [
             "",
             "hooks.example.com/in",
             "ftp://example.com/",
+            "file:///etc/passwd",
+            "gopher://example.com/",
             "javascript:alert(1)",
             "https://user:pw@example.com/",
+            "https://user@example.com/",
             "https://example.com/#frag",
             "https://",
             "http://exa mple.com/",
         ] {
-            assert!(validate_webhook_url(bad).is_err(), "{bad}");
+            assert_eq!(code(bad), "invalid_url", "{bad}");
         }
         let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN));
-        assert!(validate_webhook_url(&long).unwrap_err().contains("longer"));
+        assert!(check(&long).unwrap_err().message.contains("longer"));
+    }
+
+    #[test]
+    fn internal_addresses_are_refused_in_every_spelling() {
+        for url in [
+            "http://127.0.0.1:9000/in",
+            "http://127.0.0.1/",
+            "http://0.0.0.0:8080/",
+            "http://0/",
+            "http://[::1]:8080/",
+            "http://[::]/",
+            "http://[::ffff:127.0.0.1]:8080/",
+            "http://[::ffff:7f00:1]/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://[2002:7f00:1::]/",
+            "http://[fe80::1]/",
+            "http://[fd00::1]/",
+            // Decimal, hex, octal and short forms, as the URL parser (and so reqwest)
+            // reads them.
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://0x7f000001/",
+            "http://0177.0.0.1/",
+            "http://017700000001/",
+            "http://127.1/",
+            "http://127.0.1/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://0xa9fea9fe/",
+            "http://2852039166/",
+            "http://10.0.0.1/",
+            "http://192.168.1.1/",
+            "http://172.16.0.1/",
+            "http://100.64.0.1/",
+            "http://224.0.0.1/",
+            "http://255.255.255.255/",
+            "http://127.0.0.1.:8080/",
+        ] {
+            let problem = check(url).expect_err(url);
+            assert_eq!(problem.code, "forbidden_address", "{url}: {problem:?}");
+            assert!(
+                problem.message.contains("--webhook-allow-network"),
+                "{problem:?}"
+            );
+        }
+        assert!(check("http://0x7f.1/")
+            .unwrap_err()
+            .message
+            .contains("127.0.0.1"));
+    }
+
+    #[test]
+    fn privileged_ports_are_refused() {
+        for url in [
+            "http://8.8.8.8:25/",
+            "http://hooks.example.com:22/",
+            "https://hooks.example.com:465/",
+            "http://hooks.example.com:1023/",
+            "http://hooks.example.com:0/",
+            "http://127.0.0.1:25/",
+        ] {
+            assert_eq!(code(url), "forbidden_port", "{url}");
+        }
+        let allowed = AllowedNetworks::parse(&["127.0.0.0/8"]).unwrap();
+        let problem = validate_webhook_url("http://127.0.0.1:25/", &allowed).unwrap_err();
+        assert_eq!(
+            problem.code, "forbidden_port",
+            "allowed networks keep the port rule"
+        );
+        assert!(check("http://hooks.example.com:80/").is_ok());
+        assert!(check("https://hooks.example.com:443/").is_ok());
+        assert!(check("https://hooks.example.com:1024/").is_ok());
+    }
+
+    #[test]
+    fn allowed_networks_admit_their_addresses() {
+        let allowed = AllowedNetworks::parse(&["127.0.0.0/8", "::1"]).unwrap();
+        for url in [
+            "http://127.0.0.1:9000/in",
+            "http://2130706433:9000/",
+            "http://[::1]:9000/",
+            "http://[::ffff:127.0.0.1]:9000/",
+        ] {
+            assert!(validate_webhook_url(url, &allowed).is_ok(), "{url}");
+        }
+        assert_eq!(
+            validate_webhook_url("http://10.0.0.1/", &allowed)
+                .unwrap_err()
+                .code,
+            "forbidden_address"
+        );
+    }
+
+    #[test]
+    fn hosts_and_ports_of_urls() {
+        let host = |u: &str| webhook_host(&url::Url::parse(u).unwrap()).unwrap();
+        assert_eq!(
+            host("http://2130706433/"),
+            (WebhookHost::Ip("127.0.0.1".parse().unwrap()), 80)
+        );
+        assert_eq!(
+            host("https://[::1]/"),
+            (WebhookHost::Ip("::1".parse().unwrap()), 443)
+        );
+        assert_eq!(
+            host("https://Hooks.Example.COM.:8443/x"),
+            (WebhookHost::Name("hooks.example.com".into()), 8443)
+        );
+        // Names that never resolve are refused without asking DNS.
+        assert_eq!(code("https://hooks.invalid/"), "unresolvable_host");
+        assert_eq!(code("https://INVALID./"), "unresolvable_host");
+        assert!(never_resolves("a.b.invalid"));
+        let by_name = UrlProblem::refused(
+            &Refused::Address("10.1.2.3".parse().unwrap(), Forbidden::Private),
+            "hooks.corp",
+        );
+        assert_eq!(by_name.code, "forbidden_address");
+        assert!(
+            by_name
+                .message
+                .starts_with("hooks.corp resolves to a private-network address"),
+            "{by_name:?}"
+        );
+        assert!(!by_name.message.contains("10.1.2.3"), "{by_name:?}");
+        assert!(!never_resolves("invalid.example.com"));
     }
 
     #[test]

@@ -95,6 +95,29 @@ pub struct ServeArgs {
     /// Seconds a webhook endpoint has to answer before the attempt counts as failed.
     #[arg(long, env = "LEADLINE_WEBHOOK_TIMEOUT", default_value_t = 10)]
     pub webhook_timeout_secs: u64,
+    /// Let webhooks reach an internal network (CIDR such as 10.0.0.0/8, or one
+    /// address); repeatable, or comma-separated in the environment variable. Without
+    /// it webhooks reach public addresses only (no loopback, private, link-local or
+    /// metadata addresses).
+    #[arg(
+        long = "webhook-allow-network",
+        value_name = "CIDR",
+        env = "LEADLINE_WEBHOOK_ALLOW_NETWORKS",
+        value_delimiter = ','
+    )]
+    pub webhook_allow_networks: Vec<String>,
+    /// Seconds a client has to send a request's headers, and to start its next request
+    /// on a kept-alive connection, before the connection is closed.
+    #[arg(long, env = "LEADLINE_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_secs: u64,
+    /// Seconds a request body may stall (or, after that, arrive slower than 1 KiB/s)
+    /// before the request fails with 408.
+    #[arg(long, env = "LEADLINE_BODY_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout_secs: u64,
+    /// Connections served at once; more wait until one closes. Default 4096, or fewer
+    /// to leave 256 file descriptors free under the open-files limit.
+    #[arg(long, env = "LEADLINE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: Option<u64>,
     /// Milliseconds between checks for deliveries falling due (retries); new events
     /// are picked up at once.
     #[arg(long, default_value_t = 1000, hide = true)]

@@ -164,6 +164,9 @@ pub fn redact(url: &str) -> String {
 }
 
 async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
+    let allowed_networks =
+        leadline_domain::netguard::AllowedNetworks::parse(&args.webhook_allow_networks)
+            .map_err(|e| anyhow::anyhow!("--webhook-allow-network: {e}"))?;
     let app = open(database_url).await?;
     tracing::info!(database = %redact(database_url), "database ready");
     if args.demo {
@@ -178,6 +181,11 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
+    if allowed_networks.is_empty() {
+        tracing::info!("webhooks may reach public addresses only");
+    } else {
+        tracing::warn!(networks = %allowed_networks, "webhooks may also reach these internal networks");
+    }
     let notify = leadline_service::outbox::NotifyConfig {
         public_url: public_url.clone(),
         smtp: args
@@ -188,6 +196,7 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
                 from: args.mail_from.clone(),
             }),
         webhook_timeout: std::time::Duration::from_secs(args.webhook_timeout_secs.max(1)),
+        allowed_networks,
         ..Default::default()
     };
     if let Some(url) = &args.smtp_url {
@@ -199,7 +208,17 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
         form_submissions_per_minute: args.form_rate_limit,
         trust_forwarded_for: args.trust_forwarded_for,
         max_import_bytes: args.max_import_mb * 1024 * 1024,
+        header_read_timeout: std::time::Duration::from_secs(args.header_timeout_secs),
+        body_read_timeout: std::time::Duration::from_secs(args.body_timeout_secs),
+        max_connections: connection_limit(args.max_connections),
+        ..Default::default()
     };
+    tracing::info!(
+        header_timeout_secs = args.header_timeout_secs,
+        body_timeout_secs = args.body_timeout_secs,
+        max_connections = config.max_connections,
+        "client limits"
+    );
     tracing::info!(%addr, "leadline listening");
     println!("Leadline is listening on http://{addr} (health: http://{addr}/healthz)");
     let rescorer = app.clone();
@@ -240,6 +259,24 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
     }
     app.db.close().await;
     Ok(())
+}
+
+/// The connection limit: as asked, or the default that fits the open-files limit.
+fn connection_limit(asked: Option<u64>) -> usize {
+    use leadline_web::server;
+    let open_files = server::open_files_limit();
+    match asked {
+        None => server::max_connections_for(open_files),
+        Some(n) => {
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            if let Some(limit) =
+                open_files.filter(|l| (n as u64).saturating_add(server::RESERVED_FILES) > *l)
+            {
+                tracing::warn!(max_connections = n, open_files_limit = limit, "--max-connections leaves too few file descriptors; raise the limit (ulimit -n) or lower it");
+            }
+            n
+        }
+    }
 }
 
 /// Runs `job` every `period` (the first run after one period), logging failures: the

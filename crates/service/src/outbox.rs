@@ -7,7 +7,8 @@
 use crate::error::{Result, ServiceError};
 use crate::App;
 use futures::StreamExt;
-use leadline_domain::notify::{self, AfterAttempt, RetryPolicy};
+use leadline_domain::netguard::{self, AllowedNetworks};
+use leadline_domain::notify::{self, AfterAttempt, RetryPolicy, UrlProblem, WebhookHost};
 use leadline_store::leads::LeadRecord;
 use leadline_store::outbox::{self, AttemptRecord, Delivery, DeliveryFilter, OutboxEvent, Webhook};
 use leadline_store::timeline::{self, TimelineEvent};
@@ -18,6 +19,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -30,6 +33,8 @@ const CONCURRENT_ATTEMPTS: usize = 32;
 const DISPATCH_BATCH: i64 = 500;
 /// The least time between the starts of two worker runs.
 const WORKER_MIN_GAP: Duration = Duration::from_millis(50);
+/// The longest a webhook's host name may take to resolve when it is saved.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where e-mail alerts go out.
 #[derive(Debug, Clone)]
@@ -53,6 +58,9 @@ pub struct NotifyConfig {
     pub retry: RetryPolicy,
     /// Names this server's leases (unique per process).
     pub worker_id: String,
+    /// Internal networks webhooks may reach anyway (`serve --webhook-allow-network`).
+    /// Empty, the default, keeps webhooks to public addresses.
+    pub allowed_networks: AllowedNetworks,
 }
 
 impl Default for NotifyConfig {
@@ -63,6 +71,7 @@ impl Default for NotifyConfig {
             webhook_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             worker_id: format!("{}-{}", std::process::id(), ulid::Ulid::new()),
+            allowed_networks: AllowedNetworks::default(),
         }
     }
 }
@@ -80,10 +89,20 @@ pub(crate) struct Outbox {
 
 impl Outbox {
     pub(crate) fn new(config: NotifyConfig) -> Result<Outbox> {
+        // Every address a delivery connects to passes the guard: host names through
+        // this resolver (at connect time, so a name re-pointed after the webhook was
+        // saved is caught), address literals and ports in `attempt_webhook`. Redirects
+        // are not followed (a 3xx is a failed attempt), so a public endpoint cannot
+        // bounce a delivery inward; and no proxy from the environment is used, since
+        // a proxy would connect on our behalf to whatever the URL names.
         let http = reqwest::Client::builder()
             .timeout(config.webhook_timeout)
             .connect_timeout(config.webhook_timeout.min(Duration::from_secs(5)))
             .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver {
+                allowed: config.allowed_networks.clone(),
+            }))
             .user_agent(concat!("Leadline-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| {
@@ -245,7 +264,11 @@ struct Attempt {
     /// Retrying cannot help (the webhook or recipient is gone).
     permanent: bool,
     status_code: Option<i64>,
+    /// What API callers see (`last_error`): generic, never an OS error, an address or
+    /// a port, so the delivery log cannot be used to map a network.
     error: Option<String>,
+    /// The precise cause, for the server log only.
+    detail: Option<String>,
 }
 
 impl Attempt {
@@ -255,8 +278,118 @@ impl Attempt {
             permanent,
             status_code: None,
             error: Some(error.into()),
+            detail: None,
         }
     }
+
+    fn detail(mut self, detail: impl std::fmt::Display) -> Attempt {
+        self.detail = Some(detail.to_string());
+        self
+    }
+}
+
+/// What API callers are told when the guard refused a delivery's destination.
+pub const REFUSED_DESTINATION: &str = "the destination address is not allowed";
+
+/// Resolves webhook host names and keeps only the addresses the guard permits; with
+/// none left the connection fails before it is tried.
+struct GuardedResolver {
+    allowed: AllowedNetworks,
+}
+
+/// A host name resolved only to addresses the guard refuses.
+#[derive(Debug, thiserror::Error)]
+#[error("{name} resolves only to refused addresses: {refused}")]
+struct DestinationRefused {
+    name: String,
+    refused: String,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allowed = self.allowed.clone();
+        let name = name.as_str().to_string();
+        Box::pin(async move {
+            let resolved: Vec<SocketAddr> =
+                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            let (permitted, refused): (Vec<SocketAddr>, Vec<SocketAddr>) = resolved
+                .into_iter()
+                .partition(|a| netguard::check_address(a.ip(), &allowed).is_ok());
+            if permitted.is_empty() {
+                let refused = refused
+                    .iter()
+                    .map(|a| a.ip().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(Box::new(DestinationRefused { name, refused }) as _);
+            }
+            if !refused.is_empty() {
+                tracing::warn!(host = %name, refused = ?refused, "webhook host resolves partly to refused addresses; using the others");
+            }
+            Ok(Box::new(permitted.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Whether an error (or one of its causes) is the guard's refusal.
+fn refused_by_guard(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        if e.is::<DestinationRefused>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// An error with its chain of causes, for the log.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
+}
+
+/// Checks a webhook URL's destination before it is saved: an address literal was
+/// checked with the URL; a host name must resolve, and to permitted addresses only.
+pub(crate) async fn check_webhook_destination(
+    url: &url::Url,
+    allowed: &AllowedNetworks,
+) -> std::result::Result<(), UrlProblem> {
+    let Some((WebhookHost::Name(name), port)) = notify::webhook_host(url) else {
+        return Ok(());
+    };
+    let resolved = tokio::time::timeout(
+        RESOLVE_TIMEOUT,
+        tokio::net::lookup_host((name.as_str(), port)),
+    )
+    .await;
+    let addrs: Vec<SocketAddr> = match resolved {
+        Ok(Ok(addrs)) => addrs.collect(),
+        Ok(Err(e)) => {
+            tracing::info!(host = %name, error = %e, "webhook host does not resolve");
+            Vec::new()
+        }
+        Err(_) => {
+            tracing::info!(host = %name, "webhook host did not resolve in time");
+            Vec::new()
+        }
+    };
+    if addrs.is_empty() {
+        return Err(UrlProblem::unresolvable(&name));
+    }
+    for a in addrs {
+        if let Err(refused) = netguard::check_destination(a.ip(), port, allowed) {
+            tracing::warn!(host = %name, address = %a.ip(), %refused, "webhook URL refused");
+            return Err(UrlProblem::refused(&refused, &name));
+        }
+    }
+    Ok(())
 }
 
 /// A new or changed webhook subscription.
@@ -391,7 +524,8 @@ impl App {
                 }
             };
             if let Some(error) = &a.error {
-                tracing::warn!(delivery_id = %d.id, channel = %d.channel, attempts, status, %error, "delivery attempt failed");
+                let detail = a.detail.as_deref().unwrap_or(error);
+                tracing::warn!(delivery_id = %d.id, channel = %d.channel, target = %d.target, attempts, status, %error, %detail, "delivery attempt failed");
             }
             let record = AttemptRecord {
                 status,
@@ -459,13 +593,38 @@ impl App {
             Ok(k) => k,
             Err(e) => return Attempt::failed(true, e.to_string()),
         };
+        // The URL was checked when it was saved, but stored rows may predate the
+        // check or the operator's allow list may have shrunk: check again. Host names
+        // are checked by the client's resolver when it connects.
+        let url = match url::Url::parse(&hook.url) {
+            Ok(url) => url,
+            Err(err) => {
+                return Attempt::failed(true, "the webhook URL is not valid")
+                    .detail(format!("{:?}: {err}", hook.url))
+            }
+        };
+        let allowed = &self.outbox.config.allowed_networks;
+        match notify::webhook_host(&url) {
+            None => return Attempt::failed(true, "the webhook URL is not valid").detail("no host"),
+            Some((host, port)) => {
+                let refused = match host {
+                    WebhookHost::Ip(ip) => netguard::check_destination(ip, port, allowed).err(),
+                    WebhookHost::Name(_) => {
+                        (!netguard::port_allowed(port)).then_some(netguard::Refused::Port(port))
+                    }
+                };
+                if let Some(refused) = refused {
+                    return Attempt::failed(true, REFUSED_DESTINATION).detail(refused);
+                }
+            }
+        }
         let body = envelope(e).to_string();
         let timestamp = self.now().div_euclid(1000);
         let signature = notify::sign(&key, &e.id, timestamp, body.as_bytes());
         let sent = self
             .outbox
             .http
-            .post(&hook.url)
+            .post(url)
             .header("content-type", "application/json")
             .header("webhook-id", &e.id)
             .header("webhook-timestamp", timestamp.to_string())
@@ -476,15 +635,27 @@ impl App {
         match sent {
             Ok(response) => {
                 let code = response.status();
+                let error = if code.is_success() {
+                    None
+                } else if code.is_redirection() {
+                    Some(format!(
+                        "the endpoint answered {code}; redirects are not followed"
+                    ))
+                } else {
+                    Some(format!("the endpoint answered {code}"))
+                };
                 Attempt {
                     ok: code.is_success(),
                     permanent: false,
                     status_code: Some(code.as_u16().into()),
-                    error: (!code.is_success()).then(|| format!("the endpoint answered {code}")),
+                    error,
+                    detail: None,
                 }
             }
             Err(err) => {
-                let why = if err.is_timeout() {
+                let why = if refused_by_guard(&err) {
+                    REFUSED_DESTINATION.to_string()
+                } else if err.is_timeout() {
                     format!(
                         "no answer within {} ms",
                         self.outbox.config.webhook_timeout.as_millis()
@@ -492,9 +663,9 @@ impl App {
                 } else if err.is_connect() {
                     "could not connect to the endpoint".to_string()
                 } else {
-                    format!("request failed: {err}")
+                    "the request failed".to_string()
                 };
-                Attempt::failed(false, why)
+                Attempt::failed(false, why).detail(chain(&err))
             }
         }
     }
@@ -506,11 +677,15 @@ impl App {
         let user = {
             let mut conn = match self.db.acquire().await {
                 Ok(c) => c,
-                Err(err) => return Attempt::failed(false, err.to_string()),
+                Err(err) => {
+                    return Attempt::failed(false, "could not read the recipient").detail(err)
+                }
             };
             match users::user_by_id(&mut conn, recipient_id).await {
                 Ok(u) => u,
-                Err(err) => return Attempt::failed(false, err.to_string()),
+                Err(err) => {
+                    return Attempt::failed(false, "could not read the recipient").detail(err)
+                }
             }
         };
         let Some(user) = user.filter(|u| u.active) else {
@@ -529,7 +704,10 @@ impl App {
         };
         let to = match user.email.parse() {
             Ok(address) => Mailbox::new(Some(user.name.clone()), address),
-            Err(err) => return Attempt::failed(true, format!("recipient address: {err}")),
+            Err(err) => {
+                return Attempt::failed(true, "the recipient's e-mail address is not valid")
+                    .detail(err)
+            }
         };
         let message = lettre::Message::builder()
             .from(from.clone())
@@ -539,7 +717,7 @@ impl App {
             .body(alert.body);
         let message = match message {
             Ok(m) => m,
-            Err(err) => return Attempt::failed(true, format!("building the message: {err}")),
+            Err(err) => return Attempt::failed(true, "the message could not be built").detail(err),
         };
         match transport.send(message).await {
             Ok(_) => Attempt {
@@ -547,8 +725,20 @@ impl App {
                 permanent: false,
                 status_code: None,
                 error: None,
+                detail: None,
             },
-            Err(err) => Attempt::failed(err.is_permanent(), format!("SMTP: {err}")),
+            Err(err) => {
+                let why = if err.is_permanent() {
+                    "SMTP: the mail server refused the message"
+                } else if err.is_transient() {
+                    "SMTP: the mail server deferred the message"
+                } else if err.is_timeout() {
+                    "SMTP: no answer from the mail server in time"
+                } else {
+                    "SMTP: could not reach the mail server"
+                };
+                Attempt::failed(err.is_permanent(), why).detail(chain(&err))
+            }
         }
     }
 
@@ -569,13 +759,16 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        apply_webhook_input(
+        let allowed = &self.outbox.config.allowed_networks;
+        let checked = apply_webhook_input(
             &mut hook,
             &WebhookInput {
                 url: Some(url.into()),
                 ..input
             },
+            allowed,
         )?;
+        check_destination_of(checked.as_ref(), allowed).await?;
         let mut conn = self.db.acquire().await?;
         outbox::save_webhook(&mut conn, &hook, true).await?;
         Ok(WebhookWithSecret {
@@ -586,7 +779,9 @@ impl App {
 
     pub async fn update_webhook(&self, id: &str, input: WebhookInput) -> Result<Webhook> {
         let mut hook = self.webhook(id).await?;
-        apply_webhook_input(&mut hook, &input)?;
+        let allowed = &self.outbox.config.allowed_networks;
+        let checked = apply_webhook_input(&mut hook, &input, allowed)?;
+        check_destination_of(checked.as_ref(), allowed).await?;
         hook.updated_at = self.now();
         let mut conn = self.db.acquire().await?;
         outbox::save_webhook(&mut conn, &hook, false).await?;
@@ -661,12 +856,33 @@ impl App {
     }
 }
 
-fn apply_webhook_input(hook: &mut Webhook, input: &WebhookInput) -> Result<()> {
+/// Resolves a new URL's host name once everything else in the input was valid (no
+/// DNS work for a request that fails anyway).
+async fn check_destination_of(url: Option<&url::Url>, allowed: &AllowedNetworks) -> Result<()> {
+    let Some(url) = url else {
+        return Ok(());
+    };
+    check_webhook_destination(url, allowed)
+        .await
+        .map_err(|p| ServiceError::Invalid(vec![field_error("url", p.code, p.message)]))
+}
+
+/// Applies the input's fields to `hook`, or fails with every field error; returns the
+/// new URL, if any, whose host name the caller still has to resolve and check.
+fn apply_webhook_input(
+    hook: &mut Webhook,
+    input: &WebhookInput,
+    allowed: &AllowedNetworks,
+) -> Result<Option<url::Url>> {
     let mut errors = Vec::new();
+    let mut checked = None;
     if let Some(url) = &input.url {
-        match notify::validate_webhook_url(url) {
-            Ok(u) => hook.url = u.to_string(),
-            Err(message) => errors.push(field_error("url", "invalid_url", message)),
+        match notify::validate_webhook_url(url, allowed) {
+            Ok(u) => {
+                hook.url = u.to_string();
+                checked = Some(u);
+            }
+            Err(p) => errors.push(field_error("url", p.code, p.message)),
         }
     }
     if let Some(topics) = &input.topics {
@@ -694,7 +910,7 @@ fn apply_webhook_input(hook: &mut Webhook, input: &WebhookInput) -> Result<()> {
         hook.active = active;
     }
     if errors.is_empty() {
-        Ok(())
+        Ok(checked)
     } else {
         Err(ServiceError::Invalid(errors))
     }

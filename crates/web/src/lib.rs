@@ -6,14 +6,16 @@ pub mod error;
 pub mod extract;
 pub mod openapi;
 pub mod routes;
+pub mod server;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use leadline_service::App;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 use tower_http::trace::TraceLayer;
 
 /// Settings of the HTTP edge.
@@ -27,6 +29,17 @@ pub struct WebConfig {
     pub trust_forwarded_for: bool,
     /// Largest CSV accepted by `POST /api/v1/imports`.
     pub max_import_bytes: usize,
+    /// The longest a client may take to send a request's head (line and headers),
+    /// and to start its next request on a kept-alive connection.
+    pub header_read_timeout: Duration,
+    /// How far a request body may fall behind before the request fails with 408: idle
+    /// for this long, or slower than `server::MIN_BODY_RATE` once this allowance is
+    /// spent.
+    pub body_read_timeout: Duration,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// How long a shutdown waits for requests in flight before closing connections.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for WebConfig {
@@ -36,6 +49,10 @@ impl Default for WebConfig {
             form_submissions_per_minute: 20,
             trust_forwarded_for: false,
             max_import_bytes: 200 * 1024 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            max_connections: server::DEFAULT_MAX_CONNECTIONS,
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }
@@ -68,6 +85,7 @@ impl AppState {
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let imports_limit = state.config.max_import_bytes;
+    let body_timeout = state.config.body_read_timeout;
     Router::new()
         .merge(routes::health::router())
         .merge(routes::public_forms::router().layer(DefaultBodyLimit::max(FORM_BODY_LIMIT)))
@@ -87,11 +105,17 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(API_BODY_LIMIT)),
         )
         .fallback(routes::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            body_timeout,
+            server::limit_body_time,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves. Client addresses reach handlers for rate limits.
+/// Serves until `shutdown` resolves, with the header and body read timeouts and the
+/// connection limit of `state.config` (see `server`). Client addresses reach handlers
+/// (`ConnectInfo<SocketAddr>`) for rate limits.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -99,17 +123,19 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     // Forget idle rate-limit buckets so the limiter's memory stays bounded.
     let limiter = state.form_limiter.clone();
-    tokio::spawn(async move {
+    let cleaner = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;
             limiter.retain_recent();
         }
     });
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let limits = server::Limits {
+        header_read_timeout: state.config.header_read_timeout,
+        max_connections: state.config.max_connections,
+        shutdown_grace: state.config.shutdown_grace,
+    };
+    let served = server::run(listener, router(state), limits, shutdown).await;
+    cleaner.abort();
+    served
 }

@@ -19,6 +19,8 @@ mod notifications;
 mod outbox_scale;
 mod routing;
 mod scoring;
+mod slow_clients;
+mod ssrf;
 mod store_contract;
 mod touches;
 mod users;

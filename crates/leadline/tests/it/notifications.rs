@@ -3,6 +3,7 @@
 
 use crate::backend_tests;
 use crate::harness::*;
+use leadline_domain::netguard::AllowedNetworks;
 use leadline_domain::notify::{self, RetryPolicy};
 use leadline_service::outbox::{NotifyConfig, SmtpConfig};
 use leadline_store::Backend;
@@ -99,7 +100,13 @@ impl Receiver {
     }
 }
 
-/// A server with a short webhook timeout and a quick retry schedule.
+/// Lets webhooks reach receivers on this host (tests send traffic to loopback only).
+pub fn loopback_allowed() -> AllowedNetworks {
+    AllowedNetworks::parse(&["127.0.0.0/8"]).unwrap()
+}
+
+/// A server with a short webhook timeout and a quick retry schedule, whose webhooks
+/// may reach loopback receivers.
 pub struct HookServer(TestServer);
 
 impl std::ops::Deref for HookServer {
@@ -118,6 +125,7 @@ impl HookServer {
                 max_delay_ms: 4_000,
                 max_attempts: 3,
             },
+            allowed_networks: loopback_allowed(),
             ..Default::default()
         };
         TestServer::start_notifying(backend, notify)
@@ -456,7 +464,8 @@ backend_tests! {
         let (_, pending) = srv.send(srv.get("/api/v1/deliveries?channel=email&status=pending")).await;
         let d = &pending["deliveries"][0];
         assert_eq!(d["attempts"], 1);
-        assert!(d["last_error"].as_str().unwrap().starts_with("SMTP"), "{d}");
+        assert_eq!(d["last_error"], "SMTP: could not reach the mail server", "{d}");
+        assert!(!d["last_error"].as_str().unwrap().contains(&closed.to_string()), "no port in the error: {d}");
 
         // Bad SMTP settings are refused up front.
         let bad = srv.app.clone().with_notify(NotifyConfig {

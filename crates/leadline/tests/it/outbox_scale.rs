@@ -3,8 +3,8 @@
 
 use crate::backend_tests;
 use crate::harness::*;
-use crate::notifications::Receiver;
-use leadline_service::outbox::WebhookInput;
+use crate::notifications::{loopback_allowed, Receiver};
+use leadline_service::outbox::{NotifyConfig, WebhookInput};
 use leadline_store::outbox::{self, OutboxEvent};
 use serde_json::json;
 use std::collections::HashMap;
@@ -17,7 +17,15 @@ const EVENTS: usize = 10_000;
 /// Starts `leadline serve` on a free port and returns once it listens.
 async fn serve(db_url: &str) -> tokio::process::Child {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_leadline"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--outbox-poll-ms", "50"])
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--outbox-poll-ms",
+            "50",
+            "--webhook-allow-network",
+            "127.0.0.0/8",
+        ])
         .env("LEADLINE_DATABASE_URL", db_url)
         .env("LEADLINE_LOG", "warn")
         .stdout(Stdio::piped())
@@ -41,7 +49,8 @@ async fn serve(db_url: &str) -> tokio::process::Child {
 backend_tests! {
     async fn two_servers_deliver_every_event_exactly_once(t: TestApp) {
         let receiver = Receiver::start().await;
-        t.app.create_webhook(WebhookInput { url: Some(format!("{}/in", receiver.base)), ..Default::default() })
+        let app = t.app.clone().with_notify(NotifyConfig { allowed_networks: loopback_allowed(), ..Default::default() }).unwrap();
+        app.create_webhook(WebhookInput { url: Some(format!("{}/in", receiver.base)), ..Default::default() })
             .await.unwrap();
         let _servers = [serve(&t.url).await, serve(&t.url).await];
 
