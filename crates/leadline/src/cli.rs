@@ -95,6 +95,9 @@ pub struct ServeArgs {
     /// Seconds a webhook endpoint has to answer before the attempt counts as failed.
     #[arg(long, env = "LEADLINE_WEBHOOK_TIMEOUT", default_value_t = 10)]
     pub webhook_timeout_secs: u64,
+    /// Hours an answer to a request with an Idempotency-Key is kept for replay.
+    #[arg(long, default_value_t = 24)]
+    pub idempotency_retention_hours: u64,
     /// Milliseconds between checks for deliveries falling due (retries); new events
     /// are picked up at once.
     #[arg(long, default_value_t = 1000, hide = true)]

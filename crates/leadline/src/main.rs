@@ -164,7 +164,10 @@ pub fn redact(url: &str) -> String {
 }
 
 async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
-    let app = open(database_url).await?;
+    let mut app = open(database_url).await?;
+    app.idempotency.retention_ms = i64::try_from(args.idempotency_retention_hours.max(1))
+        .unwrap_or(i64::MAX / 3_600_000)
+        .saturating_mul(3_600_000);
     tracing::info!(database = %redact(database_url), "database ready");
     if args.demo {
         let summary = app.load_demo(args.demo_seed, args.demo_leads).await?;
@@ -223,6 +226,18 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
             ))
         }
     });
+    let pruner = app.clone();
+    spawn_every(
+        "idempotency-prune",
+        std::time::Duration::from_secs(600),
+        move || {
+            let app = pruner.clone();
+            async move {
+                let pruned = app.prune_idempotency_keys(app.now()).await?;
+                Ok(format!("{pruned} idempotency keys pruned"))
+            }
+        },
+    );
     app.spawn_outbox_worker(std::time::Duration::from_millis(
         args.outbox_poll_ms.max(10),
     ));

@@ -9,6 +9,7 @@ mod event_stream;
 mod forms;
 mod group_commit;
 mod hostile_input;
+mod idempotency;
 mod imports;
 mod lifecycle;
 mod matching;

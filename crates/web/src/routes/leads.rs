@@ -119,10 +119,12 @@ fn consent_errors(consent: &[ConsentBody]) -> Vec<FieldError> {
         .collect()
 }
 
+/// `fingerprint` marks the capture of an idempotent request (see `IdempotencyClaim`).
 async fn run_create(
     state: &AppState,
     auth: &Authenticated,
     body: CreateLead,
+    fingerprint: Option<String>,
 ) -> ApiResult<(StatusCode, Value)> {
     let mut errors = consent_errors(&body.consent);
     let custom = custom_values(&body.custom).unwrap_or_else(|e| {
@@ -182,6 +184,7 @@ async fn run_create(
     capture.campaign_id = campaign.map(|c| c.id);
     capture.attribution = body.attribution;
     capture.default_region = default_region;
+    capture.fingerprint = fingerprint;
     capture.consents = body
         .consent
         .into_iter()
@@ -269,28 +272,34 @@ async fn create_lead(
 ) -> ApiResult<Response> {
     auth.require(Permission::WriteLeads)?;
     let Some(key) = idempotency_key(&headers)? else {
-        let (status, value) = run_create(&state, &auth, body).await?;
+        let (status, value) = run_create(&state, &auth, body, None).await?;
         return Ok((status, Json(value)).into_response());
     };
     let hash = hex::encode(Sha256::digest(
         serde_json::to_vec(&body).unwrap_or_default(),
     ));
-    match state
+    let claim = match state
         .app
         .begin_idempotent(&auth.0.token.id, &key, &hash)
         .await?
     {
-        Idempotency::Fresh => {}
+        Idempotency::Fresh(claim) => claim,
         Idempotency::Replay { status, body } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             return Ok(json_response(status, body, true));
         }
-        Idempotency::InProgress => {
-            return Err(ApiError::new(
+        Idempotency::InProgress { retry_after_ms } => {
+            let mut response = ApiError::new(
                 StatusCode::CONFLICT,
                 "idempotency_key_in_progress",
-                "a request with this Idempotency-Key is still being processed; retry shortly",
-            ))
+                "a request with this Idempotency-Key is still being processed; retry after the Retry-After seconds",
+            )
+            .into_response();
+            let secs = (retry_after_ms.max(1) + 999) / 1000;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            return Ok(response);
         }
         Idempotency::Mismatch => {
             return Err(ApiError::new(
@@ -300,15 +309,16 @@ async fn create_lead(
             )
             .field("Idempotency-Key"))
         }
-    }
-    let (status, value) = match run_create(&state, &auth, body).await {
+    };
+    let fingerprint = Some(claim.capture_fingerprint());
+    let (status, value) = match run_create(&state, &auth, body, fingerprint).await {
         Ok(ok) => ok,
         Err(e) => (e.status, e.body()),
     };
     let text = value.to_string();
     state
         .app
-        .finish_idempotent(&auth.0.token.id, &key, status.as_u16(), &text)
+        .finish_idempotent(&claim, status.as_u16(), &text)
         .await?;
     Ok(json_response(status, text, false))
 }
