@@ -220,9 +220,12 @@ impl App {
             .ok_or_else(|| ServiceError::not_found("user", id))?;
         self.apply_user_input(&mut user, input, false).await?;
         user.updated_at = self.now();
-        users::update_user(&mut conn, &user).await?;
+        let updated = users::update_user(&mut conn, &user).await;
         self.forget_directory();
-        Ok(user)
+        match updated {
+            Err(StoreError::Conflict(m)) => Err(ServiceError::conflict("user_exists", m)),
+            other => other.map(|_| user).map_err(Into::into),
+        }
     }
 
     pub async fn user(&self, id: &str) -> Result<UserRow> {

@@ -5,6 +5,7 @@ mod harness;
 
 mod api_leads;
 mod cli;
+mod conflicts_and_errors;
 mod event_stream;
 mod forms;
 mod group_commit;
