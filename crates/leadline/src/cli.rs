@@ -115,6 +115,14 @@ pub enum TokenCommand {
         #[arg(long)]
         user: Option<String>,
     },
+    /// List tokens (never their secrets): id, name, user, created, last used, state.
+    List {
+        /// Only the tokens of the user with this e-mail.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a token by id (see `token list`); it is refused from the next request on.
+    Revoke { id: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -46,6 +46,54 @@ async fn main() -> anyhow::Result<()> {
             println!("{secret}");
             Ok(())
         }
+        Command::Token(TokenCommand::List { user }) => {
+            let app = open(&cli.database_url).await?;
+            let users = app.list_users().await?;
+            let only = match user {
+                Some(email) => Some(
+                    app.user_by_email(&email)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no user with e-mail {email:?}"))?
+                        .id,
+                ),
+                None => None,
+            };
+            let tokens = app.list_tokens(only.as_deref()).await?;
+            if tokens.is_empty() {
+                println!("no tokens; create one with `leadline token create --name NAME`");
+            }
+            for t in tokens {
+                let owner = t
+                    .user_id
+                    .as_deref()
+                    .and_then(|id| users.iter().find(|u| u.id == id))
+                    .map(|u| u.email.as_str())
+                    .unwrap_or("-");
+                let state = match t.revoked_at {
+                    Some(at) => format!("revoked {}", rfc3339(at)),
+                    None => "active".to_string(),
+                };
+                println!(
+                    "{}\t{}\t{owner}\tcreated {}\tlast used {}\t{state}",
+                    t.id,
+                    t.name,
+                    rfc3339(t.created_at),
+                    t.last_used_at
+                        .map(rfc3339)
+                        .unwrap_or_else(|| "never".into()),
+                );
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { id }) => {
+            let app = open(&cli.database_url).await?;
+            let token = app.revoke_token(id.trim()).await.map_err(describe)?;
+            println!(
+                "Revoked API token {:?} (id {}); it is refused from now on",
+                token.name, token.id
+            );
+            Ok(())
+        }
         Command::User(UserCommand::Add {
             email,
             name,
@@ -147,6 +195,17 @@ async fn open(url: &str) -> anyhow::Result<App> {
         .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", redact(url)))?;
     db.migrate().await.context("applying migrations")?;
     Ok(App::new(db, Arc::new(SystemClock)))
+}
+
+/// Epoch milliseconds as an RFC 3339 UTC time, to the second.
+fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| ms.to_string())
 }
 
 /// Database URLs may carry a password; logs and errors show it masked.
@@ -321,6 +380,12 @@ async fn import(database_url: &str, args: cli::ImportArgs) -> anyhow::Result<()>
         ),
         None => None,
     };
+    // File-level problems (empty, binary, an unclosed quote, a bad mapping) are told
+    // now, in the domain's own words, before the database is touched.
+    let parsed = leadline_domain::import::parse_csv(&bytes, &overrides)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    let header_only = parsed.rows().next().is_none();
+    drop(parsed);
     let app = open(database_url).await?;
     let request = ImportRequest {
         file_name: args
@@ -336,7 +401,7 @@ async fn import(database_url: &str, args: cli::ImportArgs) -> anyhow::Result<()>
         default_region,
         actor: "cli".into(),
     };
-    let job = app.create_import(&request).await?;
+    let job = app.create_import(&request).await.map_err(describe)?;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows  {per_sec}  eta {eta}")
@@ -345,7 +410,7 @@ async fn import(database_url: &str, args: cli::ImportArgs) -> anyhow::Result<()>
     let progress = BarProgress(bar);
     let result = app.run_import(job, &request, &progress).await;
     progress.0.finish_and_clear();
-    let result = result?;
+    let result = result.map_err(describe)?;
     let job = &result.job;
     if let Some(path) = &args.report {
         std::fs::write(path, leadline_service::imports::report_csv(&result.rows))
@@ -362,6 +427,9 @@ async fn import(database_url: &str, args: cli::ImportArgs) -> anyhow::Result<()>
         job.encoding.as_deref().unwrap_or("?"),
         job.delimiter.as_deref().unwrap_or("?"),
     );
+    if header_only {
+        println!("  the file has a header row but no rows of data");
+    }
     for row in result
         .rows
         .iter()

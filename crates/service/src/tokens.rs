@@ -59,6 +59,29 @@ impl App {
         Ok((token, secret))
     }
 
+    /// Tokens, newest first (revoked ones too, with when): every user's, or one's.
+    pub async fn list_tokens(&self, user_id: Option<&str>) -> Result<Vec<ApiToken>> {
+        let mut conn = self.db.acquire().await?;
+        Ok(tokens::list(&mut conn, user_id).await?)
+    }
+
+    pub async fn token(&self, id: &str) -> Result<ApiToken> {
+        let mut conn = self.db.acquire().await?;
+        tokens::by_id(&mut conn, id)
+            .await?
+            .ok_or_else(|| crate::ServiceError::not_found("token", id))
+    }
+
+    /// Revokes a token: it is refused from the next request on. Revoking a revoked
+    /// token changes nothing and answers it as it is.
+    pub async fn revoke_token(&self, id: &str) -> Result<ApiToken> {
+        let mut conn = self.db.acquire().await?;
+        tokens::revoke(&mut conn, id, self.now()).await?;
+        tokens::by_id(&mut conn, id)
+            .await?
+            .ok_or_else(|| crate::ServiceError::not_found("token", id))
+    }
+
     /// The live token for a presented secret and the active user it acts as.
     pub async fn authenticate_token(&self, secret: &str) -> Result<Option<Principal>> {
         if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 200 {

@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::touches::router())
                 .merge(routes::routing::router())
                 .merge(routes::notifications::router())
+                .merge(routes::tokens::router())
                 .merge(openapi::router())
                 .layer(DefaultBodyLimit::max(API_BODY_LIMIT)),
         )

@@ -143,6 +143,12 @@ pub const OPERATIONS: &[Operation] = &[
         responses: &[("200", "{deliveries, next_before}"), ERR] },
     Operation { method: "post", path: "/api/v1/deliveries/replay", summary: "Queue dead letters again (by ids, webhook_id or event_id)", auth: true, request: Some("ReplayRequest"),
         responses: &[("200", "{replayed}"), ERR] },
+    Operation { method: "get", path: "/api/v1/tokens", summary: "API tokens, newest first (never their secret or hash): an admin sees every user's, anyone else their own", auth: true, request: None,
+        responses: &[("200", "{tokens: [{id, name, user_id, created_at, last_used_at, revoked_at}]}"), ERR] },
+    Operation { method: "post", path: "/api/v1/tokens", summary: "Create a token acting as yourself (an admin: as any user); the secret is in this answer only", auth: true, request: Some("TokenInput"),
+        responses: &[("201", "{token, secret}"), ERR] },
+    Operation { method: "delete", path: "/api/v1/tokens/{id}", summary: "Revoke a token (your own; an admin: any); it is refused from the next request on", auth: true, request: None,
+        responses: &[("200", "{token} with revoked_at"), ERR] },
 ];
 
 fn string() -> Value {
@@ -229,6 +235,8 @@ fn schemas() -> Value {
             "url": { "type": "string", "format": "uri" }, "topics": { "type": "array", "items": { "type": "string" },
                 "description": "lead.created, lead.assigned, lead.routing_failed, lead.stage_changed, lead.sla_breached, import.finished, lead.* or *; empty: all" },
             "description": { "type": "string" }, "active": { "type": "boolean" } }, "additionalProperties": false },
+        "TokenInput": { "type": "object", "required": ["name"], "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 100 },
+            "user_id": string() }, "additionalProperties": false },
         "ReplayRequest": { "type": "object", "properties": { "ids": { "type": "array", "items": { "type": "string" } },
             "webhook_id": { "type": "string" }, "event_id": { "type": "string" } }, "additionalProperties": false },
         "Error": { "type": "object", "properties": { "error": { "type": "object", "properties": {

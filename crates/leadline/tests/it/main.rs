@@ -5,6 +5,7 @@ mod harness;
 
 mod api_leads;
 mod cli;
+mod cli_newcomer;
 mod conflicts_and_errors;
 mod event_stream;
 mod forms;
@@ -19,6 +20,7 @@ mod outbox_scale;
 mod routing;
 mod scoring;
 mod store_contract;
+mod tokens_api;
 mod touches;
 mod users;
 
