@@ -30,4 +30,30 @@ backend_tests! {
         let (status, body) = srv.send(srv.patch(&format!("/api/v1/users/{a}")).json(&json!({ "email": "B@example.com" }))).await;
         assert_error(status, &body, 409, "user_exists");
     }
+
+    async fn an_upload_that_is_not_multipart_answers_in_the_error_shape(srv: TestServer) {
+        for (content_type, status, code) in [
+            (Some("multipart/form-data"), 400, "malformed_multipart"),
+            (Some("multipart/form-data; boundary="), 400, "malformed_multipart"),
+            (Some("text/csv"), 415, "unsupported_media_type"),
+            (Some("application/json"), 415, "unsupported_media_type"),
+            (None, 415, "unsupported_media_type"),
+        ] {
+            let mut request = srv.post("/api/v1/imports").body("Email\nx@example.com\n");
+            if let Some(ct) = content_type {
+                request = request.header("Content-Type", ct);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.headers()["content-type"], "application/json", "{content_type:?}");
+            let got = response.status();
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_error(got, &body, status, code);
+        }
+        // A real multipart upload still works.
+        let form = reqwest::multipart::Form::new()
+            .part("file", reqwest::multipart::Part::bytes(b"Email\nx@example.com\n".to_vec()).file_name("a.csv"))
+            .text("source", "List");
+        let (status, body) = srv.send(srv.post("/api/v1/imports").multipart(form)).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
 }
