@@ -8,7 +8,7 @@ use leadline_domain::conditions::Facts;
 use leadline_domain::lifecycle::{StageKind, TransitionContext};
 use leadline_domain::normalize::FieldError;
 use leadline_domain::qualification::{answers_to_facts, Answers};
-use leadline_domain::scoring::{self, Activity, Score, ScoringConfig};
+use leadline_domain::scoring::{self, Activity, ActivityError, Score, ScoringConfig};
 use leadline_store::leads::LeadRecord;
 use leadline_store::timeline::TimelineEvent;
 use leadline_store::work::{self, ActivityRow, LeadWork};
@@ -128,6 +128,30 @@ impl App {
                 "type",
                 "invalid_event_type",
                 "an event type is 1-64 characters of a-z, 0-9, '_', '-', '.' or ':' (e.g. email_opened)",
+            ));
+        }
+        // An event no rule scores would count for nothing, and one dated ahead would
+        // count at full points until its time came: both are refused, not stored.
+        let config = self.scoring_config().await?;
+        if let Err(problems) = config.check_activity(&event_type, occurred_at, self.now()) {
+            return Err(ServiceError::Invalid(
+                problems
+                    .iter()
+                    .map(|p| {
+                        let (field, code) = match p {
+                            ActivityError::UnknownEventType { .. } => {
+                                ("type", "unknown_event_type")
+                            }
+                            ActivityError::InFuture { .. } => ("occurred_at", "occurred_in_future"),
+                            ActivityError::BeforeEpoch => ("occurred_at", "invalid_time"),
+                        };
+                        FieldError {
+                            field: field.into(),
+                            code: code.into(),
+                            message: p.to_string(),
+                        }
+                    })
+                    .collect(),
             ));
         }
         let mut tx = self.db.begin().await?;

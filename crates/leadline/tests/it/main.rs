@@ -7,6 +7,7 @@ mod api_leads;
 mod cli;
 mod cli_newcomer;
 mod conflicts_and_errors;
+mod engagement_events;
 mod event_stream;
 mod forms;
 mod group_commit;
