@@ -37,7 +37,11 @@ impl Role {
             Role::Admin => true,
             Role::Manager => !matches!(
                 permission,
-                ManageUsers | ManageForms | ConfigureLifecycle | ManageIntegrations
+                ManageUsers
+                    | ManageForms
+                    | ConfigureLifecycle
+                    | ManageIntegrations
+                    | ManageCampaigns
             ),
             Role::Marketer => !matches!(
                 permission,
@@ -92,6 +96,8 @@ pub enum Permission {
     ReadAllLeads,
     /// Webhooks, their deliveries and dead letters.
     ManageIntegrations,
+    /// Create and edit campaigns: names, sources, cost and dates (marketing's budget).
+    ManageCampaigns,
 }
 
 impl Permission {
@@ -110,6 +116,7 @@ impl Permission {
             Permission::ConfigureScoring => "configure_scoring",
             Permission::ReadAllLeads => "read_all_leads",
             Permission::ManageIntegrations => "manage_integrations",
+            Permission::ManageCampaigns => "manage_campaigns",
         }
     }
 }
@@ -135,6 +142,7 @@ mod tests {
             ConfigureScoring,
             ReadAllLeads,
             ManageIntegrations,
+            ManageCampaigns,
         ];
         let expect = |role: Role, allowed: &[Permission]| {
             for p in all {
@@ -168,6 +176,7 @@ mod tests {
                 ConfigureScoring,
                 ReadAllLeads,
                 ManageIntegrations,
+                ManageCampaigns,
             ],
         );
         expect(Role::Rep, &[ReadLeads, WriteLeads, ReadCatalog]);

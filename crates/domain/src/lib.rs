@@ -5,6 +5,7 @@
 //! decisions exhaustively unit-testable and lets the store and web crates stay thin.
 
 pub mod access;
+pub mod campaign;
 pub mod channel;
 pub mod conditions;
 pub mod demo;

@@ -4,6 +4,7 @@
 mod harness;
 
 mod api_leads;
+mod campaigns;
 mod cli;
 mod cli_newcomer;
 mod conflicts_and_errors;
