@@ -16,6 +16,7 @@ mod hostile_input;
 mod idempotency;
 mod imports;
 mod lifecycle;
+mod list_filters;
 mod matching;
 mod notifications;
 mod outbox_scale;

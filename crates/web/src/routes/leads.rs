@@ -430,25 +430,48 @@ pub struct ListQuery {
     /// Source name or id.
     pub source: Option<String>,
     pub stage: Option<String>,
-    /// RFC 3339 time or milliseconds since the epoch; inclusive.
+    /// Inclusive lower bound: an RFC 3339 time, epoch milliseconds, or a date
+    /// (`2026-11-01`: from the start of that day, UTC).
     pub created_from: Option<String>,
-    /// RFC 3339 time or milliseconds since the epoch; exclusive.
+    /// Exclusive upper bound: an RFC 3339 time, epoch milliseconds, or a date
+    /// (`2026-11-30`: through the end of that day, UTC — the bound is the next midnight).
     pub created_to: Option<String>,
     pub limit: Option<usize>,
     pub cursor: Option<String>,
 }
 
+/// A bound of a time range: epoch ms, an RFC 3339 time, or a date. A date means its
+/// first instant (UTC), except as the exclusive upper bound `…_to`, where it means the
+/// day's end: the next midnight.
 fn parse_time(field: &str, value: &str) -> Result<i64, FieldError> {
     if let Ok(ms) = value.parse::<i64>() {
         return Ok(ms);
     }
-    time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
-        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-        .map_err(|_| FieldError {
+    if let Ok(t) =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+    {
+        return Ok((t.unix_timestamp_nanos() / 1_000_000) as i64);
+    }
+    let day = time::Date::parse(
+        value,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
+    .and_then(|d| {
+        if field.ends_with("_to") {
+            d.next_day()
+        } else {
+            Some(d)
+        }
+    });
+    match day {
+        Some(d) => Ok(d.midnight().assume_utc().unix_timestamp() * 1000),
+        None => Err(FieldError {
             field: field.into(),
             code: "invalid_time".into(),
-            message: "use an RFC 3339 time (2026-01-31T09:00:00Z) or epoch milliseconds".into(),
-        })
+            message: "use a date (2026-01-31), an RFC 3339 time (2026-01-31T09:00:00Z) or epoch milliseconds".into(),
+        }),
+    }
 }
 
 fn encode_cursor(c: &LeadCursor) -> String {
