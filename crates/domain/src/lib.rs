@@ -12,6 +12,7 @@ pub mod demo;
 pub mod fields;
 pub mod import;
 pub mod lifecycle;
+pub mod limits;
 pub mod matching;
 pub mod merge;
 pub mod normalize;

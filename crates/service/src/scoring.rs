@@ -92,6 +92,25 @@ impl App {
 
     /// Replaces the scoring rules after validating them; every problem is reported.
     pub async fn set_scoring_config(&self, config: &ScoringConfig) -> Result<()> {
+        use leadline_domain::limits::{check_conditions, check_count, MAX_SCORING_RULES};
+        let mut too_many: Vec<FieldError> = [
+            check_count("fit", config.fit.len(), MAX_SCORING_RULES),
+            check_count("engagement", config.engagement.len(), MAX_SCORING_RULES),
+        ]
+        .into_iter()
+        .filter_map(|r| r.err())
+        .collect();
+        if too_many.is_empty() {
+            too_many = config
+                .fit
+                .iter()
+                .enumerate()
+                .flat_map(|(i, r)| check_conditions(&format!("fit[{i}].conditions"), &r.conditions))
+                .collect();
+        }
+        if !too_many.is_empty() {
+            return Err(ServiceError::Invalid(too_many));
+        }
         if let Err(problems) = config.validate() {
             return Err(ServiceError::Invalid(
                 problems

@@ -15,6 +15,7 @@ mod group_commit;
 mod hostile_input;
 mod idempotency;
 mod imports;
+mod input_limits;
 mod lifecycle;
 mod list_filters;
 mod matching;

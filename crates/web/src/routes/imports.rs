@@ -122,6 +122,12 @@ async fn start_import(
                     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_mapping", "a map part reads column=field").field("map")
                 })?;
                 overrides.push((column.trim().to_string(), target.trim().to_string()));
+                leadline_domain::limits::check_count(
+                    "map",
+                    overrides.len(),
+                    leadline_domain::limits::MAX_IMPORT_MAPPINGS,
+                )
+                .map_err(|e| ApiError::invalid(vec![e]))?;
             }
             other => {
                 return Err(ApiError::new(

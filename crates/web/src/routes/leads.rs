@@ -126,6 +126,10 @@ async fn run_create(
     body: CreateLead,
     fingerprint: Option<String>,
 ) -> ApiResult<(StatusCode, Value)> {
+    let too_many = crate::limits::capture_body(&body);
+    if !too_many.is_empty() {
+        return Err(ApiError::invalid(too_many));
+    }
     let mut errors = consent_errors(&body.consent);
     let custom = custom_values(&body.custom).unwrap_or_else(|e| {
         errors.extend(e);
@@ -416,6 +420,7 @@ async fn patch_lead(
 ) -> ApiResult<Response> {
     auth.require_lead(Permission::WriteLeads, &state.app, &id)
         .await?;
+    crate::limits::lead_patch(&body).map_err(ApiError::invalid)?;
     let patch = parse_patch(body).map_err(ApiError::invalid)?;
     let lead = state.app.patch_lead(&id, &patch, &auth.actor()).await?;
     Ok(Json(lead).into_response())
