@@ -8,6 +8,7 @@ mod campaigns;
 mod cli;
 mod cli_newcomer;
 mod conflicts_and_errors;
+mod demo_routing;
 mod engagement_events;
 mod event_stream;
 mod forms;
