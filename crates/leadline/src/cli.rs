@@ -147,6 +147,25 @@ pub enum UserCommand {
         /// Read a password (for the web app) from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// When a rep works: `mon-fri 09:00-17:00`, several groups with `;`
+        /// (`mon-fri 09:00-12:00,13:00-17:00; sat 10:00-14:00`), `none`, or the JSON of
+        /// the API ({"time_zone": …, "week": [{"day", "start", "end"}], "holidays": […]}).
+        /// Default mon-fri 09:00-17:00.
+        #[arg(long)]
+        working_hours: Option<String>,
+        /// IANA time zone of the working hours, e.g. Europe/London (default UTC).
+        #[arg(long)]
+        time_zone: Option<String>,
+        /// A territory the rep covers: a country (`GB`, `Germany`) or country and region
+        /// (`US-CA`). Repeat for several.
+        #[arg(long)]
+        territory: Vec<String>,
+        /// Open leads the rep may hold at most (default 50).
+        #[arg(long)]
+        capacity: Option<i64>,
+        /// The rep's share of team round robin, 1 to 1000 (default 1).
+        #[arg(long)]
+        weight: Option<i64>,
     },
     /// List users.
     List,

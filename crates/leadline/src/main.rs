@@ -29,7 +29,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(TokenCommand::Create { name, user }) => {
-            let app = open(&cli.database_url).await?;
+            let app = open_existing(&cli.database_url).await?;
             let user = match user {
                 Some(email) => app.user_by_email(&email).await?.ok_or_else(|| {
                     anyhow::anyhow!(
@@ -47,7 +47,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(TokenCommand::List { user }) => {
-            let app = open(&cli.database_url).await?;
+            let app = open_existing(&cli.database_url).await?;
             let users = app.list_users().await?;
             let only = match user {
                 Some(email) => Some(
@@ -86,7 +86,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(TokenCommand::Revoke { id }) => {
-            let app = open(&cli.database_url).await?;
+            let app = open_existing(&cli.database_url).await?;
             let token = app.revoke_token(id.trim()).await.map_err(describe)?;
             println!(
                 "Revoked API token {:?} (id {}); it is refused from now on",
@@ -99,8 +99,24 @@ async fn main() -> anyhow::Result<()> {
             name,
             role,
             password_stdin,
+            working_hours,
+            time_zone,
+            territory,
+            capacity,
+            weight,
         }) => {
-            let app = open(&cli.database_url).await?;
+            let working_hours =
+                working_hours_input(working_hours.as_deref(), time_zone.as_deref())?;
+            let territories = (!territory.is_empty()).then(|| {
+                serde_json::to_value(
+                    territory
+                        .iter()
+                        .map(|t| leadline_domain::routing::Territory::from_code(t))
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap_or_default()
+            });
+            let app = open_existing(&cli.database_url).await?;
             let password = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin()
@@ -115,6 +131,10 @@ async fn main() -> anyhow::Result<()> {
                 name: Some(name),
                 role: Some(role),
                 password,
+                working_hours,
+                territories,
+                capacity,
+                weight,
                 ..Default::default()
             };
             let user = app.create_user(input).await.map_err(describe)?;
@@ -122,13 +142,21 @@ async fn main() -> anyhow::Result<()> {
                 "Added {} <{}> as {} (id {})",
                 user.name, user.email, user.role, user.id
             );
+            println!("  {}", rep_settings(&user));
             Ok(())
         }
         Command::User(UserCommand::List) => {
-            let app = open(&cli.database_url).await?;
+            let app = open_existing(&cli.database_url).await?;
             for u in app.list_users().await? {
                 let state = if u.active { "active" } else { "inactive" };
-                println!("{}\t{}\t{}\t{}\t{state}", u.id, u.email, u.name, u.role);
+                println!(
+                    "{}\t{}\t{}\t{}\t{state}\t{}",
+                    u.id,
+                    u.email,
+                    u.name,
+                    u.role,
+                    rep_settings(&u)
+                );
             }
             Ok(())
         }
@@ -145,7 +173,7 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("reading {}", file.display()))?;
             let config = leadline_domain::scoring::ScoringConfig::from_toml(&text)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let app = open(&cli.database_url).await?;
+            let app = open_existing(&cli.database_url).await?;
             app.set_scoring_config(&config).await.map_err(describe)?;
             println!(
                 "loaded {} fit and {} engagement rules (thresholds: target {}, mql {}, sql {})",
@@ -158,7 +186,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Scoring(ScoringCommand::Show) => {
-            let app = open(&cli.database_url).await?;
+            let app = open_existing(&cli.database_url).await?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&app.scoring_config().await?)?
@@ -166,11 +194,64 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Rescore => {
-            let app = open(&cli.database_url).await?;
+            let app = open_existing(&cli.database_url).await?;
             println!("rescored {} leads", app.rescore_all().await?);
             Ok(())
         }
     }
+}
+
+/// `--working-hours` (shorthand or JSON) and `--time-zone` as the API's
+/// `working_hours` value; `None` when neither is given.
+fn working_hours_input(
+    hours: Option<&str>,
+    time_zone: Option<&str>,
+) -> anyhow::Result<Option<serde_json::Value>> {
+    use leadline_domain::schedule::WorkingHours;
+    let value = match (hours.map(str::trim), time_zone) {
+        (None, None) => return Ok(None),
+        (Some(json), tz) if json.starts_with('{') => {
+            let mut value: serde_json::Value = serde_json::from_str(json)
+                .map_err(|e| anyhow::anyhow!("--working-hours is not valid JSON: {e}"))?;
+            if let (Some(tz), Some(obj)) = (tz, value.as_object_mut()) {
+                obj.insert("time_zone".into(), tz.into());
+            }
+            value
+        }
+        (Some(text), tz) => {
+            let hours = WorkingHours::from_shorthand(text, tz.unwrap_or("UTC"))
+                .map_err(|e| anyhow::anyhow!("--working-hours: {e}"))?;
+            serde_json::to_value(hours)?
+        }
+        (None, Some(tz)) => serde_json::to_value(WorkingHours {
+            time_zone: tz.to_string(),
+            ..WorkingHours::default()
+        })?,
+    };
+    Ok(Some(value))
+}
+
+/// A user's rep settings on one line: hours and zone, territories, capacity, weight.
+fn rep_settings(u: &leadline_store::users::UserRow) -> String {
+    let hours =
+        serde_json::from_value::<leadline_domain::schedule::WorkingHours>(u.working_hours.clone())
+            .map(|h| format!("{} ({})", h.to_shorthand(), h.time_zone))
+            .unwrap_or_else(|_| "?".into());
+    let territories =
+        serde_json::from_value::<Vec<leadline_domain::routing::Territory>>(u.territories.clone())
+            .unwrap_or_default()
+            .iter()
+            .map(|t| t.code())
+            .collect::<Vec<_>>();
+    let territories = if territories.is_empty() {
+        "none".to_string()
+    } else {
+        territories.join(",")
+    };
+    format!(
+        "hours {hours}\tterritories {territories}\tcapacity {}\tweight {}",
+        u.capacity, u.weight
+    )
 }
 
 /// Turns field errors into one readable message for the terminal.
@@ -188,11 +269,26 @@ pub(crate) fn describe(e: leadline_service::ServiceError) -> anyhow::Error {
     }
 }
 
-/// Connects and migrates: every command works on an up-to-date schema.
+/// Connects and migrates, creating a SQLite file on first use: for `serve`, `migrate`
+/// and `demo`, which start databases.
 async fn open(url: &str) -> anyhow::Result<App> {
-    let db = Db::connect(url)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", redact(url)))?;
+    connect(url, true).await
+}
+
+/// Connects to a database that must exist (every other command): pointed at a missing
+/// SQLite file, it says so instead of creating an empty one.
+async fn open_existing(url: &str) -> anyhow::Result<App> {
+    connect(url, false).await
+}
+
+/// Connects and migrates: every command works on an up-to-date schema.
+async fn connect(url: &str, create: bool) -> anyhow::Result<App> {
+    let db = if create {
+        Db::connect(url).await
+    } else {
+        Db::connect_existing(url).await
+    }
+    .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", redact(url)))?;
     db.migrate().await.context("applying migrations")?;
     Ok(App::new(db, Arc::new(SystemClock)))
 }
@@ -386,7 +482,7 @@ async fn import(database_url: &str, args: cli::ImportArgs) -> anyhow::Result<()>
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
     let header_only = parsed.rows().next().is_none();
     drop(parsed);
-    let app = open(database_url).await?;
+    let app = open_existing(database_url).await?;
     let request = ImportRequest {
         file_name: args
             .file
