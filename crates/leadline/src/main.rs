@@ -324,10 +324,13 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
         .unwrap_or(i64::MAX / 3_600_000)
         .saturating_mul(3_600_000);
     tracing::info!(database = %redact(database_url), "database ready");
-    if args.demo {
+    let demo_forms = if args.demo {
         let summary = app.load_demo(args.demo_seed, args.demo_leads).await?;
         println!("{summary}");
-    }
+        demo_form_links(&app, &summary).await?
+    } else {
+        Vec::new()
+    };
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;
@@ -359,7 +362,15 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
         max_import_bytes: args.max_import_mb * 1024 * 1024,
     };
     tracing::info!(%addr, "leadline listening");
-    println!("Leadline is listening on http://{addr} (health: http://{addr}/healthz)");
+    println!(
+        "{}",
+        welcome(
+            &config.public_url,
+            &addr.to_string(),
+            &demo_forms,
+            database_url
+        )
+    );
     let rescorer = app.clone();
     spawn_every(
         "rescore",
@@ -400,6 +411,71 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
     leadline_web::serve(listener, state, shutdown_signal()).await?;
     app.db.close().await;
     Ok(())
+}
+
+/// The demo forms to show (name, key): the ones just loaded, or, when the database
+/// already held data, the demo's forms found by name.
+async fn demo_form_links(
+    app: &App,
+    summary: &leadline_service::demo::DemoSummary,
+) -> anyhow::Result<Vec<(String, String)>> {
+    use leadline_service::demo::DemoSummary;
+    Ok(match summary {
+        DemoSummary::Loaded {
+            form_key,
+            call_form_key,
+            ..
+        } => vec![
+            ("contact us".to_string(), form_key.clone()),
+            (
+                "request a call: routed to a rep at once".to_string(),
+                call_form_key.clone(),
+            ),
+        ],
+        DemoSummary::Skipped { .. } => app
+            .list_forms()
+            .await
+            .map_err(describe)?
+            .into_iter()
+            .filter(|f| matches!(f.name.as_str(), "Contact us" | "Request a call"))
+            .map(|f| (f.name.to_lowercase(), f.key))
+            .collect(),
+    })
+}
+
+/// What `serve` prints once it listens: where everything is, as full URLs, and how to
+/// get a token for the API.
+fn welcome(
+    public_url: &str,
+    addr: &str,
+    demo_forms: &[(String, String)],
+    database_url: &str,
+) -> String {
+    let base = public_url.trim_end_matches('/');
+    let mut lines = vec![format!("Leadline is listening on http://{addr}")];
+    for (i, (label, key)) in demo_forms.iter().enumerate() {
+        let head = if i == 0 {
+            "  Demo form:  "
+        } else {
+            "              "
+        };
+        lines.push(format!("{head}{base}/f/{key}  ({label})"));
+    }
+    // The binary as it was called (./target/release/leadline), so the line can be pasted.
+    let me = std::env::args()
+        .next()
+        .filter(|a| a.contains('/'))
+        .unwrap_or_else(|| "leadline".into());
+    lines.extend([
+        format!("  API:        {base}/api/v1  (e.g. GET {base}/api/v1/leads?limit=5 with 'Authorization: Bearer TOKEN')"),
+        format!("  OpenAPI:    {base}/api/v1/openapi.json"),
+        format!("  Health:     {base}/healthz"),
+        format!(
+            "  API token:  {me} --database-url {} token create --name me   (in another terminal; the token is the last line)",
+            redact(database_url)
+        ),
+    ]);
+    lines.join("\n")
 }
 
 /// Runs `job` every `period` (the first run after one period), logging failures: the
