@@ -11,7 +11,8 @@ use std::path::PathBuf;
     about = "Self-hosted lead generation and lead management server"
 )]
 pub struct Cli {
-    /// Database: `sqlite:FILE` (default, created on first use) or `postgres://USER@HOST/DB`.
+    /// Database: `sqlite:FILE` (the default; `serve`, `migrate` and `demo` create a
+    /// missing file, other commands refuse it) or `postgres://USER@HOST/DB`.
     #[arg(
         long,
         global = true,
