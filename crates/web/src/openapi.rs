@@ -34,7 +34,7 @@ pub const OPERATIONS: &[Operation] = &[
     Operation { method: "get", path: "/api/v1/openapi.json", summary: "This document", auth: false, request: None,
         responses: &[("200", "OpenAPI document")] },
     Operation { method: "post", path: "/api/v1/leads", summary: "Capture a lead (honours Idempotency-Key)", auth: true, request: Some("CreateLead"),
-        responses: &[("201", "Created a new lead"), ("200", "Merged into an existing lead"), ("409", "Idempotency key in progress"), ERR] },
+        responses: &[("201", "Created a new lead"), ("200", "Merged into an existing lead"), ("409", "Idempotency key in progress; retry after the Retry-After seconds"), ERR] },
     Operation { method: "get", path: "/api/v1/leads", summary: "List leads, newest first, filtered by email, phone, company, source, stage, created_from, created_to; cursor pagination", auth: true, request: None,
         responses: &[("200", "{leads, next_cursor}"), ERR] },
     Operation { method: "get", path: "/api/v1/leads/{id}", summary: "A lead with its touches, consents and match decisions", auth: true, request: None,
