@@ -362,15 +362,20 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
         max_import_bytes: args.max_import_mb * 1024 * 1024,
     };
     tracing::info!(%addr, "leadline listening");
-    println!(
-        "{}",
-        welcome(
-            &config.public_url,
-            &addr.to_string(),
-            &demo_forms,
-            database_url
-        )
+    // One write, and a closed stdout (a supervisor that stopped reading once it saw
+    // "listening") must not stop the server.
+    let welcome = welcome(
+        &config.public_url,
+        &addr.to_string(),
+        &demo_forms,
+        database_url,
     );
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(format!("{welcome}\n").as_bytes());
+        let _ = out.flush();
+    }
     let rescorer = app.clone();
     spawn_every(
         "rescore",
