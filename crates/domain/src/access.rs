@@ -39,7 +39,12 @@ impl Role {
             Role::Admin => true,
             Role::Manager => !matches!(
                 permission,
-                ManageUsers | ManageForms | ConfigureLifecycle | ManageIntegrations | ReadAllLeads
+                ManageUsers
+                    | ManageForms
+                    | ConfigureLifecycle
+                    | ManageIntegrations
+                    | ManageCampaigns
+                    | ReadAllLeads
             ),
             Role::Marketer => !matches!(
                 permission,
@@ -96,6 +101,8 @@ pub enum Permission {
     ReadAccounts,
     /// Webhooks, their deliveries and dead letters.
     ManageIntegrations,
+    /// Create and edit campaigns: names, sources, cost and dates (marketing's budget).
+    ManageCampaigns,
 }
 
 impl Permission {
@@ -115,6 +122,7 @@ impl Permission {
             Permission::ReadAllLeads => "read_all_leads",
             Permission::ReadAccounts => "read_accounts",
             Permission::ManageIntegrations => "manage_integrations",
+            Permission::ManageCampaigns => "manage_campaigns",
         }
     }
 }
@@ -213,6 +221,7 @@ mod tests {
             ReadAllLeads,
             ReadAccounts,
             ManageIntegrations,
+            ManageCampaigns,
         ];
         let expect = |role: Role, allowed: &[Permission]| {
             for p in all {
@@ -247,6 +256,7 @@ mod tests {
                 ReadAllLeads,
                 ReadAccounts,
                 ManageIntegrations,
+                ManageCampaigns,
             ],
         );
         expect(Role::Rep, &[ReadLeads, WriteLeads, ReadCatalog]);

@@ -5,12 +5,14 @@
 //! decisions exhaustively unit-testable and lets the store and web crates stay thin.
 
 pub mod access;
+pub mod campaign;
 pub mod channel;
 pub mod conditions;
 pub mod demo;
 pub mod fields;
 pub mod import;
 pub mod lifecycle;
+pub mod limits;
 pub mod matching;
 pub mod merge;
 pub mod netguard;

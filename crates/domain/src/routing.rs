@@ -28,6 +28,39 @@ pub struct Territory {
     pub region: Option<String>,
 }
 
+impl Territory {
+    /// Reads `GB`, `US-CA` (country and region, as ISO 3166-2 writes them) or a country
+    /// name ("Germany"). Whether the country exists is checked where territories are
+    /// saved.
+    pub fn from_code(text: &str) -> Territory {
+        let text = text.trim();
+        match text.split_once('-') {
+            Some((country, region))
+                if country.len() == 2
+                    && country.bytes().all(|b| b.is_ascii_alphabetic())
+                    && !region.trim().is_empty() =>
+            {
+                Territory {
+                    country: country.to_ascii_uppercase(),
+                    region: Some(region.trim().to_string()),
+                }
+            }
+            _ => Territory {
+                country: text.to_string(),
+                region: None,
+            },
+        }
+    }
+
+    /// `GB` or `US-CA`.
+    pub fn code(&self) -> String {
+        match &self.region {
+            Some(r) => format!("{}-{r}", self.country),
+            None => self.country.clone(),
+        }
+    }
+}
+
 /// A sales rep as routing sees them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rep {
@@ -1369,6 +1402,41 @@ mod tests {
                         .is_some()
                 );
             }
+        }
+    }
+
+    #[test]
+    fn territories_read_from_codes() {
+        let t = Territory::from_code;
+        assert_eq!(
+            t("GB"),
+            Territory {
+                country: "GB".into(),
+                region: None
+            }
+        );
+        assert_eq!(
+            t(" us-CA "),
+            Territory {
+                country: "US".into(),
+                region: Some("CA".into())
+            }
+        );
+        assert_eq!(
+            t("Germany"),
+            Territory {
+                country: "Germany".into(),
+                region: None
+            }
+        );
+        assert_eq!(
+            t("Guinea-Bissau").region,
+            None,
+            "a name with a hyphen stays a name"
+        );
+        assert_eq!(t("US-").region, None);
+        for code in ["GB", "US-CA", "DE-BY"] {
+            assert_eq!(t(code).code(), code);
         }
     }
 }

@@ -420,6 +420,142 @@ impl WorkingHours {
     }
 }
 
+/// Why a working-hours shorthand cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShorthandError {
+    #[error("{0:?} is not a day or a range of days; use mon … sun, e.g. mon-fri or sat,sun")]
+    Days(String),
+    #[error("{0:?} is not a time range; use HH:MM-HH:MM, e.g. 09:00-17:00 (several: 09:00-12:00,13:00-17:00)")]
+    Times(String),
+    #[error("{0:?} needs days and times, e.g. \"mon-fri 09:00-17:00\"")]
+    Group(String),
+}
+
+fn parse_weekday(s: &str) -> Option<Weekday> {
+    let s = s.trim().to_ascii_lowercase();
+    Weekday::ALL
+        .into_iter()
+        .find(|d| s == d.to_string().to_ascii_lowercase() || s == full_day_name(*d))
+}
+
+fn full_day_name(d: Weekday) -> &'static str {
+    match d {
+        Weekday::Mon => "monday",
+        Weekday::Tue => "tuesday",
+        Weekday::Wed => "wednesday",
+        Weekday::Thu => "thursday",
+        Weekday::Fri => "friday",
+        Weekday::Sat => "saturday",
+        Weekday::Sun => "sunday",
+    }
+}
+
+/// `mon-fri`, `sat,sun`, `mon,wed-fri`, `fri-mon` (wrapping over the weekend).
+fn parse_days(text: &str) -> Result<Vec<Weekday>, ShorthandError> {
+    let mut days = Vec::new();
+    for part in text.split(',') {
+        let bad = || ShorthandError::Days(part.trim().to_string());
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (
+                    parse_weekday(a).ok_or_else(bad)?,
+                    parse_weekday(b).ok_or_else(bad)?,
+                );
+                let mut i = a.index();
+                loop {
+                    days.push(Weekday::ALL[i]);
+                    if i == b.index() {
+                        break;
+                    }
+                    i = (i + 1) % 7;
+                }
+            }
+            None => days.push(parse_weekday(part).ok_or_else(bad)?),
+        }
+    }
+    Ok(days)
+}
+
+impl WorkingHours {
+    /// Reads the shorthand people type on a command line: groups of days and times
+    /// separated by `;`, such as `mon-fri 09:00-17:00`, `mon-fri 09:00-12:00,13:00-17:00;
+    /// sat 10:00-14:00`, or `none` for an empty week. The result still needs
+    /// [`WorkingHours::validate`] (times, overlaps, the zone).
+    pub fn from_shorthand(text: &str, time_zone: &str) -> Result<WorkingHours, ShorthandError> {
+        let mut week = Vec::new();
+        let text = text.trim();
+        if !text.eq_ignore_ascii_case("none") {
+            for group in text.split(';').map(str::trim).filter(|g| !g.is_empty()) {
+                let (days, times) = group
+                    .split_once(char::is_whitespace)
+                    .ok_or_else(|| ShorthandError::Group(group.to_string()))?;
+                let days = parse_days(days)?;
+                let times = times.trim();
+                let mut intervals = Vec::new();
+                for range in times.split(',').map(str::trim) {
+                    let (start, end) = range
+                        .split_once('-')
+                        .filter(|(a, b)| a.contains(':') && b.contains(':'))
+                        .ok_or_else(|| ShorthandError::Times(range.to_string()))?;
+                    intervals.push((start.trim().to_string(), end.trim().to_string()));
+                }
+                for day in days {
+                    for (start, end) in &intervals {
+                        week.push(DayHours::new(day, start, end));
+                    }
+                }
+            }
+            if week.is_empty() {
+                return Err(ShorthandError::Group(text.to_string()));
+            }
+        }
+        Ok(WorkingHours {
+            time_zone: time_zone.trim().to_string(),
+            week,
+            holidays: Vec::new(),
+        })
+    }
+
+    /// The week as shorthand, consecutive days with the same hours grouped:
+    /// `mon-fri 09:00-17:00; sat 10:00-14:00` (or `none`). Reads back with
+    /// [`WorkingHours::from_shorthand`].
+    pub fn to_shorthand(&self) -> String {
+        let mut per_day: [Vec<(String, String)>; 7] = Default::default();
+        for h in &self.week {
+            per_day[h.day.index()].push((h.start.trim().to_string(), h.end.trim().to_string()));
+        }
+        for d in &mut per_day {
+            d.sort_by_key(|(s, e)| (parse_clock(s, false), parse_clock(e, true)));
+        }
+        let mut groups: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < 7 {
+            if per_day[i].is_empty() {
+                i += 1;
+                continue;
+            }
+            let mut j = i;
+            while j + 1 < 7 && per_day[j + 1] == per_day[i] {
+                j += 1;
+            }
+            let name = |k: usize| Weekday::ALL[k].to_string().to_ascii_lowercase();
+            let days = if i == j {
+                name(i)
+            } else {
+                format!("{}-{}", name(i), name(j))
+            };
+            let times: Vec<String> = per_day[i].iter().map(|(s, e)| format!("{s}-{e}")).collect();
+            groups.push(format!("{days} {}", times.join(",")));
+            i = j + 1;
+        }
+        if groups.is_empty() {
+            "none".to_string()
+        } else {
+            groups.join("; ")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -799,5 +935,97 @@ mod tests {
         }
         // Beyond the calendar the answer is None rather than a wrong instant.
         assert_eq!(h.add_working_time(0, i64::MAX), None);
+    }
+
+    #[test]
+    fn shorthand_reads_days_and_times() {
+        let h = WorkingHours::from_shorthand("mon-fri 09:00-17:00", "Europe/London").unwrap();
+        assert_eq!(h.time_zone, "Europe/London");
+        assert_eq!(h.week.len(), 5);
+        assert_eq!(h.week[0], DayHours::new(Weekday::Mon, "09:00", "17:00"));
+        assert_eq!(h.week[4].day, Weekday::Fri);
+        assert!(h.validate().is_ok());
+        assert_eq!(
+            h,
+            WorkingHours {
+                time_zone: "Europe/London".into(),
+                ..WorkingHours::default()
+            }
+        );
+
+        let h = WorkingHours::from_shorthand(
+            " Mon-Fri 09:00-12:00, 13:00-17:30 ; sat,sun 10:00-14:00 ",
+            "UTC",
+        )
+        .unwrap();
+        assert_eq!(h.week.len(), 12);
+        assert!(h.validate().is_ok());
+        assert_eq!(
+            h.to_shorthand(),
+            "mon-fri 09:00-12:00,13:00-17:30; sat-sun 10:00-14:00"
+        );
+        // A range may wrap over the weekend, and full names are fine.
+        let h = WorkingHours::from_shorthand("fri-mon 22:00-24:00; tuesday 00:00-02:00", "UTC")
+            .unwrap();
+        let days: Vec<Weekday> = h.week.iter().map(|d| d.day).collect();
+        assert_eq!(
+            days,
+            vec![
+                Weekday::Fri,
+                Weekday::Sat,
+                Weekday::Sun,
+                Weekday::Mon,
+                Weekday::Tue
+            ]
+        );
+        assert_eq!(
+            WorkingHours::from_shorthand("none", "UTC").unwrap().week,
+            vec![]
+        );
+        assert_eq!(
+            WorkingHours::from_shorthand("none", "UTC")
+                .unwrap()
+                .to_shorthand(),
+            "none"
+        );
+        assert_eq!(WorkingHours::always().to_shorthand(), "mon-sun 00:00-24:00");
+
+        assert_eq!(
+            WorkingHours::from_shorthand("weekdays 09:00-17:00", "UTC"),
+            Err(ShorthandError::Days("weekdays".into()))
+        );
+        assert_eq!(
+            WorkingHours::from_shorthand("mon-fri 9-5", "UTC"),
+            Err(ShorthandError::Times("9-5".into()))
+        );
+        assert_eq!(
+            WorkingHours::from_shorthand("mon-fri", "UTC"),
+            Err(ShorthandError::Group("mon-fri".into()))
+        );
+        assert_eq!(
+            WorkingHours::from_shorthand("", "UTC"),
+            Err(ShorthandError::Group("".into()))
+        );
+        // Parsed, not yet validated: bad clock times and zones are `validate`'s to report.
+        let h = WorkingHours::from_shorthand("mon 17:00-09:00", "Mars/Olympus").unwrap();
+        assert_eq!(h.validate().unwrap_err().len(), 2);
+    }
+
+    #[test]
+    fn shorthand_round_trips() {
+        for text in [
+            "mon-fri 09:00-17:00",
+            "mon 08:00-12:00; wed-thu 08:00-12:00,13:00-18:00; sun 10:00-11:00",
+            "sat-sun 00:00-24:00",
+            "mon-sun 00:00-24:00",
+            "tue 09:00-10:00; thu 09:00-10:00",
+        ] {
+            let h = WorkingHours::from_shorthand(text, "Asia/Singapore").unwrap();
+            assert_eq!(h.to_shorthand(), text);
+            assert_eq!(
+                WorkingHours::from_shorthand(&h.to_shorthand(), "Asia/Singapore").unwrap(),
+                h
+            );
+        }
     }
 }

@@ -11,7 +11,8 @@ use std::path::PathBuf;
     about = "Self-hosted lead generation and lead management server"
 )]
 pub struct Cli {
-    /// Database: `sqlite:FILE` (default, created on first use) or `postgres://USER@HOST/DB`.
+    /// Database: `sqlite:FILE` (the default; `serve`, `migrate` and `demo` create a
+    /// missing file, other commands refuse it) or `postgres://USER@HOST/DB`.
     #[arg(
         long,
         global = true,
@@ -118,6 +119,9 @@ pub struct ServeArgs {
     /// to leave 256 file descriptors free under the open-files limit.
     #[arg(long, env = "LEADLINE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: Option<u64>,
+    /// Hours an answer to a request with an Idempotency-Key is kept for replay.
+    #[arg(long, default_value_t = 24)]
+    pub idempotency_retention_hours: u64,
     /// Milliseconds between checks for deliveries falling due (retries); new events
     /// are picked up at once.
     #[arg(long, default_value_t = 1000, hide = true)]
@@ -135,6 +139,14 @@ pub enum TokenCommand {
         #[arg(long)]
         user: Option<String>,
     },
+    /// List tokens (never their secrets): id, name, user, created, last used, state.
+    List {
+        /// Only the tokens of the user with this e-mail.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a token by id (see `token list`); it is refused from the next request on.
+    Revoke { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,6 +171,25 @@ pub enum UserCommand {
         /// Read a password (for the web app) from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// When a rep works: `mon-fri 09:00-17:00`, several groups with `;`
+        /// (`mon-fri 09:00-12:00,13:00-17:00; sat 10:00-14:00`), `none`, or the JSON of
+        /// the API ({"time_zone": …, "week": [{"day", "start", "end"}], "holidays": […]}).
+        /// Default mon-fri 09:00-17:00.
+        #[arg(long)]
+        working_hours: Option<String>,
+        /// IANA time zone of the working hours, e.g. Europe/London (default UTC).
+        #[arg(long)]
+        time_zone: Option<String>,
+        /// A territory the rep covers: a country (`GB`, `Germany`) or country and region
+        /// (`US-CA`). Repeat for several.
+        #[arg(long)]
+        territory: Vec<String>,
+        /// Open leads the rep may hold at most (default 50).
+        #[arg(long)]
+        capacity: Option<i64>,
+        /// The rep's share of team round robin, 1 to 1000 (default 1).
+        #[arg(long)]
+        weight: Option<i64>,
     },
     /// List users.
     List,

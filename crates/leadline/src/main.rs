@@ -29,7 +29,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(TokenCommand::Create { name, user }) => {
-            let app = open(&cli.database_url).await?;
+            let app = open_existing(&cli.database_url).await?;
             let user = match user {
                 Some(email) => app.user_by_email(&email).await?.ok_or_else(|| {
                     anyhow::anyhow!(
@@ -46,13 +46,77 @@ async fn main() -> anyhow::Result<()> {
             println!("{secret}");
             Ok(())
         }
+        Command::Token(TokenCommand::List { user }) => {
+            let app = open_existing(&cli.database_url).await?;
+            let users = app.list_users().await?;
+            let only = match user {
+                Some(email) => Some(
+                    app.user_by_email(&email)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no user with e-mail {email:?}"))?
+                        .id,
+                ),
+                None => None,
+            };
+            let tokens = app.list_tokens(only.as_deref()).await?;
+            if tokens.is_empty() {
+                println!("no tokens; create one with `leadline token create --name NAME`");
+            }
+            for t in tokens {
+                let owner = t
+                    .user_id
+                    .as_deref()
+                    .and_then(|id| users.iter().find(|u| u.id == id))
+                    .map(|u| u.email.as_str())
+                    .unwrap_or("-");
+                let state = match t.revoked_at {
+                    Some(at) => format!("revoked {}", rfc3339(at)),
+                    None => "active".to_string(),
+                };
+                println!(
+                    "{}\t{}\t{owner}\tcreated {}\tlast used {}\t{state}",
+                    t.id,
+                    t.name,
+                    rfc3339(t.created_at),
+                    t.last_used_at
+                        .map(rfc3339)
+                        .unwrap_or_else(|| "never".into()),
+                );
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { id }) => {
+            let app = open_existing(&cli.database_url).await?;
+            let token = app.revoke_token(id.trim()).await.map_err(describe)?;
+            println!(
+                "Revoked API token {:?} (id {}); it is refused from now on",
+                token.name, token.id
+            );
+            Ok(())
+        }
         Command::User(UserCommand::Add {
             email,
             name,
             role,
             password_stdin,
+            working_hours,
+            time_zone,
+            territory,
+            capacity,
+            weight,
         }) => {
-            let app = open(&cli.database_url).await?;
+            let working_hours =
+                working_hours_input(working_hours.as_deref(), time_zone.as_deref())?;
+            let territories = (!territory.is_empty()).then(|| {
+                serde_json::to_value(
+                    territory
+                        .iter()
+                        .map(|t| leadline_domain::routing::Territory::from_code(t))
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap_or_default()
+            });
+            let app = open_existing(&cli.database_url).await?;
             let password = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin()
@@ -67,6 +131,10 @@ async fn main() -> anyhow::Result<()> {
                 name: Some(name),
                 role: Some(role),
                 password,
+                working_hours,
+                territories,
+                capacity,
+                weight,
                 ..Default::default()
             };
             let user = app.create_user(input).await.map_err(describe)?;
@@ -74,13 +142,21 @@ async fn main() -> anyhow::Result<()> {
                 "Added {} <{}> as {} (id {})",
                 user.name, user.email, user.role, user.id
             );
+            println!("  {}", rep_settings(&user));
             Ok(())
         }
         Command::User(UserCommand::List) => {
-            let app = open(&cli.database_url).await?;
+            let app = open_existing(&cli.database_url).await?;
             for u in app.list_users().await? {
                 let state = if u.active { "active" } else { "inactive" };
-                println!("{}\t{}\t{}\t{}\t{state}", u.id, u.email, u.name, u.role);
+                println!(
+                    "{}\t{}\t{}\t{}\t{state}\t{}",
+                    u.id,
+                    u.email,
+                    u.name,
+                    u.role,
+                    rep_settings(&u)
+                );
             }
             Ok(())
         }
@@ -97,7 +173,7 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("reading {}", file.display()))?;
             let config = leadline_domain::scoring::ScoringConfig::from_toml(&text)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let app = open(&cli.database_url).await?;
+            let app = open_existing(&cli.database_url).await?;
             app.set_scoring_config(&config).await.map_err(describe)?;
             println!(
                 "loaded {} fit and {} engagement rules (thresholds: target {}, mql {}, sql {})",
@@ -110,7 +186,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Scoring(ScoringCommand::Show) => {
-            let app = open(&cli.database_url).await?;
+            let app = open_existing(&cli.database_url).await?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&app.scoring_config().await?)?
@@ -118,11 +194,64 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Rescore => {
-            let app = open(&cli.database_url).await?;
+            let app = open_existing(&cli.database_url).await?;
             println!("rescored {} leads", app.rescore_all().await?);
             Ok(())
         }
     }
+}
+
+/// `--working-hours` (shorthand or JSON) and `--time-zone` as the API's
+/// `working_hours` value; `None` when neither is given.
+fn working_hours_input(
+    hours: Option<&str>,
+    time_zone: Option<&str>,
+) -> anyhow::Result<Option<serde_json::Value>> {
+    use leadline_domain::schedule::WorkingHours;
+    let value = match (hours.map(str::trim), time_zone) {
+        (None, None) => return Ok(None),
+        (Some(json), tz) if json.starts_with('{') => {
+            let mut value: serde_json::Value = serde_json::from_str(json)
+                .map_err(|e| anyhow::anyhow!("--working-hours is not valid JSON: {e}"))?;
+            if let (Some(tz), Some(obj)) = (tz, value.as_object_mut()) {
+                obj.insert("time_zone".into(), tz.into());
+            }
+            value
+        }
+        (Some(text), tz) => {
+            let hours = WorkingHours::from_shorthand(text, tz.unwrap_or("UTC"))
+                .map_err(|e| anyhow::anyhow!("--working-hours: {e}"))?;
+            serde_json::to_value(hours)?
+        }
+        (None, Some(tz)) => serde_json::to_value(WorkingHours {
+            time_zone: tz.to_string(),
+            ..WorkingHours::default()
+        })?,
+    };
+    Ok(Some(value))
+}
+
+/// A user's rep settings on one line: hours and zone, territories, capacity, weight.
+fn rep_settings(u: &leadline_store::users::UserRow) -> String {
+    let hours =
+        serde_json::from_value::<leadline_domain::schedule::WorkingHours>(u.working_hours.clone())
+            .map(|h| format!("{} ({})", h.to_shorthand(), h.time_zone))
+            .unwrap_or_else(|_| "?".into());
+    let territories =
+        serde_json::from_value::<Vec<leadline_domain::routing::Territory>>(u.territories.clone())
+            .unwrap_or_default()
+            .iter()
+            .map(|t| t.code())
+            .collect::<Vec<_>>();
+    let territories = if territories.is_empty() {
+        "none".to_string()
+    } else {
+        territories.join(",")
+    };
+    format!(
+        "hours {hours}\tterritories {territories}\tcapacity {}\tweight {}",
+        u.capacity, u.weight
+    )
 }
 
 /// Turns field errors into one readable message for the terminal.
@@ -140,13 +269,39 @@ pub(crate) fn describe(e: leadline_service::ServiceError) -> anyhow::Error {
     }
 }
 
-/// Connects and migrates: every command works on an up-to-date schema.
+/// Connects and migrates, creating a SQLite file on first use: for `serve`, `migrate`
+/// and `demo`, which start databases.
 async fn open(url: &str) -> anyhow::Result<App> {
-    let db = Db::connect(url)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", redact(url)))?;
+    connect(url, true).await
+}
+
+/// Connects to a database that must exist (every other command): pointed at a missing
+/// SQLite file, it says so instead of creating an empty one.
+async fn open_existing(url: &str) -> anyhow::Result<App> {
+    connect(url, false).await
+}
+
+/// Connects and migrates: every command works on an up-to-date schema.
+async fn connect(url: &str, create: bool) -> anyhow::Result<App> {
+    let db = if create {
+        Db::connect(url).await
+    } else {
+        Db::connect_existing(url).await
+    }
+    .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", redact(url)))?;
     db.migrate().await.context("applying migrations")?;
     Ok(App::new(db, Arc::new(SystemClock)))
+}
+
+/// Epoch milliseconds as an RFC 3339 UTC time, to the second.
+fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| ms.to_string())
 }
 
 /// Database URLs may carry a password; logs and errors show it masked.
@@ -167,12 +322,18 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
     let allowed_networks =
         leadline_domain::netguard::AllowedNetworks::parse(&args.webhook_allow_networks)
             .map_err(|e| anyhow::anyhow!("--webhook-allow-network: {e}"))?;
-    let app = open(database_url).await?;
+    let mut app = open(database_url).await?;
+    app.idempotency.retention_ms = i64::try_from(args.idempotency_retention_hours.max(1))
+        .unwrap_or(i64::MAX / 3_600_000)
+        .saturating_mul(3_600_000);
     tracing::info!(database = %redact(database_url), "database ready");
-    if args.demo {
+    let demo_forms = if args.demo {
         let summary = app.load_demo(args.demo_seed, args.demo_leads).await?;
         println!("{summary}");
-    }
+        demo_form_links(&app, &summary).await?
+    } else {
+        Vec::new()
+    };
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;
@@ -220,7 +381,20 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
         "client limits"
     );
     tracing::info!(%addr, "leadline listening");
-    println!("Leadline is listening on http://{addr} (health: http://{addr}/healthz)");
+    // One write, and a closed stdout (a supervisor that stopped reading once it saw
+    // "listening") must not stop the server.
+    let welcome = welcome(
+        &config.public_url,
+        &addr.to_string(),
+        &demo_forms,
+        database_url,
+    );
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(format!("{welcome}\n").as_bytes());
+        let _ = out.flush();
+    }
     let rescorer = app.clone();
     spawn_every(
         "rescore",
@@ -242,6 +416,18 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
             ))
         }
     });
+    let pruner = app.clone();
+    spawn_every(
+        "idempotency-prune",
+        std::time::Duration::from_secs(600),
+        move || {
+            let app = pruner.clone();
+            async move {
+                let pruned = app.prune_idempotency_keys(app.now()).await?;
+                Ok(format!("{pruned} idempotency keys pruned"))
+            }
+        },
+    );
     app.spawn_outbox_worker(std::time::Duration::from_millis(
         args.outbox_poll_ms.max(10),
     ));
@@ -277,6 +463,71 @@ fn connection_limit(asked: Option<u64>) -> usize {
             n
         }
     }
+}
+
+/// The demo forms to show (name, key): the ones just loaded, or, when the database
+/// already held data, the demo's forms found by name.
+async fn demo_form_links(
+    app: &App,
+    summary: &leadline_service::demo::DemoSummary,
+) -> anyhow::Result<Vec<(String, String)>> {
+    use leadline_service::demo::DemoSummary;
+    Ok(match summary {
+        DemoSummary::Loaded {
+            form_key,
+            call_form_key,
+            ..
+        } => vec![
+            ("contact us".to_string(), form_key.clone()),
+            (
+                "request a call: routed to a rep at once".to_string(),
+                call_form_key.clone(),
+            ),
+        ],
+        DemoSummary::Skipped { .. } => app
+            .list_forms()
+            .await
+            .map_err(describe)?
+            .into_iter()
+            .filter(|f| matches!(f.name.as_str(), "Contact us" | "Request a call"))
+            .map(|f| (f.name.to_lowercase(), f.key))
+            .collect(),
+    })
+}
+
+/// What `serve` prints once it listens: where everything is, as full URLs, and how to
+/// get a token for the API.
+fn welcome(
+    public_url: &str,
+    addr: &str,
+    demo_forms: &[(String, String)],
+    database_url: &str,
+) -> String {
+    let base = public_url.trim_end_matches('/');
+    let mut lines = vec![format!("Leadline is listening on http://{addr}")];
+    for (i, (label, key)) in demo_forms.iter().enumerate() {
+        let head = if i == 0 {
+            "  Demo form:  "
+        } else {
+            "              "
+        };
+        lines.push(format!("{head}{base}/f/{key}  ({label})"));
+    }
+    // The binary as it was called (./target/release/leadline), so the line can be pasted.
+    let me = std::env::args()
+        .next()
+        .filter(|a| a.contains('/'))
+        .unwrap_or_else(|| "leadline".into());
+    lines.extend([
+        format!("  API:        {base}/api/v1  (e.g. GET {base}/api/v1/leads?limit=5 with 'Authorization: Bearer TOKEN')"),
+        format!("  OpenAPI:    {base}/api/v1/openapi.json"),
+        format!("  Health:     {base}/healthz"),
+        format!(
+            "  API token:  {me} --database-url {} token create --name me   (in another terminal; the token is the last line)",
+            redact(database_url)
+        ),
+    ]);
+    lines.join("\n")
 }
 
 /// Runs `job` every `period` (the first run after one period), logging failures: the
@@ -353,7 +604,13 @@ async fn import(database_url: &str, args: cli::ImportArgs) -> anyhow::Result<()>
         ),
         None => None,
     };
-    let app = open(database_url).await?;
+    // File-level problems (empty, binary, an unclosed quote, a bad mapping) are told
+    // now, in the domain's own words, before the database is touched.
+    let parsed = leadline_domain::import::parse_csv(&bytes, &overrides)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    let header_only = parsed.rows().next().is_none();
+    drop(parsed);
+    let app = open_existing(database_url).await?;
     let request = ImportRequest {
         file_name: args
             .file
@@ -369,7 +626,7 @@ async fn import(database_url: &str, args: cli::ImportArgs) -> anyhow::Result<()>
         actor: "cli".into(),
         caller: None,
     };
-    let job = app.create_import(&request).await?;
+    let job = app.create_import(&request).await.map_err(describe)?;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows  {per_sec}  eta {eta}")
@@ -378,7 +635,7 @@ async fn import(database_url: &str, args: cli::ImportArgs) -> anyhow::Result<()>
     let progress = BarProgress(bar);
     let result = app.run_import(job, &request, &progress).await;
     progress.0.finish_and_clear();
-    let result = result?;
+    let result = result.map_err(describe)?;
     let job = &result.job;
     if let Some(path) = &args.report {
         std::fs::write(path, leadline_service::imports::report_csv(&result.rows))
@@ -395,6 +652,9 @@ async fn import(database_url: &str, args: cli::ImportArgs) -> anyhow::Result<()>
         job.encoding.as_deref().unwrap_or("?"),
         job.delimiter.as_deref().unwrap_or("?"),
     );
+    if header_only {
+        println!("  the file has a header row but no rows of data");
+    }
     for row in result
         .rows
         .iter()

@@ -3,6 +3,8 @@
 use crate::capture::{Attribution, Capture, CaptureOutcome, ConsentGrant};
 use crate::error::Result;
 use crate::forms::{ConsentSpec, FormField, NewForm};
+use crate::routing::RoutingRules;
+use crate::users::UserInput;
 use crate::App;
 use leadline_domain::demo::{self, DemoCapture};
 use leadline_domain::Channel;
@@ -27,7 +29,14 @@ pub enum DemoSummary {
         possible_duplicates: usize,
         rejected: usize,
         campaigns: usize,
+        /// The "Contact us" form.
         form_key: String,
+        /// The "Request a call" form, whose submissions are routed to a rep at once.
+        call_form_key: String,
+        /// Demo managers and reps added (existing e-mail addresses are kept as they are).
+        users: usize,
+        /// Demo teams added.
+        teams: usize,
     },
 }
 
@@ -38,11 +47,13 @@ impl fmt::Display for DemoSummary {
                 f,
                 "demo data not loaded: the database already holds {existing_leads} leads"
             ),
-            DemoSummary::Loaded { captures, created, merged, possible_duplicates, rejected, campaigns, form_key } => write!(
+            DemoSummary::Loaded { captures, created, merged, possible_duplicates, rejected, campaigns, form_key, call_form_key, users, teams } => write!(
                 f,
                 "demo data loaded: {captures} captures over {campaigns} campaigns -> {created} leads \
                  ({merged} merged as repeats, {possible_duplicates} flagged as possible duplicates, \
-                 {rejected} rejected as invalid); demo form at /f/{form_key}"
+                 {rejected} rejected as invalid); {users} demo users in {teams} follow-the-sun teams \
+                 (London, New York, Singapore, weekend cover) with routing rules; demo forms at \
+                 /f/{form_key} (contact us) and /f/{call_form_key} (request a call)"
             ),
         }
     }
@@ -146,6 +157,57 @@ impl App {
                 }
             }
         }
+        let (users, teams) = self.load_demo_sales_team().await?;
+        let call_form = self
+            .create_form(&NewForm {
+                name: "Request a call".into(),
+                source: "Website call requests".into(),
+                channel: Some(Channel::WebForm),
+                campaign: None,
+                fields: vec![
+                    FormField {
+                        name: "full_name".into(),
+                        label: "Your name".into(),
+                        required: true,
+                    },
+                    FormField {
+                        name: "email".into(),
+                        label: "Work e-mail".into(),
+                        required: true,
+                    },
+                    FormField {
+                        name: "phone".into(),
+                        label: "Phone".into(),
+                        required: true,
+                    },
+                    FormField {
+                        name: "company".into(),
+                        label: "Company".into(),
+                        required: false,
+                    },
+                    FormField {
+                        name: "country".into(),
+                        label: "Country".into(),
+                        required: false,
+                    },
+                    FormField {
+                        name: "answers.asked_to_be_contacted".into(),
+                        label: "Shall we call you? (yes / no)".into(),
+                        required: true,
+                    },
+                ],
+                consent: Some(ConsentSpec {
+                    channels: vec!["phone".into()],
+                    wording: DEMO_PHONE_WORDING.into(),
+                    required: false,
+                }),
+                redirect_url: None,
+                default_region: Some("GB".into()),
+                min_fill_seconds: None,
+                submit_label: Some("Call me".into()),
+                success_message: Some("Thank you: a rep will call you shortly.".into()),
+            })
+            .await?;
         let form = self
             .create_form(&NewForm {
                 name: "Contact us".into(),
@@ -204,6 +266,75 @@ impl App {
             rejected,
             campaigns: data.campaigns.len(),
             form_key: form.key,
+            call_form_key: call_form.key,
+            users,
+            teams,
         })
+    }
+
+    /// The demo's managers, reps and teams, and its routing rules (unless rules were set
+    /// already). Users whose e-mail exists and teams whose name exists are kept as they
+    /// are. Returns how many users and teams were added.
+    async fn load_demo_sales_team(&self) -> Result<(usize, usize)> {
+        let (demo_users, demo_teams) = demo::sales_team();
+        let mut user_ids = std::collections::HashMap::new();
+        let mut added_users = 0;
+        for u in &demo_users {
+            let id = match self.user_by_email(u.email).await? {
+                Some(existing) => existing.id,
+                None => {
+                    added_users += 1;
+                    self.create_user(UserInput {
+                        email: Some(u.email.into()),
+                        name: Some(u.name.into()),
+                        role: Some(u.role.as_str().into()),
+                        working_hours: Some(
+                            serde_json::to_value(&u.working_hours).map_err(anyhow::Error::new)?,
+                        ),
+                        territories: Some(
+                            serde_json::to_value(&u.territories).map_err(anyhow::Error::new)?,
+                        ),
+                        capacity: Some(i64::from(u.capacity)),
+                        weight: Some(i64::from(u.weight)),
+                        ..Default::default()
+                    })
+                    .await?
+                    .id
+                }
+            };
+            user_ids.insert(u.key, id);
+        }
+        let existing = self.list_teams().await?;
+        let mut team_ids = std::collections::HashMap::new();
+        let mut added_teams = 0;
+        for t in &demo_teams {
+            let id = match existing.iter().find(|e| e.name == t.name) {
+                Some(e) => e.id.clone(),
+                None => {
+                    added_teams += 1;
+                    let members: Vec<String> = t
+                        .members
+                        .iter()
+                        .filter_map(|m| user_ids.get(m).cloned())
+                        .collect();
+                    self.save_team(
+                        None,
+                        t.name,
+                        user_ids.get(t.manager).map(String::as_str),
+                        &members,
+                    )
+                    .await?
+                    .id
+                }
+            };
+            team_ids.insert(t.key, id);
+        }
+        if self.routing_rules().await?.rules.is_empty() {
+            self.set_routing_rules(&RoutingRules {
+                rules: demo::routing_rules(&team_ids),
+            })
+            .await?;
+        }
+        Ok((added_users, added_teams))
     }
 }

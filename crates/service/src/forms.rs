@@ -117,6 +117,22 @@ fn is_custom_key(key: &str) -> bool {
 
 /// Checks a form request field by field; every problem is reported at once.
 pub fn validate_new_form(new: &NewForm) -> std::result::Result<FormDefinition, Vec<FieldError>> {
+    use leadline_domain::limits::{check_count, MAX_FORM_CONSENT_CHANNELS, MAX_FORM_FIELDS};
+    // Lists over their ceiling are refused before their items are looked at.
+    let too_many: Vec<FieldError> = [
+        check_count("fields", new.fields.len(), MAX_FORM_FIELDS),
+        check_count(
+            "consent.channels",
+            new.consent.as_ref().map_or(0, |c| c.channels.len()),
+            MAX_FORM_CONSENT_CHANNELS,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|r| r.err())
+    .collect();
+    if !too_many.is_empty() {
+        return Err(too_many);
+    }
     let mut errors = Vec::new();
     let name_len = new.name.trim().chars().count();
     if name_len == 0 || name_len > 200 {
@@ -136,9 +152,6 @@ pub fn validate_new_form(new: &NewForm) -> std::result::Result<FormDefinition, V
     }
     if new.fields.is_empty() {
         errors.push(err("fields", "required", "a form needs at least one field"));
-    }
-    if new.fields.len() > 50 {
-        errors.push(err("fields", "too_many", "a form has at most 50 fields"));
     }
     let mut seen = HashSet::new();
     for (i, f) in new.fields.iter().enumerate() {

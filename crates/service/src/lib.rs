@@ -40,6 +40,8 @@ pub struct App {
     /// Single captures waiting to be written together (group commit).
     capture_queue: Arc<capture::CaptureQueue>,
     pub matching: leadline_domain::matching::MatchThresholds,
+    /// Lease and retention of idempotency keys.
+    pub idempotency: tokens::IdempotencySettings,
     /// Bumped whenever an import job's state is saved, for long-polling clients.
     import_updates: Arc<tokio::sync::watch::Sender<u64>>,
     /// The form-token signing key, read once from the database.
@@ -80,6 +82,7 @@ impl App {
             capture_lock: Arc::new(tokio::sync::Mutex::new(())),
             capture_queue: Arc::default(),
             matching: Default::default(),
+            idempotency: Default::default(),
             import_updates: Arc::new(tokio::sync::watch::Sender::new(0)),
             form_secret: Arc::new(tokio::sync::OnceCell::new()),
             settings_cache: Arc::default(),

@@ -84,6 +84,24 @@ impl App {
 
     /// Replaces the lifecycle after validating it; every problem is reported at once.
     pub async fn set_lifecycle(&self, lifecycle: &Lifecycle) -> Result<()> {
+        use leadline_domain::limits::{check_count, MAX_LIFECYCLE_ENTRIES};
+        let max_moves = MAX_LIFECYCLE_ENTRIES * MAX_LIFECYCLE_ENTRIES;
+        let moves: usize = lifecycle.transitions.values().map(Vec::len).sum();
+        let too_many: Vec<FieldError> = [
+            check_count("stages", lifecycle.stages.len(), MAX_LIFECYCLE_ENTRIES),
+            check_count(
+                "disqualify_reasons",
+                lifecycle.disqualify_reasons.len(),
+                MAX_LIFECYCLE_ENTRIES,
+            ),
+            check_count("transitions", moves, max_moves),
+        ]
+        .into_iter()
+        .filter_map(|r| r.err())
+        .collect();
+        if !too_many.is_empty() {
+            return Err(ServiceError::Invalid(too_many));
+        }
         if let Err(problems) = lifecycle.validate() {
             return Err(ServiceError::Invalid(
                 problems
@@ -146,6 +164,9 @@ impl App {
         horizon_manual: Option<Option<String>>,
         actor: &str,
     ) -> Result<Qualification> {
+        use leadline_domain::limits::{check_count, MAX_ANSWERS};
+        check_count("answers", changes.len(), MAX_ANSWERS)
+            .map_err(|e| ServiceError::Invalid(vec![e]))?;
         let mut tx = self.db.begin().await?;
         let mut state = LeadState::load(&mut tx, lead_id).await?;
         self.apply_answers(&mut state, changes, horizon_manual, Reading::Strict, actor)?;

@@ -148,6 +148,18 @@ impl App {
 
     /// Replaces the rules after checking them against today's reps and teams.
     pub async fn set_routing_rules(&self, rules: &RoutingRules) -> Result<()> {
+        use leadline_domain::limits::{check_conditions, check_count, MAX_ROUTING_RULES};
+        check_count("rules", rules.rules.len(), MAX_ROUTING_RULES)
+            .map_err(|e| ServiceError::Invalid(vec![e]))?;
+        let too_many: Vec<FieldError> = rules
+            .rules
+            .iter()
+            .enumerate()
+            .flat_map(|(i, r)| check_conditions(&format!("rules[{i}].conditions"), &r.conditions))
+            .collect();
+        if !too_many.is_empty() {
+            return Err(ServiceError::Invalid(too_many));
+        }
         let open = self.open_stage_keys().await?;
         let mut conn = self.db.acquire().await?;
         let (reps, teams) = reps_and_teams(&mut conn, &open).await?;

@@ -8,7 +8,7 @@ use leadline_domain::conditions::Facts;
 use leadline_domain::lifecycle::{StageKind, TransitionContext};
 use leadline_domain::normalize::FieldError;
 use leadline_domain::qualification::{answers_to_facts, Answers};
-use leadline_domain::scoring::{self, Activity, Score, ScoringConfig};
+use leadline_domain::scoring::{self, Activity, ActivityError, Score, ScoringConfig};
 use leadline_store::leads::LeadRecord;
 use leadline_store::timeline::TimelineEvent;
 use leadline_store::work::{self, ActivityRow, LeadWork};
@@ -92,6 +92,25 @@ impl App {
 
     /// Replaces the scoring rules after validating them; every problem is reported.
     pub async fn set_scoring_config(&self, config: &ScoringConfig) -> Result<()> {
+        use leadline_domain::limits::{check_conditions, check_count, MAX_SCORING_RULES};
+        let mut too_many: Vec<FieldError> = [
+            check_count("fit", config.fit.len(), MAX_SCORING_RULES),
+            check_count("engagement", config.engagement.len(), MAX_SCORING_RULES),
+        ]
+        .into_iter()
+        .filter_map(|r| r.err())
+        .collect();
+        if too_many.is_empty() {
+            too_many = config
+                .fit
+                .iter()
+                .enumerate()
+                .flat_map(|(i, r)| check_conditions(&format!("fit[{i}].conditions"), &r.conditions))
+                .collect();
+        }
+        if !too_many.is_empty() {
+            return Err(ServiceError::Invalid(too_many));
+        }
         if let Err(problems) = config.validate() {
             return Err(ServiceError::Invalid(
                 problems
@@ -128,6 +147,30 @@ impl App {
                 "type",
                 "invalid_event_type",
                 "an event type is 1-64 characters of a-z, 0-9, '_', '-', '.' or ':' (e.g. email_opened)",
+            ));
+        }
+        // An event no rule scores would count for nothing, and one dated ahead would
+        // count at full points until its time came: both are refused, not stored.
+        let config = self.scoring_config().await?;
+        if let Err(problems) = config.check_activity(&event_type, occurred_at, self.now()) {
+            return Err(ServiceError::Invalid(
+                problems
+                    .iter()
+                    .map(|p| {
+                        let (field, code) = match p {
+                            ActivityError::UnknownEventType { .. } => {
+                                ("type", "unknown_event_type")
+                            }
+                            ActivityError::InFuture { .. } => ("occurred_at", "occurred_in_future"),
+                            ActivityError::BeforeEpoch => ("occurred_at", "invalid_time"),
+                        };
+                        FieldError {
+                            field: field.into(),
+                            code: code.into(),
+                            message: p.to_string(),
+                        }
+                    })
+                    .collect(),
             ));
         }
         let mut tx = self.db.begin().await?;

@@ -36,6 +36,19 @@ impl App {
     }
 
     pub async fn set_sla_policies(&self, policies: &[SlaPolicy]) -> Result<()> {
+        use leadline_domain::limits::{check_conditions, check_count, MAX_SLA_POLICIES};
+        check_count("policies", policies.len(), MAX_SLA_POLICIES)
+            .map_err(|e| ServiceError::Invalid(vec![e]))?;
+        let too_many: Vec<FieldError> = policies
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| {
+                check_conditions(&format!("policies[{i}].applies_to"), &p.applies_to)
+            })
+            .collect();
+        if !too_many.is_empty() {
+            return Err(ServiceError::Invalid(too_many));
+        }
         let mut errors = Vec::new();
         for (i, p) in policies.iter().enumerate() {
             if let Err(problems) = p.validate() {

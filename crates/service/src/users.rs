@@ -8,6 +8,7 @@ use crate::App;
 use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
 use argon2::Argon2;
 use leadline_domain::access::Role;
+use leadline_domain::limits;
 use leadline_domain::normalize::{normalize_country, EmailAddress, FieldError};
 use leadline_store::users::{self, TeamRow, UserRow};
 use leadline_store::{new_id, StoreError};
@@ -58,6 +59,10 @@ fn territories(value: &Value, errors: &mut Vec<FieldError>) -> Value {
         ));
         return json!([]);
     };
+    if let Err(e) = limits::check_count("territories", items.len(), limits::MAX_TERRITORIES) {
+        errors.push(e);
+        return json!([]);
+    }
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let country = item
@@ -134,6 +139,27 @@ impl App {
         }
         if let Some(hours) = input.working_hours {
             match serde_json::from_value::<leadline_domain::schedule::WorkingHours>(hours) {
+                Ok(h)
+                    if h.week.len() > limits::MAX_WORKING_INTERVALS
+                        || h.holidays.len() > limits::MAX_HOLIDAYS =>
+                {
+                    errors.extend(
+                        [
+                            limits::check_count(
+                                "working_hours.week",
+                                h.week.len(),
+                                limits::MAX_WORKING_INTERVALS,
+                            ),
+                            limits::check_count(
+                                "working_hours.holidays",
+                                h.holidays.len(),
+                                limits::MAX_HOLIDAYS,
+                            ),
+                        ]
+                        .into_iter()
+                        .filter_map(|r| r.err()),
+                    );
+                }
                 Ok(h) => match h.validate() {
                     Ok(()) => user.working_hours = serde_json::to_value(&h).unwrap_or_default(),
                     Err(problems) => {
@@ -220,9 +246,12 @@ impl App {
             .ok_or_else(|| ServiceError::not_found("user", id))?;
         self.apply_user_input(&mut user, input, false).await?;
         user.updated_at = self.now();
-        users::update_user(&mut conn, &user).await?;
+        let updated = users::update_user(&mut conn, &user).await;
         self.forget_directory();
-        Ok(user)
+        match updated {
+            Err(StoreError::Conflict(m)) => Err(ServiceError::conflict("user_exists", m)),
+            other => other.map(|_| user).map_err(Into::into),
+        }
     }
 
     pub async fn user(&self, id: &str) -> Result<UserRow> {
@@ -267,6 +296,8 @@ impl App {
         manager_id: Option<&str>,
         member_ids: &[String],
     ) -> Result<TeamRow> {
+        limits::check_count("member_ids", member_ids.len(), limits::MAX_TEAM_MEMBERS)
+            .map_err(|e| ServiceError::Invalid(vec![e]))?;
         let mut errors = Vec::new();
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 200 {

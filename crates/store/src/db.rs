@@ -78,17 +78,63 @@ impl std::ops::DerefMut for Tx {
 #[error("unsupported database URL {0:?}: use sqlite:PATH or postgres://USER@HOST/DB")]
 pub struct UnsupportedUrl(pub String);
 
+/// A command that needs an existing database was pointed at a SQLite file that is not
+/// there (a typo, another working directory): said plainly instead of quietly creating
+/// an empty database that knows no tokens or leads.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "there is no database at {} ({}); point --database-url (or LEADLINE_DATABASE_URL) at the server's database, or create this one with `leadline migrate` (or `leadline serve`)",
+    .path.display(),
+    std::path::absolute(.path).unwrap_or_else(|_| .path.clone()).display()
+)]
+pub struct MissingDatabase {
+    pub path: std::path::PathBuf,
+}
+
+/// The file a SQLite URL names (`sqlite:FILE`, `sqlite://FILE`, `sqlite:///ABSOLUTE`),
+/// or `None` for an in-memory database or another backend.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path = path.strip_prefix("//").unwrap_or(path);
+    let memory =
+        path.is_empty() || path == ":memory:" || query.split('&').any(|kv| kv == "mode=memory");
+    (!memory).then(|| std::path::PathBuf::from(path))
+}
+
 impl Db {
-    /// Connects to `url` (creating a SQLite file if needed). Does not migrate.
+    /// Connects to `url`, creating a SQLite file if needed (for `serve`, `migrate` and
+    /// `demo`, which may start a new database). Does not migrate.
     pub async fn connect(
         url: &str,
+    ) -> std::result::Result<Db, Box<dyn std::error::Error + Send + Sync>> {
+        Self::connect_mode(url, true).await
+    }
+
+    /// Connects to a database that must exist already: a SQLite file that is missing is
+    /// a [`MissingDatabase`] error, never a new empty file.
+    pub async fn connect_existing(
+        url: &str,
+    ) -> std::result::Result<Db, Box<dyn std::error::Error + Send + Sync>> {
+        if let Some(path) = sqlite_file(url) {
+            if !path.exists() {
+                return Err(Box::new(MissingDatabase { path }));
+            }
+        }
+        Self::connect_mode(url, false).await
+    }
+
+    async fn connect_mode(
+        url: &str,
+        create: bool,
     ) -> std::result::Result<Db, Box<dyn std::error::Error + Send + Sync>> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url).ok_or_else(|| UnsupportedUrl(url.to_string()))?;
         let url = match backend {
             Backend::Sqlite if !url.contains("mode=") => {
                 let sep = if url.contains('?') { '&' } else { '?' };
-                format!("{url}{sep}mode=rwc")
+                let mode = if create { "rwc" } else { "rw" };
+                format!("{url}{sep}mode={mode}")
             }
             _ => url.to_string(),
         };
@@ -312,6 +358,36 @@ mod tests {
     fn statements_stay_under_the_bind_parameter_limit() {
         assert_eq!(rows_per_statement(30), 1000);
         assert_eq!(rows_per_statement(MAX_BIND_PARAMS * 2), 1);
+    }
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        use std::path::PathBuf;
+        for (url, file) in [
+            ("sqlite:leadline.sqlite", Some("leadline.sqlite")),
+            ("sqlite://leadline.sqlite", Some("leadline.sqlite")),
+            (
+                "sqlite:///var/lib/leadline.db",
+                Some("/var/lib/leadline.db"),
+            ),
+            ("sqlite:data/x.db?mode=rwc", Some("data/x.db")),
+            ("sqlite::memory:", None),
+            ("sqlite:", None),
+            ("sqlite:x.db?mode=memory&cache=shared", None),
+            ("postgres://u@h/d", None),
+        ] {
+            assert_eq!(sqlite_file(url), file.map(PathBuf::from), "{url}");
+        }
+        let e = MissingDatabase {
+            path: PathBuf::from("nowhere/leadline.sqlite"),
+        };
+        let text = e.to_string();
+        assert!(
+            text.contains("nowhere/leadline.sqlite")
+                && text.contains("--database-url")
+                && text.contains("leadline migrate"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -26,6 +26,20 @@ impl StoreError {
     }
 }
 
+/// Turns a UNIQUE violation into a `Conflict` saying `message`; other errors pass.
+pub(crate) fn unique_as_conflict(
+    message: impl FnOnce() -> String,
+) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |e| {
+        let e = StoreError::Database(e);
+        if e.is_unique_violation() {
+            StoreError::Conflict(message())
+        } else {
+            e
+        }
+    }
+}
+
 pub(crate) fn json_column<T: serde::de::DeserializeOwned>(
     column: &'static str,
     text: &str,

@@ -22,7 +22,7 @@ pub mod users;
 pub mod work;
 
 pub use db::Tx;
-pub use db::{Backend, Db};
+pub use db::{Backend, Db, MissingDatabase};
 pub use error::StoreError;
 pub use sqlx::AnyConnection;
 

@@ -106,6 +106,58 @@ pub async fn list_campaigns(conn: &mut AnyConnection) -> Result<Vec<Campaign>> {
     Ok(sqlx::query_as(&sql).fetch_all(&mut *conn).await?)
 }
 
+/// Inserts a campaign; a taken name is a `Conflict`.
+pub async fn insert_campaign(conn: &mut AnyConnection, c: &Campaign) -> Result<()> {
+    let done = sqlx::query(
+        "INSERT INTO campaigns (id, name, source_id, channel, cost_cents, currency, starts_on, ends_on, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(c.id.as_str())
+    .bind(c.name.as_str())
+    .bind(c.source_id.as_str())
+    .bind(c.channel.as_str())
+    .bind(c.cost_cents)
+    .bind(c.currency.as_deref())
+    .bind(c.starts_on.as_deref())
+    .bind(c.ends_on.as_deref())
+    .bind(c.created_at)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(crate::StoreError::Conflict(format!(
+            "a campaign named {} exists",
+            c.name
+        )));
+    }
+    Ok(())
+}
+
+/// Saves every column of a campaign but its id and creation time; a taken name is a
+/// `Conflict`.
+pub async fn update_campaign(conn: &mut AnyConnection, c: &Campaign) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE campaigns SET name = $1, source_id = $2, channel = $3, cost_cents = $4, currency = $5, \
+         starts_on = $6, ends_on = $7 WHERE id = $8",
+    )
+    .bind(c.name.as_str())
+    .bind(c.source_id.as_str())
+    .bind(c.channel.as_str())
+    .bind(c.cost_cents)
+    .bind(c.currency.as_deref())
+    .bind(c.starts_on.as_deref())
+    .bind(c.ends_on.as_deref())
+    .bind(c.id.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(crate::error::unique_as_conflict(|| {
+        format!("a campaign named {} exists", c.name)
+    }))?;
+    if done.rows_affected() == 0 {
+        return Err(crate::StoreError::NotFound("campaign"));
+    }
+    Ok(())
+}
+
 /// Returns the campaign called `name`, creating it under `source` with `channel` (a
 /// source such as "Events" can run trade-show and home-show campaigns) if it does not exist.
 pub async fn ensure_campaign(

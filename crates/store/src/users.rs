@@ -1,6 +1,6 @@
 //! Users (with their role and rep settings) and teams.
 
-use crate::error::json_column;
+use crate::error::{json_column, unique_as_conflict};
 use crate::{Result, StoreError};
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
@@ -92,7 +92,10 @@ pub async fn update_user(conn: &mut AnyConnection, u: &UserRow) -> Result<()> {
     .bind(u.updated_at)
     .bind(u.id.as_str())
     .execute(&mut *conn)
-    .await?;
+    .await
+    .map_err(unique_as_conflict(|| {
+        format!("a user with e-mail {} exists", u.email)
+    }))?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound("user"));
     }
@@ -169,7 +172,10 @@ pub async fn save_team(conn: &mut AnyConnection, t: &TeamRow, is_new: bool) -> R
             .bind(t.updated_at)
             .bind(t.id.as_str())
             .execute(&mut *conn)
-            .await?;
+            .await
+            .map_err(unique_as_conflict(|| {
+                format!("a team named {} exists", t.name)
+            }))?;
     }
     sqlx::query("DELETE FROM team_members WHERE team_id = $1")
         .bind(t.id.as_str())

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod openapi;
 pub mod routes;
 pub mod server;
@@ -101,6 +102,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::touches::router())
                 .merge(routes::routing::router())
                 .merge(routes::notifications::router())
+                .merge(routes::tokens::router())
                 .merge(openapi::router())
                 .layer(DefaultBodyLimit::max(API_BODY_LIMIT)),
         )

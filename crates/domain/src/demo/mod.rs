@@ -8,9 +8,11 @@
 //! demo, a screenshot or a test can be reproduced exactly.
 
 mod people;
+mod sales_team;
 mod synthetic;
 mod tables;
 
+pub use sales_team::{routing_rules, sales_team, DemoTeam, DemoUser};
 pub use synthetic::{synthetic_import_csv, SyntheticCsv, SYNTHETIC_HEADER};
 
 use crate::channel::Channel;

@@ -37,6 +37,9 @@ pub enum ImportError {
     /// UTF-16 (Excel's "Unicode text") or binary: recognised, not guessed at.
     #[error("the file is UTF-16 text (or binary data), not a CSV we can read; save it as \"CSV UTF-8\" and import it again")]
     Utf16,
+    /// Binary data: a spreadsheet (.xlsx), an archive, an image.
+    #[error("the file is binary data (a spreadsheet, an archive or an image?), not CSV text; export it as \"CSV UTF-8\" and import that")]
+    Binary,
     /// No standard field matched and the first row holds an e-mail or phone number.
     #[error("the first row looks like data, not column names (it contains {sample:?}); add a header row naming the columns")]
     NoHeader { sample: String },
@@ -121,6 +124,7 @@ pub fn parse_csv(bytes: &[u8], overrides: &[(String, String)]) -> Result<ParsedC
     let (encoding, data) = match text::decode(bytes) {
         Decoded::Text(encoding, data) => (encoding, data),
         Decoded::Utf16 => return Err(ImportError::Utf16),
+        Decoded::Binary => return Err(ImportError::Binary),
     };
     if data.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ImportError::Empty);

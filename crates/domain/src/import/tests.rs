@@ -382,6 +382,36 @@ fn nul_bytes_are_handled() {
 }
 
 #[test]
+fn binary_files_are_recognised_as_such() {
+    let every_byte: Vec<u8> = (0..=255u8).cycle().take(2048).collect();
+    assert_eq!(
+        parse_csv(&every_byte, &[]).unwrap_err(),
+        ImportError::Binary
+    );
+    // The opening of an .xlsx (a zip archive) and of a PNG.
+    let mut zip = b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00".to_vec();
+    zip.extend_from_slice(&[
+        0x62, 0xEE, 0x9D, 0x68, 0x5E, 0x01, 0x00, 0x00, 0x90, 0x04, 0x00, 0x00,
+    ]);
+    zip.extend_from_slice(b"[Content_Types].xml");
+    assert_eq!(parse_csv(&zip, &[]).unwrap_err(), ImportError::Binary);
+    let png =
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00\x00\x00\x01\x00\x08\x06\x00\x00\x00";
+    // (So many NULs read as UTF-16 first, whose message names binary data too.)
+    assert!(matches!(
+        parse_csv(png, &[]).unwrap_err(),
+        ImportError::Binary | ImportError::Utf16
+    ));
+    assert!(ImportError::Binary.to_string().contains("binary data"));
+    // Text with a few stray control characters is still text: they are row errors.
+    let csv = parse(b"Email,Name\na@x.com,A\x01B\nb@x.com,B\x02\nc@x.com,C\n");
+    assert_eq!(rows(&csv).len(), 3);
+    // A form feed or tab-separated file is text.
+    let csv = parse(b"Email\tName\na@x.com\tA\x0c\n");
+    assert_eq!(ok_rows(&csv).len(), 1);
+}
+
+#[test]
 fn a_one_megabyte_field_is_reported_not_fatal() {
     let big = "x".repeat(1024 * 1024);
     let text =

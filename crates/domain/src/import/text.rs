@@ -36,6 +36,8 @@ pub(crate) enum Decoded<'a> {
     Text(TextEncoding, Cow<'a, [u8]>),
     /// UTF-16 (by byte-order mark or by the NUL bytes every other byte).
     Utf16,
+    /// Not text at all (a spreadsheet, an archive, an image).
+    Binary,
 }
 
 /// Picks the encoding and returns UTF-8 bytes to parse.
@@ -51,6 +53,9 @@ pub(crate) fn decode(bytes: &[u8]) -> Decoded<'_> {
     }
     if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") || looks_like_utf16(bytes) {
         return Decoded::Utf16;
+    }
+    if looks_binary(bytes) {
+        return Decoded::Binary;
     }
     let (multibyte, invalid) = utf8_census(bytes);
     if invalid == 0 || (multibyte > 0 && invalid <= multibyte) {
@@ -68,6 +73,17 @@ pub(crate) fn decode(bytes: &[u8]) -> Decoded<'_> {
 fn looks_like_utf16(bytes: &[u8]) -> bool {
     let sample = &bytes[..bytes.len().min(4096)];
     sample.len() >= 4 && sample.iter().filter(|b| **b == 0).count() * 4 >= sample.len()
+}
+
+/// Binary data is full of control bytes that no text export writes: at least 8 of them,
+/// and 2% or more of the first 8 KiB. (A stray NUL in one cell is that row's error.)
+fn looks_binary(bytes: &[u8]) -> bool {
+    let sample = &bytes[..bytes.len().min(8192)];
+    let controls = sample
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c))
+        .count();
+    controls >= 8 && controls * 50 >= sample.len()
 }
 
 /// Counts valid multi-byte UTF-8 characters and invalid sequences.
@@ -263,7 +279,7 @@ mod tests {
     fn encoding_of(bytes: &[u8]) -> Option<TextEncoding> {
         match decode(bytes) {
             Decoded::Text(e, _) => Some(e),
-            Decoded::Utf16 => None,
+            Decoded::Utf16 | Decoded::Binary => None,
         }
     }
 

@@ -529,3 +529,65 @@ impl ScoringConfig {
         }
     }
 }
+
+/// How far in the future a reported activity may lie: clocks of the systems that report
+/// events drift a little; more than this is a bug in the sender (or a lead pumped up in
+/// advance), and would count at full points until its time came.
+pub const MAX_FUTURE_SKEW_MS: i64 = 5 * 60 * 1000;
+
+/// Why a reported activity is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActivityError {
+    #[error("no engagement rule scores {event_type:?}, so it would count for nothing; known event types: {}", if known.is_empty() { "none (add engagement rules first)".to_string() } else { known.join(", ") })]
+    UnknownEventType {
+        event_type: String,
+        known: Vec<String>,
+    },
+    #[error("occurred_at is {ahead_ms} ms in the future; at most {} minutes ahead is accepted (clock skew)", MAX_FUTURE_SKEW_MS / 60_000)]
+    InFuture { ahead_ms: i64 },
+    #[error("occurred_at must be epoch milliseconds after 1970")]
+    BeforeEpoch,
+}
+
+impl ScoringConfig {
+    /// The event types some engagement rule scores, sorted, once each.
+    pub fn event_types(&self) -> Vec<String> {
+        let mut types: Vec<String> = self
+            .engagement
+            .iter()
+            .map(|r| r.event_type.clone())
+            .collect();
+        types.sort();
+        types.dedup();
+        types
+    }
+
+    /// Checks an activity reported from outside (the API) before it is stored: its type
+    /// must be one a rule scores, and its time not after `now` beyond the clock skew.
+    pub fn check_activity(
+        &self,
+        event_type: &str,
+        occurred_at: Option<i64>,
+        now: i64,
+    ) -> Result<(), Vec<ActivityError>> {
+        let mut errors = Vec::new();
+        if !self.engagement.iter().any(|r| r.event_type == event_type) {
+            errors.push(ActivityError::UnknownEventType {
+                event_type: event_type.to_string(),
+                known: self.event_types(),
+            });
+        }
+        match occurred_at {
+            Some(t) if t < 0 => errors.push(ActivityError::BeforeEpoch),
+            Some(t) if t > now.saturating_add(MAX_FUTURE_SKEW_MS) => {
+                errors.push(ActivityError::InFuture { ahead_ms: t - now })
+            }
+            _ => {}
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}

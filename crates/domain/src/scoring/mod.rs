@@ -88,7 +88,7 @@ mod config;
 #[cfg(test)]
 mod tests;
 
-pub use config::{RuleKind, ScoringConfigError, MAX_POINTS};
+pub use config::{ActivityError, RuleKind, ScoringConfigError, MAX_FUTURE_SKEW_MS, MAX_POINTS};
 
 use crate::conditions::{all_match, Condition, Facts};
 use serde::{Deserialize, Serialize};

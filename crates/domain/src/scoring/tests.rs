@@ -1113,3 +1113,56 @@ fn explain_lists_every_part() {
         "{text}"
     );
 }
+
+#[test]
+fn reported_activities_must_be_scored_and_not_ahead_of_time() {
+    let config = ScoringConfig::default();
+    let known = config.event_types();
+    assert!(known.contains(&"email_opened".to_string()), "{known:?}");
+    assert!(known.windows(2).all(|w| w[0] < w[1]), "sorted, once each");
+    assert_eq!(config.check_activity("email_opened", None, NOW), Ok(()));
+    assert_eq!(
+        config.check_activity("email_opened", Some(NOW - 86_400_000), NOW),
+        Ok(())
+    );
+    // Up to the skew ahead is fine; a millisecond more is not.
+    assert_eq!(
+        config.check_activity("email_opened", Some(NOW + MAX_FUTURE_SKEW_MS), NOW),
+        Ok(())
+    );
+    assert_eq!(
+        config.check_activity("email_opened", Some(NOW + MAX_FUTURE_SKEW_MS + 1), NOW),
+        Err(vec![ActivityError::InFuture {
+            ahead_ms: MAX_FUTURE_SKEW_MS + 1
+        }])
+    );
+    assert_eq!(
+        config.check_activity("email_opened", Some(-1), NOW),
+        Err(vec![ActivityError::BeforeEpoch])
+    );
+    // An unknown type and a bad time are both reported.
+    let errors = config
+        .check_activity("fax_received", Some(NOW + 86_400_000), NOW)
+        .unwrap_err();
+    assert_eq!(errors.len(), 2);
+    let message = errors[0].to_string();
+    assert!(
+        message.contains("\"fax_received\"") && message.contains("email_opened, "),
+        "{message}"
+    );
+    // With no engagement rules, nothing can be reported, and the message says why.
+    let bare = ScoringConfig {
+        engagement: Vec::new(),
+        ..ScoringConfig::default()
+    };
+    let message = bare.check_activity("email_opened", None, NOW).unwrap_err()[0].to_string();
+    assert!(message.contains("add engagement rules first"), "{message}");
+    assert_eq!(
+        config
+            .check_activity("x", Some(i64::MAX), i64::MAX - 1)
+            .unwrap_err()
+            .len(),
+        1,
+        "no overflow"
+    );
+}

@@ -101,7 +101,7 @@ backend_tests! {
         let (status, body) = upload(&srv, b"Email\nx@example.com\n".to_vec(), &[("source", "X"), ("channel", "fax")]).await;
         assert_error(status, &body, 422, "unknown_channel");
         let (status, body) = srv.send(srv.post("/api/v1/imports").body("not multipart")).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_error(status, &body, 415, "unsupported_media_type");
         let (status, body) = srv.send(srv.get("/api/v1/imports/nope")).await;
         assert_error(status, &body, 404, "import_not_found");
         // --map puts odd columns where they belong.

@@ -4,16 +4,24 @@
 mod harness;
 
 mod api_leads;
+mod campaigns;
 mod cli;
+mod cli_newcomer;
+mod conflicts_and_errors;
+mod demo_routing;
+mod engagement_events;
 mod event_stream;
 mod followups;
 mod forms;
 mod group_commit;
 mod hostile_input;
+mod idempotency;
 mod imports;
+mod input_limits;
 mod kill_harness;
 mod lead_scope;
 mod lifecycle;
+mod list_filters;
 mod matching;
 mod notifications;
 mod outbox_scale;
@@ -22,6 +30,7 @@ mod scoring;
 mod slow_clients;
 mod ssrf;
 mod store_contract;
+mod tokens_api;
 mod touches;
 mod users;
 

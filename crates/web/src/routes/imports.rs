@@ -4,7 +4,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, Authenticated};
 use crate::AppState;
-use axum::extract::{Multipart, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -36,12 +36,52 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     }
 }
 
+/// A multipart body whose rejections (no multipart content type, no boundary) come back
+/// in our JSON error shape instead of axum's plain text.
+pub struct ApiMultipart(pub Multipart);
+
+impl FromRequest<AppState> for ApiMultipart {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let is_multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("multipart/form-data")
+            });
+        if !is_multipart {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the upload as multipart/form-data with a 'file' and a 'source' part (curl -F file=@list.csv -F source=\"Expo 2026\")",
+            ));
+        }
+        Multipart::from_request(req, state)
+            .await
+            .map(ApiMultipart)
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_multipart",
+                    format!(
+                        "{}; the Content-Type must carry the boundary that separates the parts (multipart/form-data; boundary=…)",
+                        e.body_text()
+                    ),
+                )
+            })
+    }
+}
+
 /// Parts: `file` (the CSV), `source`, optional `campaign`, `channel`,
 /// `default_region`, and any number of `map` parts of the form `column=field`.
 async fn start_import(
     auth: Authenticated,
     State(state): State<AppState>,
-    mut multipart: Multipart,
+    ApiMultipart(mut multipart): ApiMultipart,
 ) -> ApiResult<Response> {
     auth.require(Permission::RunImports)?;
     let mut file: Option<(String, Vec<u8>)> = None;
@@ -82,6 +122,12 @@ async fn start_import(
                     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_mapping", "a map part reads column=field").field("map")
                 })?;
                 overrides.push((column.trim().to_string(), target.trim().to_string()));
+                leadline_domain::limits::check_count(
+                    "map",
+                    overrides.len(),
+                    leadline_domain::limits::MAX_IMPORT_MAPPINGS,
+                )
+                .map_err(|e| ApiError::invalid(vec![e]))?;
             }
             other => {
                 return Err(ApiError::new(

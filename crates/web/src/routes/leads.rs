@@ -121,11 +121,17 @@ fn consent_errors(consent: &[ConsentBody]) -> Vec<FieldError> {
         .collect()
 }
 
+/// `fingerprint` marks the capture of an idempotent request (see `IdempotencyClaim`).
 async fn run_create(
     state: &AppState,
     auth: &Authenticated,
     body: CreateLead,
+    fingerprint: Option<String>,
 ) -> ApiResult<(StatusCode, Value)> {
+    let too_many = crate::limits::capture_body(&body);
+    if !too_many.is_empty() {
+        return Err(ApiError::invalid(too_many));
+    }
     let mut errors = consent_errors(&body.consent);
     let custom = custom_values(&body.custom).unwrap_or_else(|e| {
         errors.extend(e);
@@ -188,6 +194,7 @@ async fn run_create(
     capture.campaign_id = campaign.map(|c| c.id);
     capture.attribution = body.attribution;
     capture.default_region = default_region;
+    capture.fingerprint = fingerprint;
     capture.consents = body
         .consent
         .into_iter()
@@ -283,28 +290,34 @@ async fn create_lead(
 ) -> ApiResult<Response> {
     auth.require(Permission::WriteLeads)?;
     let Some(key) = idempotency_key(&headers)? else {
-        let (status, value) = run_create(&state, &auth, body).await?;
+        let (status, value) = run_create(&state, &auth, body, None).await?;
         return Ok((status, Json(value)).into_response());
     };
     let hash = hex::encode(Sha256::digest(
         serde_json::to_vec(&body).unwrap_or_default(),
     ));
-    match state
+    let claim = match state
         .app
         .begin_idempotent(&auth.0.token.id, &key, &hash)
         .await?
     {
-        Idempotency::Fresh => {}
+        Idempotency::Fresh(claim) => claim,
         Idempotency::Replay { status, body } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             return Ok(json_response(status, body, true));
         }
-        Idempotency::InProgress => {
-            return Err(ApiError::new(
+        Idempotency::InProgress { retry_after_ms } => {
+            let mut response = ApiError::new(
                 StatusCode::CONFLICT,
                 "idempotency_key_in_progress",
-                "a request with this Idempotency-Key is still being processed; retry shortly",
-            ))
+                "a request with this Idempotency-Key is still being processed; retry after the Retry-After seconds",
+            )
+            .into_response();
+            let secs = (retry_after_ms.max(1) + 999) / 1000;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            return Ok(response);
         }
         Idempotency::Mismatch => {
             return Err(ApiError::new(
@@ -314,15 +327,16 @@ async fn create_lead(
             )
             .field("Idempotency-Key"))
         }
-    }
-    let (status, value) = match run_create(&state, &auth, body).await {
+    };
+    let fingerprint = Some(claim.capture_fingerprint());
+    let (status, value) = match run_create(&state, &auth, body, fingerprint).await {
         Ok(ok) => ok,
         Err(e) => (e.status, e.body()),
     };
     let text = value.to_string();
     state
         .app
-        .finish_idempotent(&auth.0.token.id, &key, status.as_u16(), &text)
+        .finish_idempotent(&claim, status.as_u16(), &text)
         .await?;
     Ok(json_response(status, text, false))
 }
@@ -420,6 +434,7 @@ async fn patch_lead(
 ) -> ApiResult<Response> {
     auth.require_lead(Permission::WriteLeads, &state.app, &id)
         .await?;
+    crate::limits::lead_patch(&body).map_err(ApiError::invalid)?;
     let patch = parse_patch(body).map_err(ApiError::invalid)?;
     let lead = state
         .app
@@ -437,25 +452,48 @@ pub struct ListQuery {
     /// Source name or id.
     pub source: Option<String>,
     pub stage: Option<String>,
-    /// RFC 3339 time or milliseconds since the epoch; inclusive.
+    /// Inclusive lower bound: an RFC 3339 time, epoch milliseconds, or a date
+    /// (`2026-11-01`: from the start of that day, UTC).
     pub created_from: Option<String>,
-    /// RFC 3339 time or milliseconds since the epoch; exclusive.
+    /// Exclusive upper bound: an RFC 3339 time, epoch milliseconds, or a date
+    /// (`2026-11-30`: through the end of that day, UTC — the bound is the next midnight).
     pub created_to: Option<String>,
     pub limit: Option<usize>,
     pub cursor: Option<String>,
 }
 
+/// A bound of a time range: epoch ms, an RFC 3339 time, or a date. A date means its
+/// first instant (UTC), except as the exclusive upper bound `…_to`, where it means the
+/// day's end: the next midnight.
 fn parse_time(field: &str, value: &str) -> Result<i64, FieldError> {
     if let Ok(ms) = value.parse::<i64>() {
         return Ok(ms);
     }
-    time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
-        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-        .map_err(|_| FieldError {
+    if let Ok(t) =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+    {
+        return Ok((t.unix_timestamp_nanos() / 1_000_000) as i64);
+    }
+    let day = time::Date::parse(
+        value,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
+    .and_then(|d| {
+        if field.ends_with("_to") {
+            d.next_day()
+        } else {
+            Some(d)
+        }
+    });
+    match day {
+        Some(d) => Ok(d.midnight().assume_utc().unix_timestamp() * 1000),
+        None => Err(FieldError {
             field: field.into(),
             code: "invalid_time".into(),
-            message: "use an RFC 3339 time (2026-01-31T09:00:00Z) or epoch milliseconds".into(),
-        })
+            message: "use a date (2026-01-31), an RFC 3339 time (2026-01-31T09:00:00Z) or epoch milliseconds".into(),
+        }),
+    }
 }
 
 fn encode_cursor(c: &LeadCursor) -> String {

@@ -8,6 +8,7 @@ pub mod notifications;
 pub mod public_forms;
 pub mod routing;
 pub mod scoring;
+pub mod tokens;
 pub mod touches;
 pub mod users;
 

@@ -69,6 +69,7 @@ async fn stream(
         .filter(|t| !t.is_empty())
         .map(str::to_string)
         .collect();
+    crate::limits::topics(&topics).map_err(|e| ApiError::invalid(vec![e]))?;
     if let Err(problems) = notify::validate_topic_filter(&topics) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -207,6 +208,9 @@ async fn create_webhook(
     ApiJson(body): ApiJson<WebhookInput>,
 ) -> ApiResult<Response> {
     auth.require(Permission::ManageIntegrations)?;
+    if let Some(topics) = &body.topics {
+        crate::limits::topics(topics).map_err(|e| ApiError::invalid(vec![e]))?;
+    }
     let created = state.app.create_webhook(body).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
@@ -227,6 +231,9 @@ async fn update_webhook(
     ApiJson(body): ApiJson<WebhookInput>,
 ) -> ApiResult<Response> {
     auth.require(Permission::ManageIntegrations)?;
+    if let Some(topics) = &body.topics {
+        crate::limits::topics(topics).map_err(|e| ApiError::invalid(vec![e]))?;
+    }
     Ok(Json(state.app.update_webhook(&id, body).await?).into_response())
 }
 

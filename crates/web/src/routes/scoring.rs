@@ -1,6 +1,6 @@
 //! Scoring: the rules, engagement events, and each lead's explained score.
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, Authenticated};
 use crate::AppState;
 use axum::extract::State;
@@ -50,10 +50,11 @@ fn score_body(w: &LeadWork) -> serde_json::Value {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EventBody {
-    /// `email_opened`, `email_clicked`, `page_visited`, `demo_requested` …
+    /// `email_opened`, `email_clicked`, `page_visited`, `demo_requested` …: a type
+    /// some engagement rule scores (`GET /api/v1/scoring`).
     #[serde(rename = "type")]
     event_type: String,
-    /// Epoch milliseconds; default now.
+    /// Epoch milliseconds; default now. At most a few minutes ahead (clock skew).
     occurred_at: Option<i64>,
 }
 
@@ -65,14 +66,6 @@ async fn record_event(
 ) -> ApiResult<Response> {
     auth.require_lead(Permission::WriteLeads, &state.app, &id)
         .await?;
-    if body.occurred_at.is_some_and(|t| t < 0) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_time",
-            "occurred_at is epoch milliseconds",
-        )
-        .field("occurred_at"));
-    }
     let w = state
         .app
         .record_activity(&id, &body.event_type, body.occurred_at, &auth.actor())
