@@ -51,7 +51,7 @@ pub fn is_known_fact(name: &str) -> bool {
     STANDARD_FACTS.contains(&name)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Operator {
     /// Equal (text compared case-insensitively, numbers numerically).
@@ -74,7 +74,7 @@ pub enum Operator {
 }
 
 /// One test on one fact.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     pub field: String,

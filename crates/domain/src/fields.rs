@@ -6,7 +6,19 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A standard lead field. Anything else a form or file carries is a custom attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LeadField {
     FirstName,
@@ -89,7 +101,7 @@ impl FromStr for LeadField {
 /// Raw capture input exactly as a form, API call or CSV row gave it.
 /// Nothing here is validated yet: `normalize::normalize_lead` turns it into a
 /// `normalize::NormalizedLead` or a list of field errors.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeadInput {
     pub first_name: Option<String>,
     pub last_name: Option<String>,

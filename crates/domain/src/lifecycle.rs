@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
 /// What a stage means for the lead's journey.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StageKind {
     /// Still being worked towards a sale.
@@ -48,7 +48,7 @@ impl fmt::Display for StageKind {
 }
 
 /// Marketing's funnel position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Funnel {
     /// Top of the funnel: first interest.
@@ -71,7 +71,7 @@ impl Funnel {
 }
 
 /// Sales' ladder from a bare name to a prospect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Ladder {
     /// A name and contact details, nothing more.
@@ -97,7 +97,7 @@ impl Ladder {
 }
 
 /// Which words to describe a stage in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Vocabulary {
     /// The lifecycle's own stage labels.
@@ -114,7 +114,7 @@ pub enum Vocabulary {
 pub const QUALIFICATION_LEVELS: std::ops::RangeInclusive<u8> = 1..=6;
 
 /// One stage of the lifecycle.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StageDef {
     /// Stable key (`sql`), stored on leads and used in transitions.
@@ -142,7 +142,7 @@ pub struct StageDef {
 
 /// A reason a rep may give for disqualifying a lead; it tells marketing what its
 /// sources really deliver.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
     /// Stable key stored on the timeline event (`no_budget`).
@@ -152,7 +152,7 @@ pub struct Reason {
 }
 
 /// Stages, allowed moves and disqualify reasons. See the module docs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Lifecycle {
     /// All stages; the first is the entry stage.

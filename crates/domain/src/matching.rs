@@ -66,7 +66,7 @@ use unicode_normalization::UnicodeNormalization;
 ///
 /// Kept separate from [`NormalizedLead`] so the store can index and cache exactly these
 /// values for candidates without loading whole leads.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MatchRecord {
     /// Folded e-mail key (see [`NormalizedLead::email_key`]).
     pub email_key: Option<String>,
@@ -118,7 +118,7 @@ impl MatchRecord {
 }
 
 /// How one field compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ComparisonOutcome {
     /// Same value in comparable form: the full agreement weight.
@@ -130,7 +130,7 @@ pub enum ComparisonOutcome {
 }
 
 /// One line of a match explanation: a field, how it compared and what it was worth.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
 pub struct Comparison {
     /// One of `email`, `phone`, `first_name`, `last_name`, `company`, `domain`,
     /// `postal_code`, `street`, `date_of_birth`.
@@ -146,7 +146,7 @@ pub struct Comparison {
 
 /// The score of a pair and the comparisons it is made of; `score` is the sum of the
 /// comparison weights, so the explanation always adds up.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
 pub struct MatchEvidence {
     /// Sum of the comparison weights, in bits (log2 of the likelihood ratio).
     pub score: f64,
@@ -155,7 +155,7 @@ pub struct MatchEvidence {
 }
 
 /// Score cut-offs in bits. Tenant-tunable; [`Default`] holds the tuned values.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MatchThresholds {
     /// At or above this score a pair is merged automatically.
     pub sure: f64,
@@ -178,7 +178,7 @@ impl Default for MatchThresholds {
 }
 
 /// What to do with a pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchDecision {
     /// Same person: merge without asking.
@@ -190,7 +190,7 @@ pub enum MatchDecision {
 }
 
 /// The best candidate for an incoming record, with the evidence behind the decision.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct MatchResult<K> {
     /// The caller's key of the chosen candidate (e.g. a lead id).
     pub candidate: K,

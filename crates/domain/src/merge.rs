@@ -27,7 +27,7 @@ use crate::normalize::{DataFlag, NormalizedLead};
 use serde::{Deserialize, Serialize};
 
 /// A value the merged lead takes from the incoming lead.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FieldChange {
     /// Snake_case field name, or `custom.<key>` for a custom attribute.
     pub field: String,
@@ -36,7 +36,7 @@ pub struct FieldChange {
 }
 
 /// A value of the incoming lead that the merged lead does not carry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FieldConflict {
     /// Snake_case field name, or `custom.<key>` for a custom attribute.
     pub field: String,
@@ -53,7 +53,7 @@ pub struct FieldConflict {
 /// `filled` lists every field whose value in `merged` differs from the existing lead;
 /// `conflicts` lists every value that `merged` does not carry. Together with the two
 /// inputs they are everything history needs to explain or undo the merge.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MergePlan {
     /// The existing lead after the merge.
     pub merged: NormalizedLead,

@@ -40,7 +40,7 @@ pub struct NormalizeOptions {
 }
 
 /// Something worth knowing about a value we kept although it did not normalise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DataFlag {
     /// The phone could not be read as a number; it is stored raw.
@@ -50,7 +50,7 @@ pub enum DataFlag {
 }
 
 /// A lead after normalisation: every value trimmed, NFC, and in its canonical form.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NormalizedLead {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -106,7 +106,7 @@ impl NormalizedLead {
 
 /// A specific problem with one input field. `field` is the snake_case field name
 /// (or `custom.<name>` for a custom attribute); `code` is stable and machine-readable.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FieldError {
     pub field: String,
     pub code: String,

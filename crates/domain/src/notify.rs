@@ -315,7 +315,7 @@ pub fn validate_webhook_url(text: &str, allowed: &AllowedNetworks) -> Result<url
 /// doubling up to `max_delay_ms`, with up to ±10% jitter so that many deliveries that
 /// failed together do not return together; after `max_attempts` attempts the delivery
 /// is parked as a dead letter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RetryPolicy {
     pub first_delay_ms: i64,
     pub max_delay_ms: i64,

@@ -35,7 +35,19 @@ use time::macros::format_description;
 use time::Date;
 
 /// One of the shared qualification questions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum QuestionKey {
     /// Can they pay our price?
@@ -129,7 +141,7 @@ impl FromStr for QuestionKey {
 }
 
 /// When the lead expects to decide. Serialised in the flat text form (see module docs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "String", into = "String")]
 pub enum Timeframe {
     /// Deciding now.
@@ -201,7 +213,7 @@ impl TryFrom<String> for Timeframe {
 
 /// An answer to one qualification question. Serialised in the flat text form (see
 /// module docs): `"yes"`, `"no"`, `"unknown"`, or a timeframe text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "String", into = "String")]
 pub enum Answer {
     /// The lead said yes.
@@ -291,7 +303,7 @@ fn check_kind(question: QuestionKey, answer: &Answer) -> Result<(), AnswerError>
 /// A lead's answers, one per question. Serialised as a JSON object keyed by question
 /// (`{"need":"yes","timeframe":"3_months"}`); every answer is checked against its
 /// question when set or deserialised, so a stored map is always consistent.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(
     try_from = "BTreeMap<QuestionKey, Answer>",
     into = "BTreeMap<QuestionKey, Answer>"
@@ -415,7 +427,7 @@ pub fn sales_ready_signal(answers: &Answers) -> bool {
 }
 
 /// Whether the lead decides soon or months away.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Horizon {
     /// Decides now or within the cut-off: work it now.
@@ -482,7 +494,9 @@ pub fn horizon_from_answers(answers: &Answers, today: Date) -> Option<Horizon> {
 
 /// A lead's horizon: the value derived from its answers plus an optional manual
 /// override by a rep, who may know better than the form did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct HorizonSetting {
     /// Derived from the timeframe answer; `None` until one is given.

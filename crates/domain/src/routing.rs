@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// A country (ISO code or name, compared case-insensitively) and optionally a region in
 /// it; no region means the whole country.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Territory {
     pub country: String,
@@ -62,7 +62,7 @@ impl Territory {
 }
 
 /// A sales rep as routing sees them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Rep {
     pub id: String,
     pub name: String,
@@ -84,7 +84,7 @@ pub struct Rep {
 ///
 /// Membership is the union of `member_ids` and the reps whose `team_ids` name the team,
 /// so either side may be the one the store keeps; `member_ids` order comes first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Team {
     pub id: String,
     pub name: String,
@@ -99,7 +99,9 @@ pub struct Team {
 }
 
 /// How a team target picks one of its reps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TeamStrategy {
     /// Smooth weighted round robin by rep weight.
@@ -123,7 +125,7 @@ impl TeamStrategy {
 }
 
 /// Where a rule sends a lead.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RouteTarget {
     /// Always this rep (if eligible).
@@ -143,7 +145,7 @@ pub enum RouteTarget {
 }
 
 /// One routing rule: when every condition matches, try the target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingRule {
     pub id: String,
@@ -186,7 +188,7 @@ pub enum RoutingError {
 
 /// Smooth weighted round robin state: team id → rep id → current weight. Persist it
 /// between leads (it is plain serde data) so the sequence carries on across restarts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RoundRobinState {
     #[serde(default)]
     pub current: BTreeMap<String, BTreeMap<String, i64>>,
@@ -206,7 +208,7 @@ pub struct RoutingContext<'a> {
 }
 
 /// The outcome of routing one lead, with the reasons, for the timeline.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RoutingDecision {
     /// The chosen rep, or `None` when no rule found anyone (the lead stays unassigned).
     pub rep_id: Option<String>,

@@ -27,7 +27,19 @@ use std::fmt;
 const DAY_MINUTES: u16 = 24 * 60;
 
 /// A day of the week, written `mon` … `sun` (full names are accepted too).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Weekday {
     #[serde(alias = "monday")]
@@ -87,7 +99,7 @@ impl fmt::Display for Weekday {
 /// `start` is included and `end` excluded. An interval may not cross midnight: a night
 /// shift 22:00–02:00 is written as `22:00`–`24:00` on one day and `00:00`–`02:00` on the
 /// next, which keeps each day's hours readable and DST handling unambiguous.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DayHours {
     pub day: Weekday,
@@ -107,7 +119,7 @@ impl DayHours {
 }
 
 /// When a rep works: weekly intervals in their own time zone, minus holidays.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkingHours {
     /// IANA time-zone name, e.g. "Europe/London" or "America/New_York".

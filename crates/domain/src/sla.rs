@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 const MINUTE_MS: i64 = 60_000;
 
 /// When a policy applies and how fast a rep must react.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlaPolicy {
     pub id: String,
@@ -127,7 +127,7 @@ pub fn select_policy<'a>(policies: &'a [SlaPolicy], facts: &Facts) -> Option<&'a
 }
 
 /// The instants (epoch ms) that matter for one lead's SLA.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SlaClock {
     /// When the clock started (capture).
     pub captured_at: i64,
@@ -165,7 +165,7 @@ pub fn sla_clock(policy: &SlaPolicy, captured_at: i64, hours: &WorkingHours) -> 
 }
 
 /// Where a lead stands against its SLA.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum SlaStatus {
     /// Untouched, still in time.
@@ -198,7 +198,7 @@ pub fn sla_status(clock: &SlaClock, first_touch_at: Option<i64>, now: i64) -> Sl
 }
 
 /// Something a periodic SLA job must do now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SlaAction {
     /// Notify the owner's manager of the breach.
@@ -232,7 +232,7 @@ pub fn due_actions(
 }
 
 /// Why an open lead is losing touch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum LosingTouchReason {
     /// The agreed next step is past its due date.

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 /// A campaign as the API creates or changes it. Absent fields are left as they are;
 /// `null` clears cost, currency and dates.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignInput {
     pub name: Option<String>,

@@ -37,7 +37,7 @@ pub const ATTRIBUTION_FIELDS: [&str; 7] = [
 /// A form token older than this is stale (the page sat open for a day).
 const TOKEN_MAX_AGE_MS: i64 = 24 * 3600 * 1000;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FormField {
     /// A standard field (`email`, `first_name` …) or `custom.<key>`.
     pub name: String,
@@ -46,7 +46,7 @@ pub struct FormField {
     pub required: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ConsentSpec {
     /// `email`, `phone` and/or `sms`.
     pub channels: Vec<String>,
@@ -57,7 +57,7 @@ pub struct ConsentSpec {
 }
 
 /// What a form shows and does. Stored as JSON so options can grow without migrations.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FormDefinition {
     pub fields: Vec<FormField>,
     pub consent: Option<ConsentSpec>,
@@ -70,7 +70,7 @@ pub struct FormDefinition {
 }
 
 /// A form definition request as the API receives it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct NewForm {
     pub name: String,
     pub source: String,
@@ -86,7 +86,7 @@ pub struct NewForm {
 }
 
 /// A stored form with its parsed definition.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Form {
     pub id: String,
     pub key: String,

@@ -49,7 +49,7 @@ impl ImportProgress for NoProgress {
 }
 
 /// One line of the per-row report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RowReport {
     pub line: u64,
     pub outcome: &'static str,

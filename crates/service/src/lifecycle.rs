@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 const LIFECYCLE_SETTING: &str = "lifecycle";
 
 /// A lead's qualification state as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Qualification {
     pub stage: String,
     /// The stage in each vocabulary: stage label, funnel, ladder, qualification level.

@@ -244,7 +244,7 @@ pub fn envelope(e: &OutboxEvent) -> Value {
 }
 
 /// What one pass of the worker did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct OutboxRun {
     pub dispatched_events: usize,
     pub delivered: usize,
@@ -393,7 +393,7 @@ pub(crate) async fn check_webhook_destination(
 }
 
 /// A new or changed webhook subscription.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
     pub url: Option<String>,
@@ -403,7 +403,7 @@ pub struct WebhookInput {
 }
 
 /// A webhook with its secret, as shown once at creation or rotation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WebhookWithSecret {
     #[serde(flatten)]
     pub webhook: Webhook,

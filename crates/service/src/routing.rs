@@ -30,14 +30,14 @@ const DIRECTORY_FRESHNESS: std::time::Duration = std::time::Duration::from_secs(
 pub const ROUTING_ACTOR: &str = "system:routing";
 
 /// The ordered routing rules.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingRules {
     pub rules: Vec<RoutingRule>,
 }
 
 /// The outcome of routing one lead.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Routed {
     pub lead_id: String,
     pub owner_id: Option<String>,

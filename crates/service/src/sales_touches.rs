@@ -24,7 +24,7 @@ pub const TOUCH_KINDS: [&str; 6] = [
 ];
 
 /// A touch as the API receives it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TouchInput {
     pub kind: String,
@@ -38,7 +38,7 @@ pub struct TouchInput {
 }
 
 /// The answer to a logged touch.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TouchResult {
     pub touch: SalesTouch,
     pub first_touch_at: Option<i64>,
@@ -49,7 +49,7 @@ pub struct TouchResult {
 }
 
 /// A lead that is slipping, and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LosingTouch {
     pub lead_id: String,
     pub stage: String,

@@ -19,7 +19,7 @@ const POLICIES_SETTING: &str = "sla_policies";
 pub const SLA_ACTOR: &str = "system:sla";
 
 /// What one run of the job did.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SlaRun {
     pub escalated: Vec<String>,
     pub rerouted: Vec<String>,

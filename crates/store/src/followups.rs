@@ -11,7 +11,7 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
 /// A follow-up waiting to be done.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PendingFollowup {
     pub id: String,
     pub lead_id: String,

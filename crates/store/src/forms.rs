@@ -7,7 +7,7 @@ use sqlx::{AnyConnection, Row};
 
 /// A stored form. `definition` is the service's form definition as JSON, so the form
 /// language can grow without a migration per option.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct FormRow {
     pub id: String,
     pub form_key: String,

@@ -12,7 +12,7 @@ use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
 /// A stored lead: its normalised fields plus lifecycle and provenance columns.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeadRecord {
     pub id: String,
     #[serde(flatten)]

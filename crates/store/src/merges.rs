@@ -5,7 +5,7 @@ use crate::Result;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct MergeRow {
     pub id: String,
     pub survivor_id: String,

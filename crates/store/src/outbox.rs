@@ -7,7 +7,7 @@ use crate::{new_id, Result};
 use serde::Serialize;
 use sqlx::{AnyConnection, FromRow, Row};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct OutboxEvent {
     pub id: String,
     pub topic: String,
@@ -133,7 +133,7 @@ pub async fn mark_dispatched(conn: &mut AnyConnection, ids: &[String], now: i64)
     Ok(())
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Webhook {
     pub id: String,
     pub url: String,
@@ -217,7 +217,7 @@ pub const PENDING: &str = "pending";
 pub const DELIVERED: &str = "delivered";
 pub const DEAD: &str = "dead";
 
-#[derive(Debug, Clone, PartialEq, Serialize, FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, FromRow, schemars::JsonSchema)]
 pub struct Delivery {
     pub id: String,
     pub event_id: String,

@@ -4,7 +4,7 @@ use crate::{new_id, Result};
 use serde::Serialize;
 use sqlx::{AnyConnection, FromRow};
 
-#[derive(Debug, Clone, PartialEq, Serialize, FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, FromRow, schemars::JsonSchema)]
 pub struct Source {
     pub id: String,
     pub name: String,
@@ -12,7 +12,7 @@ pub struct Source {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, FromRow, schemars::JsonSchema)]
 pub struct Campaign {
     pub id: String,
     pub name: String,
@@ -249,7 +249,7 @@ pub async fn ensure_accounts(
 }
 
 /// A company account (leads are linked to it by web domain).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct Account {
     pub id: String,
     pub domain: String,

@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Row};
 /// Who did something: `system`, `token:<id>`, `import:<id>`, `form:<key>`, `cli`.
 pub type Actor = String;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TimelineEvent {
     pub id: String,
     pub lead_id: String,
@@ -84,7 +84,7 @@ pub async fn for_lead(conn: &mut AnyConnection, lead_id: &str) -> Result<Vec<Tim
 }
 
 /// The evidence behind one match decision (which comparisons agreed, with what weight).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct MatchDecisionRow {
     pub id: String,
     pub lead_id: String,

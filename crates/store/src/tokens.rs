@@ -4,7 +4,7 @@ use crate::Result;
 use serde::Serialize;
 use sqlx::{AnyConnection, FromRow};
 
-#[derive(Debug, Clone, PartialEq, Serialize, FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, FromRow, schemars::JsonSchema)]
 pub struct ApiToken {
     pub id: String,
     pub name: String,

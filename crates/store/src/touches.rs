@@ -8,7 +8,9 @@ use sqlx::{AnyConnection, FromRow, Row};
 use std::collections::HashMap;
 
 /// One capture of a lead: where it came from and how. Position 0 is the first touch.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromRow)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromRow, schemars::JsonSchema,
+)]
 pub struct Touch {
     pub id: String,
     pub lead_id: String,
@@ -148,7 +150,7 @@ pub async fn restore(conn: &mut AnyConnection, touches: &[Touch]) -> Result<()> 
 }
 
 /// One grant or withdrawal of permission to contact a lead on one channel.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Consent {
     pub id: String,
     pub lead_id: String,

@@ -5,7 +5,7 @@ use crate::{Result, StoreError};
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UserRow {
     pub id: String,
     pub email: String,
@@ -135,7 +135,7 @@ pub async fn first_admin(conn: &mut AnyConnection) -> Result<Option<UserRow>> {
     row.as_ref().map(user_from_row).transpose()
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TeamRow {
     pub id: String,
     pub name: String,

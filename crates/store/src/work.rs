@@ -6,7 +6,7 @@ use crate::Result;
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeadWork {
     pub lead_id: String,
     /// Qualification answers as a JSON object (`{"need": "yes", "timeframe": "3_months"}`).
@@ -197,7 +197,7 @@ pub async fn set_stage(
 }
 
 /// One engagement event of a lead.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ActivityRow {
     pub id: String,
     pub lead_id: String,
@@ -258,7 +258,7 @@ pub async fn scored_lead_ids(conn: &mut AnyConnection) -> Result<Vec<String>> {
 }
 
 /// One thing a rep did with a lead.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, schemars::JsonSchema)]
 pub struct SalesTouch {
     pub id: String,
     pub lead_id: String,

@@ -7,7 +7,29 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use leadline_domain::normalize::FieldError;
 use leadline_service::ServiceError;
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// Every error answer: `{"error": {...}}`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(rename = "Error")]
+pub struct ErrorBody<'a> {
+    pub error: ErrorDetail<'a>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ErrorDetail<'a> {
+    /// Stable, machine-readable: `unauthorized`, `forbidden`, `lead_not_found`,
+    /// `invalid_fields`, `idempotency_key_in_progress`, `forbidden_address`,
+    /// `request_timeout`, `body_too_large`, `rate_limited` …
+    pub code: &'a str,
+    /// For people; may change between versions.
+    pub message: &'a str,
+    /// The request field (or header) at fault, when there is one.
+    pub field: Option<&'a str>,
+    /// One entry per invalid field.
+    pub details: &'a [FieldError],
+}
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -100,14 +122,15 @@ impl From<ServiceError> for ApiError {
 
 impl ApiError {
     pub fn body(&self) -> serde_json::Value {
-        json!({
-            "error": {
-                "code": self.code,
-                "message": self.message,
-                "field": self.field,
-                "details": self.details,
-            }
+        serde_json::to_value(ErrorBody {
+            error: ErrorDetail {
+                code: &self.code,
+                message: &self.message,
+                field: self.field.as_deref(),
+                details: &self.details,
+            },
         })
+        .unwrap_or_default()
     }
 }
 

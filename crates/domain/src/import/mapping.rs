@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 /// Where one column's values go.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ColumnTarget {
     /// A standard lead field.
@@ -66,7 +66,7 @@ impl fmt::Display for ColumnTarget {
 
 /// How a column got its target; shown in import previews so people can see what was
 /// guessed and what they chose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MappingOrigin {
     /// The header was recognised as a standard field.
@@ -80,7 +80,7 @@ pub enum MappingOrigin {
 }
 
 /// The target of every column, in file order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ColumnMapping {
     /// One entry per column of the header row.
     pub columns: Vec<ColumnTarget>,

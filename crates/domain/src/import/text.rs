@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 /// The character encoding a file was read with. Reported back so a person who sees odd
 /// characters knows what was assumed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TextEncoding {
     /// UTF-8 without a byte-order mark.

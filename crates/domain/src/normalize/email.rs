@@ -63,7 +63,9 @@ pub enum EmailError {
 
 /// A syntactically usable e-mail address: local part as given (NFC), domain
 /// lower-cased and IDNA-encoded. Only [`EmailAddress::parse`] makes one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct EmailAddress {
     address: String,

@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 const MAX_PHONE: usize = 64;
 
 /// A phone number after normalisation.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum PhoneValue {
     /// A valid number in E.164 form ("+14155552671"). Extensions are not kept.

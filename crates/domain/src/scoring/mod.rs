@@ -120,7 +120,7 @@ pub const EVENT_TYPES: &[&str] = &[
 ];
 
 /// A profile rule: when every condition matches the lead, `points` are added once.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FitRule {
     /// Stable id, unique across fit and engagement rules (the API addresses rules by it).
@@ -136,7 +136,7 @@ pub struct FitRule {
 }
 
 /// A behaviour rule: each activity of `event_type` adds `points`, fading with a half-life.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EngagementRule {
     /// Stable id, unique across fit and engagement rules.
@@ -159,7 +159,7 @@ pub struct EngagementRule {
 }
 
 /// Score lines that move a lead to `target`, `mql` and `sql`; must be increasing.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Thresholds {
     /// From here the profile fits: `target`.
@@ -171,7 +171,7 @@ pub struct Thresholds {
 }
 
 /// Everything scoring needs: the rules and the stage lines.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScoringConfig {
     /// Profile rules, applied in this order (which is also the explanation's order).
@@ -186,7 +186,7 @@ pub struct ScoringConfig {
 }
 
 /// One thing the lead did, as the timeline recorded it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Activity {
     /// Matched against [`EngagementRule::event_type`], ignoring ASCII case and padding.
     pub event_type: String,
@@ -195,7 +195,7 @@ pub struct Activity {
 }
 
 /// One line of a score's explanation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScorePart {
     /// Fit or engagement.
     pub kind: RuleKind,
@@ -226,7 +226,7 @@ pub struct ScorePart {
 
 /// A lead's score with its explanation. `fit`, `engagement` and `total` are sums of the
 /// `parts` (fit parts first in rule order, then engagement parts newest first).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Score {
     /// Sum of the fit parts.
     pub fit: f64,
@@ -246,7 +246,7 @@ pub struct Score {
 }
 
 /// How a score moved relative to the stage lines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "direction", rename_all = "snake_case")]
 pub enum ScoreChange {
     /// The score reached a higher stage's line (`from` is the stage before, if any).

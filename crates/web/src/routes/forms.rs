@@ -10,7 +10,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use leadline_domain::access::Permission;
 use leadline_service::forms::{Form, NewForm};
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -19,10 +20,40 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/forms/{id}/embed", get(embed))
 }
 
-fn with_urls(state: &AppState, form: &Form) -> serde_json::Value {
-    let mut value = serde_json::to_value(form).unwrap_or_default();
-    value["url"] = json!(form_url(state, &form.key));
-    value
+/// A form with the public address of its hosted page.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FormAnswer {
+    #[serde(flatten)]
+    pub form: Form,
+    /// The hosted page; also where submissions are posted.
+    pub url: String,
+}
+
+/// `GET /api/v1/forms`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FormList {
+    pub forms: Vec<FormAnswer>,
+}
+
+/// `GET /api/v1/forms/{id}/embed`: ways to put the form on another site.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EmbedAnswer {
+    pub form_id: String,
+    pub url: String,
+    /// An iframe of the hosted page: needs nothing else.
+    pub iframe: String,
+    /// Where a site posting JSON itself fetches a form token first.
+    pub token_url: String,
+    pub submit_url: String,
+    /// An example JSON submission: method, url, headers, body.
+    pub json_example: serde_json::Value,
+}
+
+fn with_urls(state: &AppState, form: &Form) -> FormAnswer {
+    FormAnswer {
+        form: form.clone(),
+        url: form_url(state, &form.key),
+    }
 }
 
 fn form_url(state: &AppState, key: &str) -> String {
@@ -48,7 +79,7 @@ async fn list_forms(auth: Authenticated, State(state): State<AppState>) -> ApiRe
         .iter()
         .map(|f| with_urls(&state, f))
         .collect();
-    Ok(Json(json!({ "forms": forms })).into_response())
+    Ok(Json(FormList { forms }).into_response())
 }
 
 async fn get_form(
@@ -75,18 +106,18 @@ async fn embed(
         "<iframe src=\"{url}?embed=1\" title=\"{}\" style=\"width:100%;min-height:520px;border:0\" loading=\"lazy\"></iframe>",
         maud::html! { (form.name) }.into_string()
     );
-    Ok(Json(json!({
-        "form_id": form.id,
-        "url": url,
-        "iframe": iframe,
-        "token_url": format!("{url}/token"),
-        "submit_url": url,
-        "json_example": {
+    Ok(Json(EmbedAnswer {
+        form_id: form.id.clone(),
+        token_url: format!("{url}/token"),
+        submit_url: url.clone(),
+        json_example: serde_json::json!({
             "method": "POST",
             "url": url,
             "headers": { "Content-Type": "application/json" },
             "body": { "_ts": "<token from GET token_url>", "email": "jane@example.com", "consent": "yes" }
-        }
-    }))
+        }),
+        iframe,
+        url,
+    })
     .into_response())
 }

@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use leadline_domain::access::Permission;
 use leadline_domain::Channel;
 use leadline_service::imports::{ImportRequest, NoProgress};
+use schemars::JsonSchema;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -74,6 +75,26 @@ impl FromRequest<AppState> for ApiMultipart {
                 )
             })
     }
+}
+
+/// The parts of an upload, as `start_import` reads them (this type documents the
+/// multipart body; the parts are read one by one so that a large file streams).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+pub struct ImportUpload {
+    /// The CSV: any common encoding and delimiter; the header row names the columns.
+    #[schemars(extend("format" = "binary", "contentMediaType" = "text/csv"))]
+    file: String,
+    /// The list's source (e.g. "Expo 2026"); created on first use.
+    source: String,
+    campaign: Option<String>,
+    /// Default `import`.
+    channel: Option<Channel>,
+    /// Region for phone numbers without a country code.
+    default_region: Option<String>,
+    /// Column mappings that override the guessed ones, each `column=field`.
+    #[serde(default)]
+    map: Vec<String>,
 }
 
 /// Parts: `file` (the CSV), `source`, optional `campaign`, `channel`,
@@ -196,9 +217,9 @@ async fn start_import(
         .into_response())
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct StatusQuery {
+pub struct StatusQuery {
     /// Long-poll: wait up to this many seconds (at most 60) for the job to finish.
     wait: Option<u64>,
 }

@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use leadline_domain::access::Permission;
 use leadline_domain::fields::LeadField;
+use leadline_domain::merge::{FieldChange, FieldConflict};
 use leadline_domain::normalize::{
     company_match_key, normalize_phone, EmailAddress, FieldError, PhoneValue,
 };
@@ -19,7 +20,9 @@ use leadline_service::capture::{
 };
 use leadline_service::leads::LeadPatch;
 use leadline_service::tokens::Idempotency;
-use leadline_store::leads::{LeadCursor, LeadFilter};
+use leadline_store::leads::{LeadCursor, LeadFilter, LeadRecord};
+use leadline_store::timeline::TimelineEvent;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -35,18 +38,87 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Consent given with an API capture.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentBody {
+    /// `email`, `phone` or `sms`.
+    #[schemars(extend("enum" = ["email", "phone", "sms"]))]
     pub channel: String,
     pub granted: bool,
+    /// The wording the person agreed to.
     pub wording: Option<String>,
+    /// Proof of the consent (default: the API token and user that sent it).
     #[serde(default)]
     pub evidence: Value,
 }
 
+/// The answer of `POST /api/v1/leads`, by what the capture did.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CaptureAnswer {
+    /// No existing lead matched: a new lead (201).
+    Created {
+        lead: LeadRecord,
+        /// A lead (that the caller may see) this one may duplicate, for a person to review.
+        possible_duplicate_of: Option<String>,
+    },
+    /// An existing lead matched surely: its empty fields were filled (200).
+    Merged {
+        lead: LeadRecord,
+        filled: Vec<FieldChange>,
+        /// Values that differ from the lead's and were kept aside, not written.
+        conflicts: Vec<FieldConflict>,
+    },
+    /// The same capture was recorded before (200).
+    Unchanged { lead: LeadRecord },
+    /// The person is already a lead the caller may not see: the capture went to that
+    /// lead's history for its owner, and nothing of it is shown (202).
+    RecordedForOwner {
+        /// Always null.
+        lead: Option<LeadRecord>,
+        message: String,
+    },
+}
+
+/// `GET /api/v1/leads/{id}/timeline`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TimelineAnswer {
+    pub lead_id: String,
+    /// Oldest first.
+    pub events: Vec<TimelineEvent>,
+}
+
+/// `GET /api/v1/leads`: a page of leads, newest first.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LeadList {
+    pub leads: Vec<LeadRecord>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /api/v1/leads/{id}/merge`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct MergeAnswer {
+    /// Undo with `POST /api/v1/merges/{merge_id}/undo`.
+    pub merge_id: String,
+    pub survivor_id: String,
+    pub merged_id: String,
+    /// The survivor after the merge.
+    pub lead: LeadRecord,
+}
+
+/// `POST /api/v1/merges/{id}/undo`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UndoAnswer {
+    pub merge_id: String,
+    /// Epoch milliseconds.
+    pub undone_at: Option<i64>,
+    pub survivor: LeadRecord,
+    pub restored: LeadRecord,
+}
+
 /// `POST /api/v1/leads`. Unknown fields are refused so a typo never loses data silently.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateLead {
     pub first_name: Option<String>,
@@ -127,7 +199,7 @@ async fn run_create(
     auth: &Authenticated,
     body: CreateLead,
     fingerprint: Option<String>,
-) -> ApiResult<(StatusCode, Value)> {
+) -> ApiResult<(StatusCode, CaptureAnswer)> {
     let too_many = crate::limits::capture_body(&body);
     if !too_many.is_empty() {
         return Err(ApiError::invalid(too_many));
@@ -218,7 +290,10 @@ async fn run_create(
             let lead = state.app.lead_for(scope, &lead_id).await?;
             Ok((
                 StatusCode::CREATED,
-                json!({ "outcome": "created", "lead": lead, "possible_duplicate_of": possible_duplicate_of }),
+                CaptureAnswer::Created {
+                    lead,
+                    possible_duplicate_of,
+                },
             ))
         }
         CaptureOutcome::Merged {
@@ -229,22 +304,25 @@ async fn run_create(
             let lead = state.app.lead_for(scope, &lead_id).await?;
             Ok((
                 StatusCode::OK,
-                json!({ "outcome": "merged", "lead": lead, "filled": filled, "conflicts": conflicts }),
+                CaptureAnswer::Merged {
+                    lead,
+                    filled,
+                    conflicts,
+                },
             ))
         }
         CaptureOutcome::Unchanged { lead_id } => {
             let lead = state.app.lead_for(scope, &lead_id).await?;
-            Ok((
-                StatusCode::OK,
-                json!({ "outcome": "unchanged", "lead": lead }),
-            ))
+            Ok((StatusCode::OK, CaptureAnswer::Unchanged { lead }))
         }
         // Nothing of the other lead is shown, not even its id: only that the person is
         // someone else's lead now, so the caller does not chase them too.
         CaptureOutcome::RecordedForOwner { .. } => Ok((
             StatusCode::ACCEPTED,
-            json!({ "outcome": "recorded_for_owner", "lead": null,
-                    "message": "this person is already a lead you cannot see; the capture was added to that lead's history for its owner" }),
+            CaptureAnswer::RecordedForOwner {
+                lead: None,
+                message: "this person is already a lead you cannot see; the capture was added to that lead's history for its owner".into(),
+            },
         )),
         CaptureOutcome::Rejected { errors } => Err(ApiError::invalid(errors)),
     }
@@ -290,8 +368,8 @@ async fn create_lead(
 ) -> ApiResult<Response> {
     auth.require(Permission::WriteLeads)?;
     let Some(key) = idempotency_key(&headers)? else {
-        let (status, value) = run_create(&state, &auth, body, None).await?;
-        return Ok((status, Json(value)).into_response());
+        let (status, answer) = run_create(&state, &auth, body, None).await?;
+        return Ok((status, Json(answer)).into_response());
     };
     let hash = hex::encode(Sha256::digest(
         serde_json::to_vec(&body).unwrap_or_default(),
@@ -329,11 +407,10 @@ async fn create_lead(
         }
     };
     let fingerprint = Some(claim.capture_fingerprint());
-    let (status, value) = match run_create(&state, &auth, body, fingerprint).await {
-        Ok(ok) => ok,
-        Err(e) => (e.status, e.body()),
+    let (status, text) = match run_create(&state, &auth, body, fingerprint).await {
+        Ok((status, answer)) => (status, serde_json::to_string(&answer).unwrap_or_default()),
+        Err(e) => (e.status, e.body().to_string()),
     };
-    let text = value.to_string();
     state
         .app
         .finish_idempotent(&claim, status.as_u16(), &text)
@@ -359,7 +436,40 @@ async fn timeline(
     auth.require_lead(Permission::ReadLeads, &state.app, &id)
         .await?;
     let events = state.app.timeline(auth.scope(), &id).await?;
-    Ok(Json(json!({ "lead_id": id, "events": events })).into_response())
+    Ok(Json(TimelineAnswer {
+        lead_id: id,
+        events,
+    })
+    .into_response())
+}
+
+/// The `PATCH /api/v1/leads/{id}` body, documented from the same field list
+/// `parse_patch` accepts: a string sets a field, null clears it, an absent field stays.
+pub struct LeadPatchBody;
+
+impl JsonSchema for LeadPatchBody {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "LeadPatch".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut properties = serde_json::Map::new();
+        for field in LeadField::ALL {
+            properties.insert(field.as_str().into(), json!({ "type": ["string", "null"] }));
+        }
+        properties.insert(
+            "custom".into(),
+            json!({ "type": "object", "description": "Custom attributes; null removes one",
+                    "additionalProperties": { "type": ["string", "number", "boolean", "null"] } }),
+        );
+        schemars::json_schema!({
+            "type": "object",
+            "description": "Fields to change: a string sets, null clears, an absent field is kept. Every change is a timeline event and the lead is rescored.",
+            "properties": properties,
+            "additionalProperties": false,
+            "example": { "title": "CTO", "phone": null, "custom": { "budget": "50k" } }
+        })
+    }
 }
 
 /// `PATCH` body: `{"title": "CTO", "phone": null, "custom": {"budget": "50k"}}`.
@@ -443,11 +553,14 @@ async fn patch_lead(
     Ok(Json(lead).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// Any spelling of an e-mail address; a merged-away address finds its survivor.
     pub email: Option<String>,
+    /// A phone number in any format.
     pub phone: Option<String>,
+    /// A company name; legal forms and case are ignored.
     pub company: Option<String>,
     /// Source name or id.
     pub source: Option<String>,
@@ -458,7 +571,10 @@ pub struct ListQuery {
     /// Exclusive upper bound: an RFC 3339 time, epoch milliseconds, or a date
     /// (`2026-11-30`: through the end of that day, UTC — the bound is the next midnight).
     pub created_to: Option<String>,
+    /// 1 to 500, default 50.
+    #[schemars(range(min = 1, max = 500))]
     pub limit: Option<usize>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -585,13 +701,11 @@ async fn list_leads(
         .app
         .list_leads(auth.scope(), &filter, cursor.as_ref(), limit)
         .await?;
-    Ok(
-        Json(json!({ "leads": leads, "next_cursor": next.as_ref().map(encode_cursor) }))
-            .into_response(),
-    )
+    let next_cursor = next.as_ref().map(encode_cursor);
+    Ok(Json(LeadList { leads, next_cursor }).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MergeBody {
     /// The lead to fold into the one in the path.
@@ -610,7 +724,13 @@ async fn merge_lead(
         .merge_leads(auth.scope(), &id, &body.other_lead_id, &auth.actor())
         .await?;
     let lead = state.app.lead_for(auth.scope(), &id).await?;
-    Ok(Json(json!({ "merge_id": merge.id, "survivor_id": merge.survivor_id, "merged_id": merge.merged_id, "lead": lead })).into_response())
+    Ok(Json(MergeAnswer {
+        merge_id: merge.id,
+        survivor_id: merge.survivor_id,
+        merged_id: merge.merged_id,
+        lead,
+    })
+    .into_response())
 }
 
 async fn undo_merge(
@@ -625,7 +745,13 @@ async fn undo_merge(
         .await?;
     let survivor = state.app.lead_for(auth.scope(), &merge.survivor_id).await?;
     let restored = state.app.lead_for(auth.scope(), &merge.merged_id).await?;
-    Ok(Json(json!({ "merge_id": merge.id, "undone_at": merge.undone_at, "survivor": survivor, "restored": restored })).into_response())
+    Ok(Json(UndoAnswer {
+        merge_id: merge.id,
+        undone_at: merge.undone_at,
+        survivor,
+        restored,
+    })
+    .into_response())
 }
 
 #[cfg(test)]

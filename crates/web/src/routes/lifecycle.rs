@@ -9,6 +9,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use leadline_domain::access::Permission;
 use leadline_domain::lifecycle::Lifecycle;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -45,14 +46,15 @@ async fn qualification(
     Ok(Json(state.app.qualification(&id).await?).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct AnswersBody {
+pub struct AnswersBody {
     /// Question → answer text (`"yes"`, `"no"`, `"3_months"`, `"2027-03-01"` …); null clears.
     #[serde(default)]
     answers: BTreeMap<String, Option<String>>,
     /// `"short_range"` / `"long_range"` overrides the derived horizon; null removes the override.
-    #[serde(default, with = "double_option")]
+    #[serde(default, deserialize_with = "double_option::deserialize")]
+    #[schemars(with = "Option<leadline_domain::qualification::Horizon>")]
     horizon: Option<Option<String>>,
 }
 
@@ -81,9 +83,9 @@ async fn set_answers(
     Ok(Json(q).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct StageBody {
+pub struct StageBody {
     stage: String,
     /// Required when disqualifying: one of the lifecycle's disqualify reasons.
     reason: Option<String>,

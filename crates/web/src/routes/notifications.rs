@@ -15,9 +15,11 @@ use leadline_domain::access::{LeadScope, Permission, Role};
 use leadline_domain::notify;
 use leadline_service::outbox::{envelope, WebhookInput};
 use leadline_service::App;
+use leadline_store::outbox::{Delivery, Webhook};
 use leadline_store::outbox::{DeliveryFilter, OutboxEvent};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
+use serde::Serialize;
 use std::collections::{HashSet, VecDeque};
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -39,9 +41,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/deliveries/replay", post(replay_deliveries))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct StreamQuery {
+pub struct StreamQuery {
     /// Comma-separated topic filters (`lead.assigned,lead.*`); all when absent.
     topics: Option<String>,
 }
@@ -127,7 +129,7 @@ async fn stream(
 
 /// Who holds the stream. The scope is taken when the stream opens: a manager whose
 /// teams change sees the change on reconnecting.
-struct Viewer {
+pub struct Viewer {
     role: Role,
     scope: LeadScope,
     topics: Vec<String>,
@@ -146,7 +148,7 @@ impl Viewer {
     }
 }
 
-struct StreamState {
+pub struct StreamState {
     app: App,
     viewer: Viewer,
     live: tokio::sync::broadcast::Receiver<Arc<OutboxEvent>>,
@@ -199,7 +201,29 @@ fn event_stream(state: StreamState) -> impl Stream<Item = Result<Event, Infallib
 
 async fn list_webhooks(auth: Authenticated, State(state): State<AppState>) -> ApiResult<Response> {
     auth.require(Permission::ManageIntegrations)?;
-    Ok(Json(json!({ "webhooks": state.app.webhooks().await? })).into_response())
+    let webhooks = state.app.webhooks().await?;
+    Ok(Json(WebhookList { webhooks }).into_response())
+}
+
+/// `GET /api/v1/webhooks`: never with their secrets.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WebhookList {
+    pub webhooks: Vec<Webhook>,
+}
+
+/// `GET /api/v1/deliveries`: a page, newest first.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DeliveryList {
+    pub deliveries: Vec<Delivery>,
+    /// Pass as `before` for the next page; null on the last page.
+    pub next_before: Option<String>,
+}
+
+/// `POST /api/v1/deliveries/replay`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Replayed {
+    /// How many dead letters were queued again.
+    pub replayed: u64,
 }
 
 async fn create_webhook(
@@ -256,15 +280,20 @@ async fn rotate_secret(
     Ok(Json(state.app.rotate_webhook_secret(&id).await?).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct DeliveryQuery {
+pub struct DeliveryQuery {
+    /// `pending`, `delivered` or `dead` (the dead letters).
+    #[schemars(extend("enum" = ["pending", "delivered", "dead"]))]
     status: Option<String>,
+    /// `webhook` or `email`.
+    #[schemars(extend("enum" = ["webhook", "email"]))]
     channel: Option<String>,
     webhook_id: Option<String>,
     event_id: Option<String>,
     /// Cursor: the last delivery id of the previous page.
     before: Option<String>,
+    /// 1 to 500 (default 100; larger values are capped).
     limit: Option<i64>,
 }
 
@@ -290,12 +319,16 @@ async fn list_deliveries(
     let next = (deliveries.len() as i64 == limit)
         .then(|| deliveries.last().map(|d| d.id.clone()))
         .flatten();
-    Ok(Json(json!({ "deliveries": deliveries, "next_before": next })).into_response())
+    Ok(Json(DeliveryList {
+        deliveries,
+        next_before: next,
+    })
+    .into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ReplayRequest {
+pub struct ReplayRequest {
     /// These dead letters; or all of a webhook's, or all of an event's.
     ids: Option<Vec<String>>,
     webhook_id: Option<String>,
@@ -332,5 +365,5 @@ async fn replay_deliveries(
         ids: body.ids,
     };
     let replayed = state.app.replay_deliveries(&filter).await?;
-    Ok(Json(json!({ "replayed": replayed })).into_response())
+    Ok(Json(Replayed { replayed }).into_response())
 }

@@ -18,7 +18,9 @@ use leadline_service::forms::{
 };
 use leadline_service::ServiceError;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
-use serde_json::{json, Value};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use tower_http::cors::{Any, CorsLayer};
@@ -180,7 +182,53 @@ async fn token(
 ) -> ApiResult<Response> {
     let form = state.app.form_by_key(&key).await?;
     let token = state.app.form_token(&form.key).await?;
-    Ok(Json(json!({ "token": token, "field": TOKEN_FIELD, "min_fill_seconds": form.definition.min_fill_seconds })).into_response())
+    Ok(Json(FormToken {
+        token,
+        field: TOKEN_FIELD,
+        min_fill_seconds: form.definition.min_fill_seconds,
+    })
+    .into_response())
+}
+
+/// A form submission, URL-encoded (the hosted page) or JSON (a site posting itself):
+/// the form's fields by name, `_ts` (the form token), `consent`, `utm_*`, `page_url`.
+/// `fax` is a honeypot a person leaves empty.
+pub struct FormSubmission;
+
+impl JsonSchema for FormSubmission {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FormSubmission".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "description": "The form's fields by name, plus _ts (the form token), consent, utm_*, page_url; fax is a honeypot",
+            "properties": { "_ts": { "type": "string" } },
+            "additionalProperties": { "type": ["string", "number", "boolean", "null"] },
+            "example": { "_ts": "<token>", "email": "jane@example.com", "consent": "yes" }
+        })
+    }
+}
+
+/// `GET /f/{key}/token`: what a site posting JSON itself sends with the submission.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FormToken {
+    /// Signed; send it back in the field named by `field`.
+    pub token: String,
+    pub field: &'static str,
+    /// A submission sooner than this after the token was issued is treated as a bot.
+    pub min_fill_seconds: u32,
+}
+
+/// The JSON answer of an accepted submission.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SubmitAnswer {
+    /// Always `ok`.
+    #[schemars(extend("enum" = ["ok"]))]
+    pub status: &'static str,
+    /// The form's success message, to show the visitor.
+    pub message: String,
 }
 
 fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
@@ -357,10 +405,11 @@ async fn submit(
     match state.app.submit_form(&form, &submission).await {
         Ok(SubmitResult::Captured(_)) | Ok(SubmitResult::Discarded) => {
             if json_answer {
-                Ok(
-                    Json(json!({ "status": "ok", "message": form.definition.success_message }))
-                        .into_response(),
-                )
+                Ok(Json(SubmitAnswer {
+                    status: "ok",
+                    message: form.definition.success_message.clone(),
+                })
+                .into_response())
             } else if let Some(url) = &form.definition.redirect_url {
                 Ok(Redirect::to(url).into_response())
             } else {

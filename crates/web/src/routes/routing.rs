@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use leadline_domain::access::Permission;
 use leadline_domain::sla::SlaPolicy;
 use leadline_service::routing::RoutingRules;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub fn router() -> Router<AppState> {
@@ -33,9 +34,9 @@ async fn get_account(
     Ok(Json(state.app.account(&id).await?).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct AccountOwner {
+pub struct AccountOwner {
     owner_id: Option<String>,
 }
 
@@ -54,9 +55,9 @@ async fn put_account_owner(
     Ok(Json(account).into_response())
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct SlaPolicies {
+pub struct SlaPolicies {
     policies: Vec<SlaPolicy>,
 }
 

@@ -9,10 +9,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use leadline_domain::access::Permission;
+use leadline_domain::scoring::ScorePart;
 use leadline_domain::scoring::ScoringConfig;
 use leadline_store::work::LeadWork;
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
+use serde::Serialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -36,20 +38,48 @@ async fn put_config(
     Ok(Json(body).into_response())
 }
 
-fn score_body(w: &LeadWork) -> serde_json::Value {
-    json!({
-        "lead_id": w.lead_id,
-        "fit": w.fit_score,
-        "engagement": w.engagement_score,
-        "total": w.score,
-        "explanation": w.score_explanation,
-        "scored_at": w.scored_at,
-    })
+/// A lead's score; the numbers are null until it was first scored.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LeadScore {
+    pub lead_id: String,
+    pub fit: Option<f64>,
+    pub engagement: Option<f64>,
+    /// `fit + engagement`: what the stage thresholds compare against.
+    pub total: Option<f64>,
+    pub explanation: Option<ScoreExplanation>,
+    /// Epoch milliseconds.
+    pub scored_at: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+/// Every rule and activity that gave points, as stored with the score.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ScoreExplanation {
+    pub parts: Vec<ScorePart>,
+    /// Matching activities left out because their points have faded to 0.00.
+    #[serde(default)]
+    pub faded: usize,
+    /// Matching activities left out because their rule's daily cap was reached.
+    #[serde(default)]
+    pub capped: usize,
+}
+
+fn score_body(w: &LeadWork) -> LeadScore {
+    LeadScore {
+        lead_id: w.lead_id.clone(),
+        fit: w.fit_score,
+        engagement: w.engagement_score,
+        total: w.score,
+        explanation: w
+            .score_explanation
+            .clone()
+            .and_then(|v| serde_json::from_value(v).ok()),
+        scored_at: w.scored_at,
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct EventBody {
+pub struct EventBody {
     /// `email_opened`, `email_clicked`, `page_visited`, `demo_requested` …: a type
     /// some engagement rule scores (`GET /api/v1/scoring`).
     #[serde(rename = "type")]

@@ -11,8 +11,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use leadline_domain::access::Permission;
+use leadline_store::tokens::ApiToken;
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
+use serde::Serialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,12 +30,34 @@ fn manages_all(auth: &Authenticated) -> bool {
 async fn list_tokens(auth: Authenticated, State(state): State<AppState>) -> ApiResult<Response> {
     let owner = (!manages_all(&auth)).then_some(auth.0.user.id.as_str());
     let tokens = state.app.list_tokens(owner).await?;
-    Ok(Json(json!({ "tokens": tokens })).into_response())
+    Ok(Json(TokenList { tokens }).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// `GET /api/v1/tokens`: newest first, never a secret or hash.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TokenList {
+    pub tokens: Vec<ApiToken>,
+}
+
+/// `POST /api/v1/tokens`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NewTokenAnswer {
+    pub token: ApiToken,
+    /// The bearer secret: shown in this answer only, stored as a hash.
+    pub secret: String,
+}
+
+/// `DELETE /api/v1/tokens/{id}`: the token, now with `revoked_at`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RevokedToken {
+    pub token: ApiToken,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct NewToken {
+pub struct NewToken {
+    /// 1 to 100 characters.
+    #[schemars(length(min = 1, max = 100))]
     name: String,
     /// The user the token acts as; default the caller. Only an admin names another.
     user_id: Option<String>,
@@ -49,11 +73,7 @@ async fn create_token(
         auth.require(Permission::ManageUsers)?;
     }
     let (token, secret) = state.app.create_token(&body.name, &user_id).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "token": token, "secret": secret })),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(NewTokenAnswer { token, secret })).into_response())
 }
 
 async fn revoke_token(
@@ -67,5 +87,5 @@ async fn revoke_token(
         return Err(leadline_service::ServiceError::not_found("token", &id).into());
     }
     let token = state.app.revoke_token(&id).await?;
-    Ok(Json(json!({ "token": token })).into_response())
+    Ok(Json(RevokedToken { token }).into_response())
 }

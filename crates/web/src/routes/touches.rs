@@ -9,9 +9,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use leadline_domain::access::Permission;
+use leadline_service::sales_touches::LosingTouch;
 use leadline_service::sales_touches::TouchInput;
+use leadline_store::work::SalesTouch;
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
+use serde::Serialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -44,16 +47,33 @@ async fn list_touches(
 ) -> ApiResult<Response> {
     auth.require_lead(Permission::ReadLeads, &state.app, &id)
         .await?;
-    Ok(
-        Json(json!({ "lead_id": id, "touches": state.app.sales_touches(&id).await? }))
-            .into_response(),
-    )
+    let touches = state.app.sales_touches(&id).await?;
+    Ok(Json(TouchList {
+        lead_id: id,
+        touches,
+    })
+    .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// `GET /api/v1/leads/{id}/touches`: oldest first.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TouchList {
+    pub lead_id: String,
+    pub touches: Vec<SalesTouch>,
+}
+
+/// `GET /api/v1/losing-touch`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LosingTouchList {
+    pub max_idle_hours: i64,
+    pub leads: Vec<LosingTouch>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct LosingQuery {
+pub struct LosingQuery {
     /// A lead nobody touched for this long is losing touch (default 72 hours).
+    #[schemars(range(min = 1, max = 8760))]
     max_idle_hours: Option<i64>,
 }
 
@@ -76,5 +96,9 @@ async fn losing_touch(
         .app
         .losing_touch(auth.scope(), hours * 3_600_000)
         .await?;
-    Ok(Json(json!({ "max_idle_hours": hours, "leads": leads })).into_response())
+    Ok(Json(LosingTouchList {
+        max_idle_hours: hours,
+        leads,
+    })
+    .into_response())
 }

@@ -9,9 +9,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use leadline_domain::access::Permission;
+use leadline_domain::access::Role;
 use leadline_service::users::UserInput;
+use leadline_store::tokens::ApiToken;
+use leadline_store::users::{TeamRow, UserRow};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
+use serde::Serialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -24,12 +28,38 @@ pub fn router() -> Router<AppState> {
 
 async fn me(auth: Authenticated) -> ApiResult<Response> {
     let p = &auth.0;
-    Ok(Json(json!({ "user": p.user, "role": p.role, "token": p.token })).into_response())
+    Ok(Json(Me {
+        user: p.user.clone(),
+        role: p.role,
+        token: p.token.clone(),
+    })
+    .into_response())
+}
+
+/// `GET /api/v1/users/me`: who this token acts as.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Me {
+    pub user: UserRow,
+    pub role: Role,
+    pub token: ApiToken,
+}
+
+/// `GET /api/v1/users`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UserList {
+    pub users: Vec<UserRow>,
+}
+
+/// `GET /api/v1/teams`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TeamList {
+    pub teams: Vec<TeamRow>,
 }
 
 async fn list_users(auth: Authenticated, State(state): State<AppState>) -> ApiResult<Response> {
     auth.require(Permission::ReadUsers)?;
-    Ok(Json(json!({ "users": state.app.list_users().await? })).into_response())
+    let users = state.app.list_users().await?;
+    Ok(Json(UserList { users }).into_response())
 }
 
 async fn get_user(
@@ -66,18 +96,21 @@ async fn update_user(
     Ok(Json(state.app.update_user(&id, body).await?).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct TeamBody {
+pub struct TeamBody {
     name: String,
+    /// A user with the manager (or admin) role; null: none.
     manager_id: Option<String>,
+    /// The team's reps (user ids); a PUT replaces the list.
     #[serde(default)]
     member_ids: Vec<String>,
 }
 
 async fn list_teams(auth: Authenticated, State(state): State<AppState>) -> ApiResult<Response> {
     auth.require(Permission::ReadUsers)?;
-    Ok(Json(json!({ "teams": state.app.list_teams().await? })).into_response())
+    let teams = state.app.list_teams().await?;
+    Ok(Json(TeamList { teams }).into_response())
 }
 
 async fn create_team(
