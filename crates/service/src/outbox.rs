@@ -395,8 +395,16 @@ pub(crate) async fn check_webhook_destination(
 /// A new or changed webhook subscription.
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(example = serde_json::json!({ "url": "https://crm.example.com/hooks/leadline",
+    "topics": ["lead.assigned", "lead.sla_breached"], "description": "CRM sync" }))]
 pub struct WebhookInput {
+    /// An http(s) URL on a public address (ports 80, 443 or from 1024 up); required
+    /// when creating.
+    #[schemars(extend("format" = "uri"))]
     pub url: Option<String>,
+    /// `lead.created`, `lead.assigned`, `lead.routing_failed`, `lead.stage_changed`,
+    /// `lead.sla_breached`, `import.finished`, a group such as `lead.*`, or `*`; empty or
+    /// absent: all.
     pub topics: Option<Vec<String>>,
     pub description: Option<String>,
     pub active: Option<bool>,

@@ -26,8 +26,12 @@ pub const TOUCH_KINDS: [&str; 6] = [
 /// A touch as the API receives it.
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(example = serde_json::json!({ "kind": "connected_call", "outcome": "interested",
+    "notes": "Wants a demo for 12 seats", "next_step": "Demo", "next_step_due_at": 1_796_000_000_000_i64 }))]
 pub struct TouchInput {
+    #[schemars(extend("enum" = TOUCH_KINDS))]
     pub kind: String,
+    /// What came of it, in the rep's words (e.g. `no_answer`, `interested`).
     pub outcome: Option<String>,
     pub notes: Option<String>,
     /// Epoch milliseconds; default now. A touch cannot be in the future.

@@ -35,10 +35,21 @@ const CONNECTIONS: usize = 48;
 
 impl SlowServer {
     pub async fn start(backend: leadline_store::Backend) -> Option<SlowServer> {
-        TestServer::start_with(backend, limits(CONNECTIONS))
-            .await
-            .map(SlowServer)
+        let mut srv = TestServer::start_with(backend, limits(CONNECTIONS)).await?;
+        srv.client = polite_client();
+        Some(SlowServer(srv))
     }
+}
+
+/// A client that lets go of an idle pooled connection well before the server's idle
+/// timeout, as any client of a server with a keep-alive timeout should: otherwise a
+/// request sent on a connection the server is closing at that moment fails.
+fn polite_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(TIMEOUT / 4)
+        .build()
+        .unwrap()
 }
 
 fn limits(max_connections: usize) -> WebConfig {
@@ -65,9 +76,9 @@ const TINY: usize = 6;
 
 impl TinyServer {
     pub async fn start(backend: leadline_store::Backend) -> Option<TinyServer> {
-        TestServer::start_with(backend, limits(TINY))
-            .await
-            .map(TinyServer)
+        let mut srv = TestServer::start_with(backend, limits(TINY)).await?;
+        srv.client = polite_client();
+        Some(TinyServer(srv))
     }
 }
 

@@ -120,6 +120,14 @@ pub struct UndoAnswer {
 /// `POST /api/v1/leads`. Unknown fields are refused so a typo never loses data silently.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(example = serde_json::json!({
+    "first_name": "Ada", "last_name": "Lovelace", "email": "ada@analytical.example",
+    "phone": "+44 20 7946 0958", "company": "Analytical Engines Ltd", "country": "GB",
+    "source": "Partner referrals", "channel": "referral", "campaign": "Spring 2027",
+    "attribution": { "utm_source": "partner", "utm_medium": "referral" },
+    "consent": [{ "channel": "email", "granted": true, "wording": "Send me product news" }],
+    "custom": { "seats": 12 }
+}))]
 pub struct CreateLead {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
