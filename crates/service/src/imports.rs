@@ -2,9 +2,11 @@
 //! batches, with a per-row report (created / merged into lead X / unchanged /
 //! rejected with line and reason) and progress a terminal or an API client can follow.
 
+use crate::access::visible_leads;
 use crate::capture::{Capture, CaptureOutcome};
 use crate::error::{Result, ServiceError};
 use crate::App;
+use leadline_domain::access::LeadScope;
 use leadline_domain::import::{self, neutralize_formula, ParsedRow};
 use leadline_domain::Channel;
 use leadline_store::imports::{self, ImportJob};
@@ -124,6 +126,55 @@ pub fn report_csv(rows: &[RowReport]) -> String {
             r.lead_id.as_deref().unwrap_or(""),
             &neutralize_formula(r.reason.as_deref().unwrap_or("")),
         ]);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// The leads a report row names: its `lead_id`, and the lead its reason ends with
+/// ("possible duplicate of lead X", "merged into lead X", "already imported as lead X").
+fn row_leads(record: &csv::StringRecord) -> Vec<String> {
+    let mut named: Vec<String> = record
+        .get(2)
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .into_iter()
+        .collect();
+    if matches!(record.get(1), Some("created" | "merged" | "unchanged")) {
+        if let Some((_, id)) = record.get(3).and_then(|r| r.rsplit_once("lead ")) {
+            named.push(id.to_string());
+        }
+    }
+    named
+}
+
+fn report_records(report: &str) -> Vec<csv::StringRecord> {
+    csv::Reader::from_reader(report.as_bytes())
+        .records()
+        .filter_map(|r| r.ok())
+        .collect()
+}
+
+/// Every lead the report names.
+fn leads_named(report: &str) -> Vec<String> {
+    report_records(report).iter().flat_map(row_leads).collect()
+}
+
+/// The report with every row that names a lead `visible` refuses cut down to its line
+/// and outcome.
+fn hide_leads(report: &str, visible: impl Fn(&str) -> bool) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(["line", "outcome", "lead_id", "reason"]);
+    for record in report_records(report) {
+        if row_leads(&record).iter().all(|id| visible(id)) {
+            let _ = w.write_record(&record);
+        } else {
+            let _ = w.write_record([
+                record.get(0).unwrap_or(""),
+                record.get(1).unwrap_or(""),
+                "",
+                "a lead you cannot see",
+            ]);
+        }
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
@@ -347,10 +398,21 @@ impl App {
             .ok_or_else(|| ServiceError::not_found("import", id))
     }
 
-    pub async fn import_report(&self, id: &str) -> Result<Option<String>> {
+    /// The per-row report as a caller with `scope` may read it: a row about a lead
+    /// outside the scope keeps its line and outcome but names no lead (see
+    /// `hide_leads`), since the report of someone else's import is no way round it.
+    pub async fn import_report(&self, scope: &LeadScope, id: &str) -> Result<Option<String>> {
         let mut conn = self.db.acquire().await?;
         self.import_job(id).await?;
-        Ok(imports::report(&mut conn, id).await?)
+        let Some(report) = imports::report(&mut conn, id).await? else {
+            return Ok(None);
+        };
+        if scope.is_all() {
+            return Ok(Some(report));
+        }
+        let named = leads_named(&report);
+        let visible = visible_leads(&mut conn, scope, &named).await?;
+        Ok(Some(hide_leads(&report, |lead| visible.contains(lead))))
     }
 
     /// Marks a job failed after an unexpected error, so pollers see it end.
@@ -365,6 +427,49 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_report_names_only_the_leads_its_reader_may_see() {
+        let row = |line, outcome, lead_id: Option<&str>, reason: Option<&str>| RowReport {
+            line,
+            outcome,
+            lead_id: lead_id.map(str::to_string),
+            reason: reason.map(str::to_string),
+        };
+        let csv = report_csv(&[
+            row(2, "created", Some("L1"), None),
+            row(
+                3,
+                "created",
+                Some("L2"),
+                Some("possible duplicate of lead L3"),
+            ),
+            row(4, "merged", Some("L3"), Some("merged into lead L3")),
+            row(5, "rejected", None, Some("email: not an e-mail lead L3")),
+            row(
+                6,
+                "unchanged",
+                Some("L1"),
+                Some("already imported as lead L1"),
+            ),
+        ]);
+        assert_eq!(
+            leads_named(&csv),
+            ["L1", "L2", "L3", "L3", "L3", "L1", "L1"]
+        );
+        let seen = hide_leads(&csv, |id| id != "L3");
+        assert_eq!(
+            seen,
+            "line,outcome,lead_id,reason\n2,created,L1,\n3,created,,a lead you cannot see\n\
+             4,merged,,a lead you cannot see\n5,rejected,,email: not an e-mail lead L3\n\
+             6,unchanged,L1,already imported as lead L1\n"
+        );
+        assert_eq!(
+            hide_leads(&csv, |_| true),
+            csv,
+            "a reader who sees all gets it all"
+        );
+    }
 
     #[test]
     fn report_neutralises_formulas_and_quotes_commas() {

@@ -83,12 +83,21 @@ impl App {
         let lead = self.lead_for(scope, id).await?;
         let mut conn = self.db.acquire().await?;
         let mut match_decisions = timeline::match_decisions_for(&mut conn, id).await?;
-        let named: Vec<String> = match_decisions
-            .iter()
-            .map(|d| d.candidate_id.clone())
-            .collect();
+        // A decision names this lead and another: as the new lead (`lead_id`) or as the
+        // candidate it was compared with. Only those naming a visible other are shown.
+        let other = |d: &MatchDecisionRow| {
+            if d.lead_id == id {
+                d.candidate_id.clone()
+            } else {
+                d.lead_id.clone()
+            }
+        };
+        let named: Vec<String> = match_decisions.iter().map(other).collect();
         let visible = visible_leads(&mut conn, scope, &named).await?;
-        match_decisions.retain(|d| d.candidate_id == id || visible.contains(&d.candidate_id));
+        match_decisions.retain(|d| {
+            let other = other(d);
+            other == id || visible.contains(&other)
+        });
         Ok(LeadDetail {
             touches: touches::for_lead(&mut conn, id).await?,
             consents: touches::consents_for(&mut conn, id).await?,

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod access_matrix;
 mod api_leads;
 mod campaigns;
 mod cli;

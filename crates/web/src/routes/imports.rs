@@ -249,7 +249,7 @@ async fn import_report(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     auth.require(Permission::RunImports)?;
-    match state.app.import_report(&id).await? {
+    match state.app.import_report(auth.scope(), &id).await? {
         Some(csv) => Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
