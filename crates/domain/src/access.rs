@@ -211,8 +211,112 @@ impl LeadScope {
     }
 }
 
+/// A team as the team-change rule sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct TeamView<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub manager_id: Option<&'a str>,
+    pub member_ids: &'a [String],
+}
+
+/// Why the manager `manager` may not save a team (`team_id`: the one replaced, `None`
+/// for a new one) with `new_manager` and `members` (each with its role, `None` for an
+/// unknown id, which validation names), if they may not. A manager's lead scope is
+/// their teams' members' leads, so a manager may not widen it over people another
+/// manager looks after: they change only teams they manage, name no other manager, and
+/// take in only reps that no other manager's team has. Admins are not asked.
+pub fn refuse_team_change(
+    manager: &str,
+    teams: &[TeamView<'_>],
+    team_id: Option<&str>,
+    new_manager: Option<&str>,
+    members: &[(&str, Option<Role>)],
+) -> Option<String> {
+    if let Some(team) = team_id.and_then(|id| teams.iter().find(|t| t.id == id)) {
+        if team.manager_id != Some(manager) {
+            return Some(format!("team {:?} is not yours to change", team.name));
+        }
+    }
+    if new_manager.is_some_and(|m| m != manager) {
+        return Some("a manager makes teams they manage themselves".into());
+    }
+    for (member, role) in members {
+        let theirs = teams.iter().find(|t| {
+            t.manager_id.is_some_and(|m| m != manager) && t.member_ids.iter().any(|id| id == member)
+        });
+        if let Some(team) = theirs {
+            return Some(format!(
+                "{member:?} is in team {:?}, which another manager runs",
+                team.name
+            ));
+        }
+        if role.is_some_and(|r| r != Role::Rep) {
+            return Some(format!(
+                "{member:?} is not a rep; only an admin puts them in a team"
+            ));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
+
+    fn team<'a>(id: &'a str, manager: Option<&'a str>, members: &'a [String]) -> TeamView<'a> {
+        TeamView {
+            id,
+            name: id,
+            manager_id: manager,
+            member_ids: members,
+        }
+    }
+
+    #[test]
+    fn a_manager_changes_only_their_own_people() {
+        let north = vec!["a".to_string()];
+        let south = vec!["b".to_string()];
+        let pool: Vec<String> = Vec::new();
+        let teams = [
+            team("north", Some("m1"), &north),
+            team("south", Some("m2"), &south),
+            team("pool", None, &pool),
+        ];
+        let rep = Some(Role::Rep);
+        let refuse = |team_id, new_manager, members: &[(&str, Option<Role>)]| {
+            refuse_team_change("m1", &teams, team_id, new_manager, members)
+        };
+        // Their own team, themselves as manager, their own or unteamed reps: fine.
+        assert_eq!(
+            refuse(Some("north"), Some("m1"), &[("a", rep), ("c", rep)]),
+            None
+        );
+        assert_eq!(refuse(None, None, &[]), None);
+        assert_eq!(refuse(None, Some("m1"), &[("c", rep)]), None);
+        // An unmanaged team's members are nobody else's.
+        assert_eq!(
+            refuse(None, Some("m1"), &[("x", None)]),
+            None,
+            "unknown ids are validation's"
+        );
+        // Another manager's team, another manager, another manager's rep, a non-rep.
+        let refusals = [
+            refuse(Some("south"), Some("m1"), &[]),
+            refuse(Some("pool"), Some("m1"), &[]),
+            refuse(None, Some("m2"), &[]),
+            refuse(Some("north"), Some("m1"), &[("b", rep)]),
+            refuse(None, None, &[("m2", Some(Role::Manager))]),
+            refuse(None, None, &[("boss", Some(Role::Admin))]),
+        ];
+        for (i, r) in refusals.iter().enumerate() {
+            assert!(r.is_some(), "case {i} should be refused");
+        }
+        assert_eq!(
+            refusals[0].as_deref(),
+            Some("team \"south\" is not yours to change")
+        );
+    }
+
     use super::*;
     use Permission::*;
 

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use leadline_domain::demo::synthetic_import_csv;
 use leadline_service::forms::{FormField, NewForm};
 use leadline_service::imports::{ImportRequest, NoProgress};
+use leadline_service::users::TeamEditor;
 use leadline_service::{App, SystemClock};
 use leadline_store::Db;
 use serde_json::json;
@@ -395,7 +396,7 @@ async fn stream(db: &Option<String>, rate: u32, seconds: u64, reps: usize) -> an
         rep_ids.push(app.create_user(input).await.map_err(crate::describe)?.id);
     }
     let team = app
-        .save_team(None, "Bench team", None, &rep_ids)
+        .save_team(TeamEditor::Admin, None, "Bench team", None, &rep_ids)
         .await
         .map_err(crate::describe)?;
     let rules: leadline_service::routing::RoutingRules = serde_json::from_value(

@@ -4,7 +4,7 @@ use crate::capture::{Attribution, Capture, CaptureOutcome, ConsentGrant};
 use crate::error::Result;
 use crate::forms::{ConsentSpec, FormField, NewForm};
 use crate::routing::RoutingRules;
-use crate::users::UserInput;
+use crate::users::{TeamEditor, UserInput};
 use crate::App;
 use leadline_domain::demo::{self, DemoCapture};
 use leadline_domain::Channel;
@@ -318,6 +318,7 @@ impl App {
                         .filter_map(|m| user_ids.get(m).cloned())
                         .collect();
                     self.save_team(
+                        TeamEditor::Admin,
                         None,
                         t.name,
                         user_ids.get(t.manager).map(String::as_str),

@@ -15,6 +15,9 @@ pub enum ServiceError {
     /// The request is well-formed but conflicts with the current state.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The caller's role allows this kind of change, but not this one.
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }

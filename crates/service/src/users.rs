@@ -7,7 +7,7 @@ use crate::error::{Result, ServiceError};
 use crate::App;
 use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
 use argon2::Argon2;
-use leadline_domain::access::Role;
+use leadline_domain::access::{self, Role, TeamView};
 use leadline_domain::limits;
 use leadline_domain::normalize::{normalize_country, EmailAddress, FieldError};
 use leadline_store::users::{self, TeamRow, UserRow};
@@ -95,6 +95,14 @@ fn hash_password(password: String) -> Result<String> {
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hashing a password: {e}")))
+}
+
+/// Who saves a team: someone who manages users (an admin, the CLI, the demo), or a
+/// manager, whose changes are held to `access::refuse_team_change`.
+#[derive(Debug, Clone, Copy)]
+pub enum TeamEditor<'a> {
+    Admin,
+    Manager(&'a str),
 }
 
 impl App {
@@ -291,6 +299,7 @@ impl App {
     /// Creates or replaces a team (by id) after checking its manager and members exist.
     pub async fn save_team(
         &self,
+        editor: TeamEditor<'_>,
         id: Option<&str>,
         name: &str,
         manager_id: Option<&str>,
@@ -313,13 +322,37 @@ impl App {
                 errors.push(err("manager_id", "unknown_user", format!("no user {m:?}")));
             }
         }
+        let mut member_roles = Vec::with_capacity(member_ids.len());
         for (i, member) in member_ids.iter().enumerate() {
-            if users::user_by_id(&mut tx, member).await?.is_none() {
+            let user = users::user_by_id(&mut tx, member).await?;
+            member_roles.push((
+                member.as_str(),
+                user.as_ref().and_then(|u| u.role.parse::<Role>().ok()),
+            ));
+            if user.is_none() {
                 errors.push(err(
                     &format!("member_ids[{i}]"),
                     "unknown_user",
                     format!("no user {member:?}"),
                 ));
+            }
+        }
+        if let TeamEditor::Manager(manager) = editor {
+            // Checked in the transaction that saves, against the teams as they are.
+            let teams = users::list_teams(&mut tx).await?;
+            let views: Vec<TeamView<'_>> = teams
+                .iter()
+                .map(|t| TeamView {
+                    id: &t.id,
+                    name: &t.name,
+                    manager_id: t.manager_id.as_deref(),
+                    member_ids: &t.member_ids,
+                })
+                .collect();
+            if let Some(why) =
+                access::refuse_team_change(manager, &views, id, manager_id, &member_roles)
+            {
+                return Err(ServiceError::Forbidden(why));
             }
         }
         if !errors.is_empty() {

@@ -115,6 +115,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict { code, message } => {
                 ApiError::new(StatusCode::CONFLICT, code, message)
             }
+            ServiceError::Forbidden(message) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+            }
             ServiceError::Internal(e) => ApiError::internal(e.as_ref()),
         }
     }
