@@ -395,29 +395,37 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
         let _ = out.write_all(format!("{welcome}\n").as_bytes());
         let _ = out.flush();
     }
+    let mut workers = Vec::new();
     let rescorer = app.clone();
-    spawn_every(
+    workers.extend(spawn_every(
+        &app,
         "rescore",
         std::time::Duration::from_secs(args.rescore_every_minutes * 60),
         move || {
             let app = rescorer.clone();
             async move { Ok(format!("{} leads rescored", app.rescore_all().await?)) }
         },
-    );
+    ));
     let sla = app.clone();
-    spawn_every("sla", std::time::Duration::from_secs(30), move || {
-        let app = sla.clone();
-        async move {
-            let run = app.run_sla().await?;
-            Ok(format!(
-                "{} escalated, {} re-routed",
-                run.escalated.len(),
-                run.rerouted.len()
-            ))
-        }
-    });
+    workers.extend(spawn_every(
+        &app,
+        "sla",
+        std::time::Duration::from_secs(30),
+        move || {
+            let app = sla.clone();
+            async move {
+                let run = app.run_sla().await?;
+                Ok(format!(
+                    "{} escalated, {} re-routed",
+                    run.escalated.len(),
+                    run.rerouted.len()
+                ))
+            }
+        },
+    ));
     let pruner = app.clone();
-    spawn_every(
+    workers.extend(spawn_every(
+        &app,
         "idempotency-prune",
         std::time::Duration::from_secs(600),
         move || {
@@ -427,16 +435,26 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
                 Ok(format!("{pruned} idempotency keys pruned"))
             }
         },
-    );
-    app.spawn_outbox_worker(std::time::Duration::from_millis(
-        args.outbox_poll_ms.max(10),
     ));
+    workers.push(app.spawn_outbox_worker(std::time::Duration::from_millis(
+        args.outbox_poll_ms.max(10),
+    )));
     // Follow-ups a stopped server left behind are picked up at once, then every second.
-    app.spawn_followup_sweeper(std::time::Duration::from_secs(1));
+    workers.push(app.spawn_followup_sweeper(std::time::Duration::from_secs(1)));
     let state = leadline_web::AppState::new(app.clone(), config);
     leadline_web::serve(listener, state, shutdown_signal()).await?;
-    // No request is in flight any more; finish the follow-ups this server holds, or
-    // hand them back, before the pool closes.
+    // No request is in flight any more. The background workers finish the run they are
+    // in and stop (what they have not reached stays in the database for the next
+    // start); then the follow-ups this server holds are finished or handed back, and
+    // only then does the pool close.
+    app.stop_background_work();
+    let stopped = futures::future::join_all(workers);
+    if tokio::time::timeout(std::time::Duration::from_secs(10), stopped)
+        .await
+        .is_err()
+    {
+        tracing::warn!("background work still running at shutdown; its leases expire");
+    }
     let handed_back = app
         .finish_followups(std::time::Duration::from_secs(10))
         .await;
@@ -532,25 +550,35 @@ fn welcome(
 
 /// Runs `job` every `period` (the first run after one period), logging failures: the
 /// background work of `serve` (score decay, the speed-to-lead SLA).
-fn spawn_every<F, Fut>(name: &'static str, period: std::time::Duration, job: F)
+/// Runs `job` every `period` until the app stops its background work.
+fn spawn_every<F, Fut>(
+    app: &leadline_service::App,
+    name: &'static str,
+    period: std::time::Duration,
+    job: F,
+) -> Option<tokio::task::JoinHandle<()>>
 where
     F: Fn() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = anyhow::Result<String>> + Send,
 {
     if period.is_zero() {
-        return;
+        return None;
     }
-    tokio::spawn(async move {
+    let app = app.clone();
+    Some(tokio::spawn(async move {
         let mut tick = tokio::time::interval(period);
         tick.tick().await;
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = app.stopped() => return,
+            }
             match job().await {
                 Ok(summary) => tracing::debug!(job = name, %summary, "job ran"),
                 Err(e) => tracing::error!(job = name, error = %e, "job failed"),
             }
         }
-    });
+    }))
 }
 
 async fn shutdown_signal() {

@@ -406,7 +406,7 @@ impl App {
     pub fn spawn_followup_sweeper(&self, poll: Duration) -> tokio::task::JoinHandle<()> {
         let app = self.clone();
         tokio::spawn(async move {
-            loop {
+            while !app.is_stopping() {
                 loop {
                     match app.run_due_followups().await {
                         Ok(n) if n as i64 == SWEEP_BATCH => continue,
@@ -417,7 +417,10 @@ impl App {
                         }
                     }
                 }
-                tokio::time::sleep(poll).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(poll) => {}
+                    _ = app.stopped() => return,
+                }
             }
         })
     }

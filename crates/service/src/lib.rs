@@ -61,6 +61,9 @@ pub struct App {
     directory: Arc<std::sync::Mutex<Option<CachedDirectory>>>,
     /// Recently used forms by key (see `form_by_key`).
     forms_cache: Arc<std::sync::Mutex<FormsCache>>,
+    /// Set once at shutdown: background workers finish the run they are in and stop,
+    /// so none of them uses the pool after it closes.
+    stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 type FormsCache = std::collections::HashMap<String, (std::time::Instant, forms::Form)>;
@@ -95,7 +98,23 @@ impl App {
             rep_load: Arc::default(),
             directory: Arc::default(),
             forms_cache: Arc::default(),
+            stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
+    }
+
+    /// Tells every background worker to stop after the run it is in.
+    pub fn stop_background_work(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Resolves once `stop_background_work` was called: for a worker's waits.
+    pub async fn stopped(&self) {
+        let mut stopping = self.stopping.subscribe();
+        let _ = stopping.wait_for(|stop| *stop).await;
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        *self.stopping.borrow()
     }
 
     /// The same app with other notification settings (SMTP, webhook timeout, retries).

@@ -572,7 +572,7 @@ impl App {
     pub fn spawn_outbox_worker(&self, poll: Duration) -> tokio::task::JoinHandle<()> {
         let app = self.clone();
         tokio::spawn(async move {
-            loop {
+            while !app.is_stopping() {
                 let run_at = tokio::time::Instant::now();
                 match app.run_outbox().await {
                     Ok(run) if !run.is_idle() => tracing::debug!(?run, "outbox run"),
@@ -582,6 +582,7 @@ impl App {
                 tokio::select! {
                     _ = app.outbox.written_for_worker.notified() => {}
                     _ = tokio::time::sleep(poll) => {}
+                    _ = app.stopped() => return,
                 }
                 // Under load every commit wakes the worker; a short pause lets one
                 // run take many events instead of a few.
