@@ -6,6 +6,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A standard lead field. Anything else a form or file carries is a custom attribute.
+/// The channels a person can consent (or refuse) to be contacted on.
+pub const CONSENT_CHANNELS: [&str; 3] = ["email", "phone", "sms"];
+
 #[derive(
     Debug,
     Clone,

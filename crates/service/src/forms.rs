@@ -6,7 +6,7 @@ use crate::capture::{Attribution, Capture, CaptureOutcome, ConsentGrant};
 use crate::error::{Result, ServiceError};
 use crate::App;
 use hmac::{Hmac, Mac};
-use leadline_domain::fields::LeadField;
+use leadline_domain::fields::{LeadField, CONSENT_CHANNELS};
 use leadline_domain::normalize::{normalize_country, FieldError};
 use leadline_domain::qualification::QuestionKey;
 use leadline_domain::Channel;
@@ -202,7 +202,7 @@ pub fn validate_new_form(new: &NewForm) -> std::result::Result<FormDefinition, V
             ));
         }
         for ch in &c.channels {
-            if !matches!(ch.as_str(), "email" | "phone" | "sms") {
+            if !CONSENT_CHANNELS.contains(&ch.as_str()) {
                 errors.push(err(
                     "consent.channels",
                     "unknown_channel",

@@ -36,10 +36,7 @@ use serde_json::{json, Map, Value};
 use std::sync::OnceLock;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/api/v1/openapi.json",
-        get(|| async { Json(document().clone()) }),
-    )
+    Router::new().route("/api/v1/openapi.json", get(|| async { Json(document()) }))
 }
 
 /// Writes a type's schema into a generator and answers a reference to it.

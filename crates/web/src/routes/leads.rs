@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use leadline_domain::access::Permission;
-use leadline_domain::fields::LeadField;
+use leadline_domain::fields::{LeadField, CONSENT_CHANNELS};
 use leadline_domain::merge::{FieldChange, FieldConflict};
 use leadline_domain::normalize::{
     company_match_key, normalize_phone, EmailAddress, FieldError, PhoneValue,
@@ -42,7 +42,7 @@ pub fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct ConsentBody {
     /// `email`, `phone` or `sms`.
-    #[schemars(extend("enum" = ["email", "phone", "sms"]))]
+    #[schemars(extend("enum" = CONSENT_CHANNELS))]
     pub channel: String,
     pub granted: bool,
     /// The wording the person agreed to.
@@ -192,7 +192,7 @@ fn consent_errors(consent: &[ConsentBody]) -> Vec<FieldError> {
     consent
         .iter()
         .enumerate()
-        .filter(|(_, c)| !matches!(c.channel.as_str(), "email" | "phone" | "sms"))
+        .filter(|(_, c)| !CONSENT_CHANNELS.contains(&c.channel.as_str()))
         .map(|(i, c)| FieldError {
             field: format!("consent[{i}].channel"),
             code: "unknown_channel".into(),

@@ -15,7 +15,7 @@ use leadline_domain::access::{LeadScope, Permission, Role};
 use leadline_domain::notify;
 use leadline_service::outbox::{envelope, WebhookInput};
 use leadline_service::App;
-use leadline_store::outbox::{Delivery, Webhook};
+use leadline_store::outbox::{self, Delivery, Webhook};
 use leadline_store::outbox::{DeliveryFilter, OutboxEvent};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -284,7 +284,7 @@ async fn rotate_secret(
 #[serde(deny_unknown_fields)]
 pub struct DeliveryQuery {
     /// `pending`, `delivered` or `dead` (the dead letters).
-    #[schemars(extend("enum" = ["pending", "delivered", "dead"]))]
+    #[schemars(extend("enum" = [outbox::PENDING, outbox::DELIVERED, outbox::DEAD]))]
     status: Option<String>,
     /// `webhook` or `email`.
     #[schemars(extend("enum" = ["webhook", "email"]))]
