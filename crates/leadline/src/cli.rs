@@ -41,6 +41,9 @@ pub enum Command {
     Scoring(ScoringCommand),
     /// Rescore every scored lead now (what the server's decay job does periodically).
     Rescore,
+    /// Learn or show the duplicate-matching model of this database.
+    #[command(subcommand)]
+    Matching(MatchingCommand),
     /// Import a CSV list of leads.
     Import(ImportArgs),
     /// Load the generated demo data set into an empty database.
@@ -155,6 +158,24 @@ pub enum ScoringCommand {
     Load { file: PathBuf },
     /// Print the rules in force as JSON.
     Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MatchingCommand {
+    /// Learn the match weights from this database's own leads (EM over the candidate
+    /// pairs blocking finds) and put them in force for every instance.
+    Train {
+        /// Most candidate pairs to learn from.
+        #[arg(long, default_value_t = 2_000_000)]
+        max_pairs: usize,
+    },
+    /// Print the model in force: where it came from, the prior odds, the thresholds
+    /// and every comparison level's m, u and weight.
+    Show {
+        /// The whole model as JSON (term-frequency tables included).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

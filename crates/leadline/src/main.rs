@@ -2,11 +2,13 @@
 
 mod bench;
 mod cli;
+mod model_report;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{Cli, Command, ScoringCommand, TokenCommand, UserCommand};
+use cli::{Cli, Command, MatchingCommand, ScoringCommand, TokenCommand, UserCommand};
 use leadline_service::imports::{ImportProgress, ImportRequest};
+use leadline_service::matching::TrainingOutcome;
 use leadline_service::{App, SystemClock};
 use leadline_store::Db;
 use std::sync::Arc;
@@ -196,6 +198,33 @@ async fn main() -> anyhow::Result<()> {
         Command::Rescore => {
             let app = open_existing(&cli.database_url).await?;
             println!("rescored {} leads", app.rescore_all().await?);
+            Ok(())
+        }
+        Command::Matching(MatchingCommand::Train { max_pairs }) => {
+            let app = open_existing(&cli.database_url).await?;
+            let options = leadline_domain::matching::TrainingOptions {
+                max_pairs,
+                ..Default::default()
+            };
+            match app.train_matching(options).await.map_err(describe)? {
+                TrainingOutcome::Trained { model, leads_read } => {
+                    println!("trained on {leads_read} leads");
+                    print!("{}", model_report::render(&model));
+                }
+                TrainingOutcome::Kept { version, reason } => {
+                    println!("kept model version {version}: {reason}");
+                }
+            }
+            Ok(())
+        }
+        Command::Matching(MatchingCommand::Show { json }) => {
+            let app = open_existing(&cli.database_url).await?;
+            let model = app.match_model().await.map_err(describe)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&*model)?);
+            } else {
+                print!("{}", model_report::render(&model));
+            }
             Ok(())
         }
     }

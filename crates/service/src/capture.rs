@@ -17,7 +17,7 @@ use leadline_domain::merge::{plan_merge, FieldChange, FieldConflict};
 use leadline_domain::normalize::{normalize_lead, FieldError, NormalizeOptions, NormalizedLead};
 use leadline_domain::notify;
 use leadline_domain::{Channel, LeadInput};
-use leadline_store::leads::{self, LeadRecord};
+use leadline_store::leads::{self, LeadAlias, LeadRecord, ALIAS_PREFIX};
 use leadline_store::outbox::{self, OutboxEvent};
 use leadline_store::timeline::{self, MatchDecisionRow, TimelineEvent};
 use leadline_store::touches::{self, Consent, Touch};
@@ -191,6 +191,8 @@ struct Batch {
     followups: Vec<leadline_store::followups::PendingFollowup>,
     /// Merged-away candidates → the live lead each now lives on in.
     survivors: HashMap<String, String>,
+    /// Earlier values of leads this batch merged into (see `lead_aliases`).
+    aliases: Vec<LeadAlias>,
 }
 
 impl Batch {
@@ -407,6 +409,22 @@ impl Batch {
         scope.is_all() || scope.includes(self.owners.get(lead_id).cloned().flatten().as_deref())
     }
 
+    /// Keeps what a merged capture brought beyond the lead's own values (another
+    /// e-mail, a new address) as an alias of the lead, so later records are compared
+    /// with it too.
+    fn add_alias(&mut self, lead_id: &str, record: MatchRecord, keys: Vec<String>, now: i64) {
+        let id = format!("{ALIAS_PREFIX}{}", new_id());
+        self.candidates.insert(id.clone(), record.clone());
+        self.survivors.insert(id.clone(), lead_id.to_string());
+        self.index(&id, keys);
+        self.aliases.push(LeadAlias {
+            id,
+            lead_id: lead_id.to_string(),
+            record,
+            created_at: now,
+        });
+    }
+
     fn merge_into(
         &mut self,
         lead_id: &str,
@@ -441,6 +459,20 @@ fn source_payload(capture: &Capture) -> serde_json::Value {
         "attribution": capture.attribution,
     })
 }
+
+/// Fields whose conflicting incoming value is kept as an alias of the lead: the ones
+/// matching compares.
+const ALIAS_FIELDS: &[&str] = &[
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "company",
+    "street",
+    "postal_code",
+    "city",
+    "date_of_birth",
+];
 
 /// Most captures one group commit takes.
 const MAX_GROUP: usize = 64;
@@ -562,6 +594,7 @@ impl App {
             .filter_map(|c| c.fingerprint.clone())
             .collect();
 
+        let model = self.match_model().await?;
         let _guard = self.capture_lock.lock().await;
         let mut tx = self.db.begin().await?;
         let need_owners = captures.iter().any(|c| !c.scope().is_all());
@@ -595,7 +628,7 @@ impl App {
                 candidates
                     .iter()
                     .filter_map(|id| batch.candidates.get(id).map(|r| (id.clone(), r))),
-                &self.matching,
+                &model,
             );
             let outcome = match best {
                 Some(m) if m.decision == MatchDecision::Sure => {
@@ -605,12 +638,18 @@ impl App {
                         .await?;
                     let mut payload = source_payload(capture);
                     payload["match_score"] = json!(m.evidence.score);
-                    if m.candidate != lead_id {
+                    if m.candidate.starts_with(ALIAS_PREFIX) {
+                        // Found by values the lead carried before (another e-mail).
+                        payload["matched_earlier_values"] = json!(true);
+                    } else if m.candidate != lead_id {
                         // Found by what the lead was before a merge (an old e-mail).
                         payload["matched_merged_lead"] = json!(m.candidate);
                     }
                     let (decision, outcome) = if batch.visible(capture, &lead_id) {
                         let (filled, conflicts) = batch.merge_into(&lead_id, &lead, at);
+                        if conflicts.iter().any(|c| ALIAS_FIELDS.contains(&c.field.as_str())) {
+                            batch.add_alias(&lead_id, record.clone(), keys.clone(), at);
+                        }
                         payload["outcome"] = json!("merged");
                         payload["filled"] = json!(filled);
                         payload["alternates"] = json!(conflicts);
@@ -802,7 +841,13 @@ async fn write_batch(conn: &mut AnyConnection, batch: &mut Batch, now: i64) -> R
             changed.push(lead.record.clone());
         }
     }
+    for alias in &batch.aliases {
+        for key in matching::blocking_keys(&alias.record) {
+            keys.push((key, alias.id.clone()));
+        }
+    }
     leads::update_many(conn, &changed).await?;
+    leads::insert_aliases(conn, &batch.aliases).await?;
     leads::insert_match_keys(conn, &keys).await?;
     touches::insert_many(conn, &batch.touches).await?;
     touches::insert_consents(conn, &batch.consents).await?;

@@ -13,6 +13,7 @@ pub mod forms;
 pub mod imports;
 pub mod leads;
 pub mod lifecycle;
+pub mod matching;
 pub mod merges;
 pub mod outbox;
 pub mod routing;
@@ -39,7 +40,8 @@ pub struct App {
     capture_lock: Arc<tokio::sync::Mutex<()>>,
     /// Single captures waiting to be written together (group commit).
     capture_queue: Arc<capture::CaptureQueue>,
-    pub matching: leadline_domain::matching::MatchThresholds,
+    /// The match model in force, by version (see `matching`).
+    model_cache: Arc<matching::ModelCache>,
     /// Lease and retention of idempotency keys.
     pub idempotency: tokens::IdempotencySettings,
     /// Bumped whenever an import job's state is saved, for long-polling clients.
@@ -84,7 +86,7 @@ impl App {
             clock,
             capture_lock: Arc::new(tokio::sync::Mutex::new(())),
             capture_queue: Arc::default(),
-            matching: Default::default(),
+            model_cache: Arc::default(),
             idempotency: Default::default(),
             import_updates: Arc::new(tokio::sync::watch::Sender::new(0)),
             form_secret: Arc::new(tokio::sync::OnceCell::new()),

@@ -407,9 +407,7 @@ pub async fn match_records(
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(rows_per_statement(1)) {
         let sql = format!(
-            "SELECT id, email_key, phone, phone_valid, first_name, last_name, company_key, domain, \
-             street, postal_code, city, country, date_of_birth, merged_into FROM leads \
-             WHERE id IN ({})",
+            "SELECT {MATCH_COLUMNS} FROM leads WHERE id IN ({})",
             placeholders(conn, 1, chunk.len())
         );
         let mut q = sqlx::query(&sql);
@@ -417,26 +415,150 @@ pub async fn match_records(
             q = q.bind(id.as_str());
         }
         for row in q.fetch_all(&mut *conn).await? {
-            let phone_valid: i64 = row.try_get("phone_valid")?;
-            let phone: Option<String> = row.try_get("phone")?;
             out.push((
                 row.try_get("id")?,
-                MatchRecord {
-                    email_key: row.try_get("email_key")?,
-                    phone: phone.filter(|_| phone_valid != 0),
-                    first_name: row.try_get("first_name")?,
-                    last_name: row.try_get("last_name")?,
-                    company_key: row.try_get("company_key")?,
-                    domain: row.try_get("domain")?,
-                    street: row.try_get("street")?,
-                    postal_code: row.try_get("postal_code")?,
-                    city: row.try_get("city")?,
-                    country: row.try_get("country")?,
-                    date_of_birth: row.try_get("date_of_birth")?,
-                },
+                match_record_of(&row)?,
                 row.try_get("merged_into")?,
             ));
         }
     }
+    // Alias ids come back like merged-away leads, pointing at their lead.
+    let aliases: Vec<&String> = ids.iter().filter(|id| id.starts_with(ALIAS_PREFIX)).collect();
+    for chunk in aliases.chunks(rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT id, lead_id, email_key, phone, CAST(1 AS BIGINT) AS phone_valid, first_name, last_name, \
+             company_key, domain, street, postal_code, city, country, date_of_birth \
+             FROM lead_aliases WHERE id IN ({})",
+            placeholders(conn, 1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.push((
+                row.try_get("id")?,
+                match_record_of(&row)?,
+                Some(row.try_get("lead_id")?),
+            ));
+        }
+    }
     Ok(out)
+}
+
+/// Ids of [`LeadAlias`]es start with this, so they never collide with lead ids.
+pub const ALIAS_PREFIX: &str = "alias-";
+
+/// Values a lead carried besides its current ones (see the `lead_aliases` table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadAlias {
+    /// [`ALIAS_PREFIX`] followed by a new id.
+    pub id: String,
+    pub lead_id: String,
+    /// Only valid (E.164) phones are kept, so `phone` is always comparable.
+    pub record: MatchRecord,
+    pub created_at: i64,
+}
+
+pub async fn insert_aliases(conn: &mut AnyConnection, aliases: &[LeadAlias]) -> Result<()> {
+    const COLS: usize = 14;
+    for chunk in aliases.chunks(rows_per_statement(COLS)) {
+        let sql = format!(
+            "INSERT INTO lead_aliases (id, lead_id, email_key, phone, first_name, last_name, \
+             company_key, domain, street, postal_code, city, country, date_of_birth, created_at) \
+             VALUES {}",
+            row_placeholders(conn, chunk.len(), COLS)
+        );
+        let mut q = sqlx::query(&sql);
+        for a in chunk {
+            let r = &a.record;
+            q = q
+                .bind(a.id.as_str())
+                .bind(a.lead_id.as_str())
+                .bind(r.email_key.as_deref())
+                .bind(r.phone.as_deref())
+                .bind(r.first_name.as_deref())
+                .bind(r.last_name.as_deref())
+                .bind(r.company_key.as_deref())
+                .bind(r.domain.as_deref())
+                .bind(r.street.as_deref())
+                .bind(r.postal_code.as_deref())
+                .bind(r.city.as_deref())
+                .bind(r.country.as_deref())
+                .bind(r.date_of_birth.as_deref())
+                .bind(a.created_at);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The aliases of one lead, oldest first.
+pub async fn aliases_of(conn: &mut AnyConnection, lead_id: &str) -> Result<Vec<LeadAlias>> {
+    let rows = sqlx::query(
+        "SELECT id, lead_id, email_key, phone, CAST(1 AS BIGINT) AS phone_valid, first_name, last_name, \
+         company_key, domain, street, postal_code, city, country, date_of_birth, created_at \
+         FROM lead_aliases WHERE lead_id = $1 ORDER BY created_at, id",
+    )
+    .bind(lead_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(LeadAlias {
+                id: row.try_get("id")?,
+                lead_id: row.try_get("lead_id")?,
+                record: match_record_of(row)?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
+
+/// The columns of a lead that matching compares.
+const MATCH_COLUMNS: &str =
+    "id, email_key, phone, phone_valid, first_name, last_name, company_key, \
+    domain, street, postal_code, city, country, date_of_birth, merged_into";
+
+fn match_record_of(row: &sqlx::any::AnyRow) -> Result<MatchRecord> {
+    let phone_valid: i64 = row.try_get("phone_valid")?;
+    let phone: Option<String> = row.try_get("phone")?;
+    Ok(MatchRecord {
+        email_key: row.try_get("email_key")?,
+        phone: phone.filter(|_| phone_valid != 0),
+        first_name: row.try_get("first_name")?,
+        last_name: row.try_get("last_name")?,
+        company_key: row.try_get("company_key")?,
+        domain: row.try_get("domain")?,
+        street: row.try_get("street")?,
+        postal_code: row.try_get("postal_code")?,
+        city: row.try_get("city")?,
+        country: row.try_get("country")?,
+        date_of_birth: row.try_get("date_of_birth")?,
+    })
+}
+
+/// Every lead's comparable values (merged-away leads included), in id order after
+/// `after`, at most `limit`: for training the match model page by page.
+pub async fn match_records_page(
+    conn: &mut AnyConnection,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Vec<(String, MatchRecord)>> {
+    let sql = format!("SELECT {MATCH_COLUMNS} FROM leads WHERE id > $1 ORDER BY id LIMIT $2");
+    let rows = sqlx::query(&sql)
+        .bind(after.unwrap_or(""))
+        .bind(limit as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("id")?, match_record_of(row)?)))
+        .collect()
+}
+
+/// All leads, merged-away ones included.
+pub async fn count_all(conn: &mut AnyConnection) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM leads")
+        .fetch_one(&mut *conn)
+        .await?)
 }

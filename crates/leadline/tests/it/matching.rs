@@ -190,4 +190,38 @@ backend_tests! {
             .find(|e| e["kind"] == "captured" && e["payload"]["matched_merged_lead"] == b_id);
         assert!(via.is_some(), "the capture says it came through the merged lead: {timeline}");
     }
+
+    async fn a_record_is_compared_with_every_value_the_lead_has_carried(srv: TestServer) {
+        // A trade-show scan gives the work e-mail and the office address.
+        let (status, first) = srv.create_lead(json!({ "first_name": "Aoife", "last_name": "Brennan",
+            "email": "aoife.brennan@contoso.example.com", "phone": "+353 1 555 0100",
+            "street": "5 Harbour Road", "postal_code": "D02 X285", "city": "Dublin", "country": "IE",
+            "source": "Trade show" })).await;
+        assert_eq!(status, StatusCode::CREATED, "{first}");
+        let id = first["lead"]["id"].as_str().unwrap().to_string();
+        // The same person later signs up with the same e-mail, another phone and her home
+        // address: merged, and the lead keeps the first values with these as alternates.
+        let (status, second) = srv.create_lead(json!({ "first_name": "Aoife", "last_name": "Brennan",
+            "email": "aoife.brennan@contoso.example.com", "phone": "+353 87 555 0199",
+            "street": "17 Seaview Terrace", "postal_code": "A96 R8C4", "city": "Greystones", "country": "IE",
+            "source": "Webinar" })).await;
+        assert_eq!(status, StatusCode::OK, "{second}");
+        assert_eq!(second["outcome"], "merged");
+        assert_eq!(second["lead"]["phone"], "+35315550100", "the first phone stays");
+        // A direct-mail reply with only her name, mobile and home address: it shares
+        // nothing with the lead's current values but the name, and is still her.
+        let (status, third) = srv.create_lead(json!({ "first_name": "Aoife", "last_name": "Brennan",
+            "phone": "+353 87 555 0199", "street": "17 Seaview Tce", "postal_code": "A96 R8C4",
+            "city": "Greystones", "country": "IE", "source": "Postcard" })).await;
+        assert_eq!(status, StatusCode::OK, "{third}");
+        assert_eq!(third["outcome"], "merged", "{third}");
+        assert_eq!(third["lead"]["id"], id.as_str());
+        let (_, timeline) = srv.send(srv.get(&format!("/api/v1/leads/{id}/timeline"))).await;
+        let via = timeline["events"].as_array().unwrap().iter()
+            .filter(|e| e["kind"] == "captured")
+            .find(|e| e["payload"]["matched_earlier_values"] == true);
+        assert!(via.is_some(), "the capture says it matched earlier values: {timeline}");
+        let (_, list) = srv.send(srv.get("/api/v1/leads")).await;
+        assert_eq!(list["leads"].as_array().unwrap().len(), 1, "{list}");
+    }
 }

@@ -1,0 +1,147 @@
+//! Blocking: the keys under which a record is filed for candidate lookup.
+//!
+//! Comparing an incoming lead with every stored lead does not scale, so only leads that
+//! share a key are compared. One key per pass, several passes unioned: a pair is found
+//! when any one pass puts both records under the same key, so each pass only has to
+//! catch what the others miss (a surname typo that changes its Soundex code, a missing
+//! house number, swapped names, a changed surname).
+
+use super::text::{fold_into, postal_key, present, street_parts, surname_code};
+use super::MatchRecord;
+
+/// Largest block a weak key may form and still be used. A weak key (surname and
+/// postcode, surname and domain …) shared by more leads than this says little about
+/// identity and would flood matching with candidates, so it is skipped; the strong
+/// keys (e-mail, phone) are always used, whatever their size.
+pub const MAX_WEAK_BLOCK: usize = 64;
+
+/// True for keys that identify a person on their own (e-mail key, E.164 phone).
+pub fn is_strong_key(key: &str) -> bool {
+    key.starts_with("e:") || key.starts_with("p:")
+}
+
+/// The blocking passes, by key prefix, with what each one catches.
+pub const PASSES: &[(&str, &str)] = &[
+    ("e", "e-mail key"),
+    ("p", "E.164 phone"),
+    ("n", "surname Soundex + postcode"),
+    ("a", "postcode + house number"),
+    (
+        "r",
+        "postcode + street name (no house number, changed surname)",
+    ),
+    ("t", "city + house number + surname Soundex (no postcode)"),
+    ("y", "surname Soundex + city (no postcode, no house number)"),
+    (
+        "f",
+        "first and last name, in either order (swapped names, another address)",
+    ),
+    (
+        "m",
+        "first name + postcode (a surname typo in its first letter)",
+    ),
+    ("d", "web domain + surname Soundex"),
+    ("c", "company + first initial + surname Soundex"),
+    ("l", "e-mail local part (the same person at another domain)"),
+    ("b", "date of birth + surname Soundex"),
+    ("g", "date of birth + first name (a changed surname)"),
+];
+
+/// Keys under which a record is filed (all parts folded; `<sx>` is the Soundex code of
+/// the last name, which tolerates typos such as Smith/Smyth and Johnson/Jonhson). See
+/// [`PASSES`]. Nothing is keyed on country, city, first name or company alone, which
+/// would put a large share of all leads into one block; callers skip weak blocks
+/// larger than [`MAX_WEAK_BLOCK`].
+pub fn blocking_keys(r: &MatchRecord) -> Vec<String> {
+    let mut keys = Vec::with_capacity(14);
+    let mut buf = String::new();
+
+    let last = present(&r.last_name)
+        .map(|l| {
+            fold_into(l, &mut buf);
+            buf.clone()
+        })
+        .filter(|l| !l.is_empty());
+    let first = present(&r.first_name)
+        .map(|f| {
+            fold_into(f, &mut buf);
+            buf.clone()
+        })
+        .filter(|f| !f.is_empty());
+    let surname = last.as_deref().and_then(surname_code);
+    let postal = present(&r.postal_code)
+        .map(postal_key)
+        .filter(|p| !p.is_empty());
+    let street = present(&r.street).map(street_parts);
+    let house = street.as_ref().and_then(|s| s.first_number());
+    let street_name = street
+        .as_ref()
+        .map(|s| s.name.clone())
+        .filter(|n| n.chars().count() >= 3);
+    let city = present(&r.city)
+        .map(|c| {
+            fold_into(c, &mut buf);
+            buf.clone()
+        })
+        .filter(|c| !c.is_empty());
+
+    if let Some(e) = present(&r.email_key) {
+        let e = e.to_lowercase();
+        if let Some((local, _)) = e.split_once('@') {
+            // Long, personal-looking local parts only: "info" or "sales" name no one.
+            if local.chars().count() >= 6 && local.chars().any(|c| c.is_alphabetic()) {
+                keys.push(format!("l:{local}"));
+            }
+        }
+        keys.push(format!("e:{e}"));
+    }
+    if let Some(p) = present(&r.phone) {
+        keys.push(format!("p:{p}"));
+    }
+    if let (Some(sx), Some(pc)) = (&surname, &postal) {
+        keys.push(format!("n:{sx}:{pc}"));
+    }
+    if let (Some(pc), Some(h)) = (&postal, &house) {
+        keys.push(format!("a:{pc}:{h}"));
+    }
+    if let (Some(pc), Some(name)) = (&postal, &street_name) {
+        keys.push(format!("r:{pc}:{name}"));
+    }
+    if let (Some(city), Some(h), Some(sx)) = (&city, &house, &surname) {
+        keys.push(format!("t:{city}:{h}:{sx}"));
+    }
+    if let (Some(sx), Some(city)) = (&surname, &city) {
+        keys.push(format!("y:{sx}:{city}"));
+    }
+    if let (Some(f), Some(l)) = (&first, &last) {
+        // Initials make huge blocks and say little: full names only.
+        if f.chars().count() > 1 {
+            let (x, y) = if f <= l { (f, l) } else { (l, f) };
+            keys.push(format!("f:{x}:{y}"));
+        }
+    }
+    if let (Some(f), Some(pc)) = (&first, &postal) {
+        if f.chars().count() > 1 {
+            keys.push(format!("m:{f}:{pc}"));
+        }
+    }
+    if let (Some(d), Some(sx)) = (present(&r.domain), &surname) {
+        keys.push(format!("d:{}:{sx}", d.to_lowercase()));
+    }
+    if let (Some(c), Some(sx)) = (present(&r.company_key), &surname) {
+        let initial = first
+            .as_deref()
+            .and_then(|f| f.chars().next())
+            .unwrap_or('_');
+        keys.push(format!("c:{}:{initial}{sx}", c.to_lowercase()));
+    }
+    if let Some(dob) = present(&r.date_of_birth) {
+        if let Some(sx) = &surname {
+            keys.push(format!("b:{dob}:{sx}"));
+        }
+        if let Some(f) = &first {
+            keys.push(format!("g:{dob}:{f}"));
+        }
+    }
+    keys
+}

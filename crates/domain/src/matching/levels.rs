@@ -1,0 +1,883 @@
+//! Comparison levels: how the values of one field compare between two records.
+//!
+//! Every field has a short ordered list of levels, from "the same" to "clearly
+//! different" (see [`Field::levels`]). A pair of records is turned into one level per
+//! field both carry; the model gives every level its own weight. A typo, an initial, a
+//! nickname, swapped first and last names or a day/month swap are levels of their own,
+//! not disagreements.
+
+use super::model::TermFrequencies;
+use super::text::{fold_into, postal_chars, present, street_parts, surname_code};
+use super::MatchRecord;
+use serde::{Deserialize, Serialize};
+
+/// A field the matcher compares.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Email,
+    Phone,
+    FirstName,
+    LastName,
+    Company,
+    Domain,
+    Country,
+    PostalCode,
+    Street,
+    DateOfBirth,
+}
+
+/// How the values of one field compare.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// The same value in comparable form (case, accents, spacing, abbreviations).
+    Exact,
+    /// Close: one typo or OCR slip (Damerau–Levenshtein 1, or 2 in long values), or a
+    /// high Jaro–Winkler similarity; a postcode in the same sector.
+    Close,
+    /// Spelled differently but sounding alike (same Soundex code).
+    Phonetic,
+    /// One side is the other's initial ("J" and "John").
+    Initial,
+    /// A known nickname ("Bob" and "Robert").
+    Nickname,
+    /// First and last name swapped between the records.
+    Swapped,
+    /// Day and month swapped in a date (US against European order).
+    DayMonthSwapped,
+    /// Same street, house number missing on one side.
+    NoNumber,
+    /// Same street, another house number.
+    NumberDiffers,
+    /// Same street in another postcode, town or country ("12 High Street" exists in
+    /// every British town).
+    Elsewhere,
+    /// Clearly different.
+    Disagree,
+}
+
+impl Field {
+    /// Every field, in the order of explanations and of the model.
+    pub const ALL: [Field; 10] = [
+        Field::Email,
+        Field::Phone,
+        Field::FirstName,
+        Field::LastName,
+        Field::Company,
+        Field::Domain,
+        Field::Country,
+        Field::PostalCode,
+        Field::Street,
+        Field::DateOfBirth,
+    ];
+
+    /// Its name in explanations.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Email => "email",
+            Field::Phone => "phone",
+            Field::FirstName => "first_name",
+            Field::LastName => "last_name",
+            Field::Company => "company",
+            Field::Domain => "domain",
+            Field::Country => "country",
+            Field::PostalCode => "postal_code",
+            Field::Street => "street",
+            Field::DateOfBirth => "date_of_birth",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The levels this field can compare at, best first; `Disagree` is always last.
+    pub fn levels(self) -> &'static [Level] {
+        use Level::*;
+        match self {
+            Field::Email | Field::Phone | Field::Domain | Field::Country => &[Exact, Disagree],
+            Field::FirstName | Field::LastName => {
+                &[Exact, Close, Phonetic, Nickname, Initial, Swapped, Disagree]
+            }
+            Field::Company | Field::PostalCode => &[Exact, Close, Disagree],
+            Field::Street => &[Exact, Close, NoNumber, NumberDiffers, Elsewhere, Disagree],
+            Field::DateOfBirth => &[Exact, DayMonthSwapped, Close, Disagree],
+        }
+    }
+
+    /// Fields whose exact agreement is weighed by how common the value is: a shared
+    /// "Smith" says less than a shared rare surname.
+    pub fn uses_term_frequency(self) -> bool {
+        matches!(
+            self,
+            Field::FirstName | Field::LastName | Field::Company | Field::PostalCode
+        )
+    }
+}
+
+impl Level {
+    /// The coarse outcome shown beside the level.
+    pub fn outcome(self) -> super::ComparisonOutcome {
+        match self {
+            Level::Exact => super::ComparisonOutcome::Agree,
+            // Another house number is another dwelling.
+            Level::Disagree | Level::NumberDiffers => super::ComparisonOutcome::Disagree,
+            _ => super::ComparisonOutcome::Partial,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Exact => "exact",
+            Level::Close => "close",
+            Level::Phonetic => "phonetic",
+            Level::Initial => "initial",
+            Level::Nickname => "nickname",
+            Level::Swapped => "swapped",
+            Level::DayMonthSwapped => "day_month_swapped",
+            Level::NoNumber => "no_number",
+            Level::NumberDiffers => "number_differs",
+            Level::Elsewhere => "elsewhere",
+            Level::Disagree => "disagree",
+        }
+    }
+}
+
+/// Similarity from which names are close.
+const NAME_CLOSE_JW: f64 = 0.92;
+const COMPANY_CLOSE_JW: f64 = 0.90;
+const STREET_CLOSE_JW: f64 = 0.88;
+/// A name this common (share of records) is an established name of its own, not a typo.
+const ESTABLISHED_SHARE: f64 = 0.0005;
+const ESTABLISHED_MIN_COUNT: u64 = 3;
+/// Two established names whose frequencies are within this ratio are two names
+/// (Mark and Mary), not a name and its misspelling (Lisa and Lusa).
+const DISTINCT_NAME_RATIO: f64 = 0.05;
+
+/// One field's comparison: its level, the similarity where one was computed, and the
+/// folded shared value for exact agreement on a term-frequency field.
+pub(crate) struct Observed<'a> {
+    pub field: Field,
+    pub level: Level,
+    pub similarity: Option<f64>,
+    pub value: Option<&'a str>,
+}
+
+/// Reusable buffers, so comparing many candidates does not allocate per pair.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    a_first: String,
+    b_first: String,
+    a_last: String,
+    b_last: String,
+    fa: String,
+    fb: String,
+}
+
+/// Term frequencies the comparison itself uses (to tell two established names from a
+/// misspelling); `None` where the model has none.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct NameFrequencies<'m> {
+    pub first: Option<&'m TermFrequencies>,
+    pub last: Option<&'m TermFrequencies>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Locality {
+    Same,
+    Other,
+    Unknown,
+}
+
+/// Compares two records field by field, calling `out` once per field both carry, in
+/// [`Field::ALL`] order.
+pub(crate) fn observe(
+    a: &MatchRecord,
+    b: &MatchRecord,
+    freqs: NameFrequencies<'_>,
+    scratch: &mut Scratch,
+    out: &mut impl FnMut(Observed<'_>),
+) {
+    let exact = |field, same: bool| Observed {
+        field,
+        level: if same { Level::Exact } else { Level::Disagree },
+        similarity: None,
+        value: None,
+    };
+    if let (Some(x), Some(y)) = (present(&a.email_key), present(&b.email_key)) {
+        out(exact(Field::Email, x.eq_ignore_ascii_case(y)));
+    }
+    if let (Some(x), Some(y)) = (present(&a.phone), present(&b.phone)) {
+        out(exact(Field::Phone, x == y));
+    }
+
+    // Names: fold all four once, then look for a swap before grading each.
+    let Scratch {
+        a_first,
+        b_first,
+        a_last,
+        b_last,
+        fa,
+        fb,
+    } = scratch;
+    fold_opt(&a.first_name, a_first);
+    fold_opt(&b.first_name, b_first);
+    fold_opt(&a.last_name, a_last);
+    fold_opt(&b.last_name, b_last);
+    let first = (!a_first.is_empty() && !b_first.is_empty())
+        .then(|| name_level(a_first, b_first, true, freqs.first));
+    let last = (!a_last.is_empty() && !b_last.is_empty())
+        .then(|| name_level(a_last, b_last, false, freqs.last));
+    let swapped = matches!(first, Some((Level::Disagree, _)))
+        && near(a_first, b_last)
+        && near(a_last, b_first);
+    if let Some((level, sim)) = first {
+        let level = if swapped { Level::Swapped } else { level };
+        out(Observed {
+            field: Field::FirstName,
+            level,
+            similarity: Some(sim),
+            value: (level == Level::Exact).then_some(a_first.as_str()),
+        });
+    }
+    if let Some((level, sim)) = last {
+        let level = if swapped { Level::Swapped } else { level };
+        out(Observed {
+            field: Field::LastName,
+            level,
+            similarity: Some(sim),
+            value: (level == Level::Exact).then_some(a_last.as_str()),
+        });
+    }
+
+    if let (Some(x), Some(y)) = (present(&a.company_key), present(&b.company_key)) {
+        fold_into(x, fa);
+        fold_into(y, fb);
+        if !fa.is_empty() && !fb.is_empty() {
+            let (level, sim) = if fa == fb {
+                (Level::Exact, 1.0)
+            } else {
+                let sim = strsim::jaro_winkler(fa, fb);
+                let shorter = fa.chars().count().min(fb.chars().count());
+                let one_slip = shorter >= 5 && strsim::osa_distance(fa, fb) <= 1;
+                let level = if sim >= COMPANY_CLOSE_JW || one_slip {
+                    Level::Close
+                } else {
+                    Level::Disagree
+                };
+                (level, sim)
+            };
+            out(Observed {
+                field: Field::Company,
+                level,
+                similarity: Some(sim),
+                value: (level == Level::Exact).then_some(fa.as_str()),
+            });
+        }
+    }
+    if let (Some(x), Some(y)) = (present(&a.domain), present(&b.domain)) {
+        out(exact(Field::Domain, x.eq_ignore_ascii_case(y)));
+    }
+
+    let countries = (present(&a.country), present(&b.country));
+    let countries_differ = matches!(countries, (Some(x), Some(y)) if !x.eq_ignore_ascii_case(y));
+    if let (Some(x), Some(y)) = countries {
+        out(exact(Field::Country, x.eq_ignore_ascii_case(y)));
+    }
+    let mut locality = if countries_differ {
+        Locality::Other
+    } else {
+        Locality::Unknown
+    };
+    if let (Some(x), Some(y)) = (present(&a.postal_code), present(&b.postal_code)) {
+        fa.clear();
+        fa.extend(postal_chars(x));
+        fb.clear();
+        fb.extend(postal_chars(y));
+        if !fa.is_empty() && !fb.is_empty() {
+            let level = if countries_differ {
+                Level::Disagree
+            } else {
+                postal_level(fa, fb)
+            };
+            if !countries_differ {
+                locality = if level == Level::Disagree {
+                    Locality::Other
+                } else {
+                    Locality::Same
+                };
+            }
+            out(Observed {
+                field: Field::PostalCode,
+                level,
+                similarity: None,
+                value: (level == Level::Exact).then_some(fa.as_str()),
+            });
+        }
+    } else if !countries_differ {
+        if let (Some(x), Some(y)) = (present(&a.city), present(&b.city)) {
+            fold_into(x, fa);
+            fold_into(y, fb);
+            if !fa.is_empty() && !fb.is_empty() {
+                locality = if fa == fb || strsim::osa_distance(fa, fb) <= 1 {
+                    Locality::Same
+                } else {
+                    Locality::Other
+                };
+            }
+        }
+    }
+    if let (Some(x), Some(y)) = (present(&a.street), present(&b.street)) {
+        if let Some((level, sim)) = street_level(x, y, locality) {
+            out(Observed {
+                field: Field::Street,
+                level,
+                similarity: Some(sim),
+                value: None,
+            });
+        }
+    }
+    if let (Some(x), Some(y)) = (present(&a.date_of_birth), present(&b.date_of_birth)) {
+        out(Observed {
+            field: Field::DateOfBirth,
+            level: dob_level(x, y),
+            similarity: None,
+            value: None,
+        });
+    }
+}
+
+fn fold_opt(v: &Option<String>, out: &mut String) {
+    match present(v) {
+        Some(s) => fold_into(s, out),
+        None => out.clear(),
+    }
+}
+
+/// Exact or close, for the swap test.
+fn near(a: &str, b: &str) -> bool {
+    !a.is_empty() && !b.is_empty() && (a == b || typo_close(a, b))
+}
+
+/// One slip apart: Damerau–Levenshtein 1 for names of three letters or more, 2 for
+/// long ones.
+fn typo_close(a: &str, b: &str) -> bool {
+    let shorter = a.chars().count().min(b.chars().count());
+    let d = strsim::osa_distance(a, b);
+    (d == 1 && shorter >= 3) || (d <= 2 && shorter >= 8)
+}
+
+/// Grades two folded, non-empty names.
+fn name_level(a: &str, b: &str, first: bool, tf: Option<&TermFrequencies>) -> (Level, f64) {
+    if a == b {
+        return (Level::Exact, 1.0);
+    }
+    let sim = strsim::jaro_winkler(a, b);
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.chars().count() == 1 && long.chars().count() > 1 && long.starts_with(short) {
+        return (Level::Initial, sim);
+    }
+    if first && is_nickname(a, b) {
+        return (Level::Nickname, sim);
+    }
+    // Two names that are both established in this database and do not sound alike
+    // are two names, however few letters tell them apart (Mark and Mary).
+    let sound_alike = surname_code(a) == surname_code(b);
+    if !sound_alike && established_pair(a, b, tf) {
+        return (Level::Disagree, sim);
+    }
+    if sim >= NAME_CLOSE_JW || typo_close(a, b) {
+        return (Level::Close, sim);
+    }
+    if sound_alike && sim >= 0.75 {
+        return (Level::Phonetic, sim);
+    }
+    // A double name against one of its parts ("Anna Maria" and "Anna").
+    if long.split(' ').any(|part| part == short) {
+        return (Level::Close, sim);
+    }
+    (Level::Disagree, sim)
+}
+
+fn established_pair(a: &str, b: &str, tf: Option<&TermFrequencies>) -> bool {
+    let Some(tf) = tf else { return false };
+    let (Some(ca), Some(cb)) = (tf.count(a), tf.count(b)) else {
+        return false;
+    };
+    let records = tf.records.max(1) as f64;
+    let established =
+        |c: u64| c >= ESTABLISHED_MIN_COUNT && c as f64 / records >= ESTABLISHED_SHARE;
+    established(ca)
+        && established(cb)
+        && (ca.min(cb) as f64) / (ca.max(cb) as f64) >= DISTINCT_NAME_RATIO
+}
+
+fn postal_level(a: &str, b: &str) -> Level {
+    if a == b {
+        return Level::Exact;
+    }
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    let common = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+    let shorter = la.min(lb);
+    // Same sector ("SW1A 1AA" and "SW1A 2BB", "10115" and "10117"), or one slip.
+    if (common >= 3 && common + 3 >= shorter && la.max(lb) >= 5)
+        || (la == lb && la >= 4 && strsim::osa_distance(a, b) == 1)
+    {
+        Level::Close
+    } else {
+        Level::Disagree
+    }
+}
+
+fn street_level(a: &str, b: &str, locality: Locality) -> Option<(Level, f64)> {
+    let pa = street_parts(a);
+    let pb = street_parts(b);
+    if pa.is_empty() || pb.is_empty() {
+        return None;
+    }
+    let (level, sim) = match (pa.name.is_empty(), pb.name.is_empty()) {
+        // Only house numbers: the same number says little, another one a lot.
+        (true, true) => {
+            if pa.number == pb.number {
+                (Level::NoNumber, 1.0)
+            } else {
+                (Level::Disagree, 0.0)
+            }
+        }
+        (false, false) => {
+            let sim = if pa.name == pb.name {
+                1.0
+            } else {
+                strsim::jaro_winkler(&pa.name, &pb.name)
+            };
+            let same_name = pa.name == pb.name;
+            let close_name = same_name
+                || sim >= STREET_CLOSE_JW
+                || strsim::osa_distance(&pa.name, &pb.name) <= 2
+                    && pa.name.len().min(pb.name.len()) >= 6;
+            let numbers_known = !pa.number.is_empty() && !pb.number.is_empty();
+            let level = if !close_name {
+                Level::Disagree
+            } else if numbers_known && pa.number != pb.number {
+                Level::NumberDiffers
+            } else if !numbers_known {
+                Level::NoNumber
+            } else if same_name {
+                Level::Exact
+            } else {
+                Level::Close
+            };
+            (level, sim)
+        }
+        // A house number on one side, a street name on the other.
+        _ => return None,
+    };
+    let level = match (level, locality) {
+        (Level::Exact | Level::Close | Level::NoNumber, Locality::Other) => Level::Elsewhere,
+        (level, _) => level,
+    };
+    Some((level, sim))
+}
+
+fn dob_level(a: &str, b: &str) -> Level {
+    if a == b {
+        return Level::Exact;
+    }
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    // YYYY-MM-DD with day and month swapped (US against European order).
+    if x.len() == 10
+        && y.len() == 10
+        && x[..5] == y[..5]
+        && x[5..7] == y[8..10]
+        && x[8..10] == y[5..7]
+    {
+        return Level::DayMonthSwapped;
+    }
+    let differing = x.len() == y.len() && x.iter().zip(y).filter(|(p, q)| p != q).count() == 1;
+    let transposed = x.len() == y.len() && strsim::osa_distance(a, b) == 1;
+    if differing || transposed {
+        Level::Close
+    } else {
+        Level::Disagree
+    }
+}
+
+/// Common nickname pairs (folded). A nickname that is not listed still often scores
+/// close or phonetic.
+const NICKNAMES: &[(&str, &str)] = &[
+    ("abby", "abigail"),
+    ("al", "albert"),
+    ("al", "alan"),
+    ("alex", "alexander"),
+    ("alex", "alexandra"),
+    ("andy", "andrew"),
+    ("ben", "benjamin"),
+    ("bill", "william"),
+    ("billy", "william"),
+    ("bob", "robert"),
+    ("bobby", "robert"),
+    ("cathy", "catherine"),
+    ("charlie", "charles"),
+    ("chris", "christina"),
+    ("chris", "christine"),
+    ("chris", "christopher"),
+    ("chuck", "charles"),
+    ("dan", "daniel"),
+    ("danny", "daniel"),
+    ("dave", "david"),
+    ("dick", "richard"),
+    ("don", "donald"),
+    ("ed", "edward"),
+    ("eddie", "edward"),
+    ("fred", "frederick"),
+    ("fritz", "friedrich"),
+    ("greg", "gregory"),
+    ("hank", "henry"),
+    ("hans", "johannes"),
+    ("harry", "henry"),
+    ("jack", "john"),
+    ("jake", "jacob"),
+    ("jen", "jennifer"),
+    ("jenny", "jennifer"),
+    ("jim", "james"),
+    ("jimmy", "james"),
+    ("joe", "joseph"),
+    ("johnny", "john"),
+    ("jon", "jonathan"),
+    ("josh", "joshua"),
+    ("kate", "katherine"),
+    ("kathy", "katherine"),
+    ("katie", "katherine"),
+    ("ken", "kenneth"),
+    ("larry", "lawrence"),
+    ("liz", "elizabeth"),
+    ("beth", "elizabeth"),
+    ("betty", "elizabeth"),
+    ("maggie", "margaret"),
+    ("matt", "matthew"),
+    ("meg", "margaret"),
+    ("mike", "michael"),
+    ("nick", "nicholas"),
+    ("pat", "patricia"),
+    ("pat", "patrick"),
+    ("peggy", "margaret"),
+    ("pete", "peter"),
+    ("rich", "richard"),
+    ("rick", "richard"),
+    ("rob", "robert"),
+    ("ron", "ronald"),
+    ("sam", "samantha"),
+    ("sam", "samuel"),
+    ("sandy", "sandra"),
+    ("sepp", "josef"),
+    ("steve", "stephen"),
+    ("steve", "steven"),
+    ("sue", "susan"),
+    ("ted", "edward"),
+    ("tim", "timothy"),
+    ("tom", "thomas"),
+    ("tony", "anthony"),
+    ("vicky", "victoria"),
+    ("will", "william"),
+];
+
+fn is_nickname(a: &str, b: &str) -> bool {
+    NICKNAMES
+        .iter()
+        .any(|&(x, y)| (x == a && y == b) || (x == b && y == a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(first: &str, last: &str) -> MatchRecord {
+        MatchRecord {
+            first_name: Some(first.into()),
+            last_name: Some(last.into()),
+            ..Default::default()
+        }
+    }
+
+    fn levels_of(a: &MatchRecord, b: &MatchRecord) -> Vec<(Field, Level)> {
+        levels_with(a, b, NameFrequencies::default())
+    }
+
+    fn levels_with(
+        a: &MatchRecord,
+        b: &MatchRecord,
+        freqs: NameFrequencies<'_>,
+    ) -> Vec<(Field, Level)> {
+        let mut out = Vec::new();
+        observe(a, b, freqs, &mut Scratch::default(), &mut |o| {
+            out.push((o.field, o.level))
+        });
+        out
+    }
+
+    fn first_level(x: &str, y: &str) -> Level {
+        levels_of(&rec(x, "Doe"), &rec(y, "Doe"))[0].1
+    }
+
+    fn last_level(x: &str, y: &str) -> Level {
+        levels_of(&rec("Ann", x), &rec("Ann", y))[1].1
+    }
+
+    #[test]
+    fn levels_every_field_lists_disagree_last_and_exact_first() {
+        for f in Field::ALL {
+            let levels = f.levels();
+            assert_eq!(levels.first(), Some(&Level::Exact), "{f:?}");
+            assert_eq!(levels.last(), Some(&Level::Disagree), "{f:?}");
+            assert_eq!(Field::ALL[f.index()], f);
+        }
+    }
+
+    #[test]
+    fn levels_first_names() {
+        use Level::*;
+        for (x, y, want) in [
+            ("John", "john", Exact),
+            ("Zoë", "Zoe", Exact),
+            ("Lisa", "Lusa", Close),
+            ("Mark", "Mauk", Close),
+            ("Jon", "John", Close),
+            ("Catherine", "Katherine", Close),
+            ("Stephen", "Steven", Phonetic),
+            ("J", "John", Initial),
+            ("J.", "John", Initial),
+            ("Bob", "Robert", Nickname),
+            ("Liz", "Elizabeth", Nickname),
+            ("Anna Maria", "Anna", Close),
+            ("Mary", "Peter", Disagree),
+            ("Ann", "Bob", Disagree),
+        ] {
+            assert_eq!(first_level(x, y), want, "{x}/{y}");
+            assert_eq!(first_level(y, x), want, "{y}/{x} (symmetric)");
+        }
+    }
+
+    #[test]
+    fn levels_last_names() {
+        use Level::*;
+        for (x, y, want) in [
+            ("Smith", "SMITH", Exact),
+            ("Müller", "Muller", Exact),
+            ("Smith", "Smyth", Close),
+            ("Johnson", "Jonhson", Close),
+            ("Schwarzenegger", "Schwarzeneger", Close),
+            ("Meyer", "Maier", Phonetic),
+            ("Smith", "Nguyen", Disagree),
+        ] {
+            assert_eq!(last_level(x, y), want, "{x}/{y}");
+        }
+    }
+
+    #[test]
+    fn levels_swapped_first_and_last_names() {
+        let l = levels_of(&rec("Smith", "John"), &rec("John", "Smith"));
+        assert_eq!(
+            l,
+            vec![
+                (Field::FirstName, Level::Swapped),
+                (Field::LastName, Level::Swapped)
+            ]
+        );
+        // With a typo on one side too.
+        let l = levels_of(&rec("Smiht", "John"), &rec("John", "Smith"));
+        assert_eq!(l[0].1, Level::Swapped);
+        // Same first name is never a swap.
+        let l = levels_of(&rec("John", "John"), &rec("John", "Smith"));
+        assert_eq!(l[0].1, Level::Exact);
+    }
+
+    #[test]
+    fn levels_established_names_are_two_people_but_typos_are_not() {
+        let mut tf = TermFrequencies::new(Field::FirstName, 10_000);
+        tf.values.insert("mark".into(), 120);
+        tf.values.insert("mary".into(), 150);
+        tf.values.insert("lisa".into(), 90);
+        tf.values.insert("lusa".into(), 1);
+        tf.values.insert("jon".into(), 20);
+        tf.values.insert("john".into(), 200);
+        let freqs = NameFrequencies {
+            first: Some(&tf),
+            last: None,
+        };
+        let lvl = |x: &str, y: &str| levels_with(&rec(x, "Doe"), &rec(y, "Doe"), freqs)[0].1;
+        assert_eq!(lvl("Mark", "Mary"), Level::Disagree);
+        assert_eq!(lvl("Lisa", "Lusa"), Level::Close);
+        // Established both, but they sound alike: a spelling variant.
+        assert_eq!(lvl("Jon", "John"), Level::Close);
+        // Without frequencies a one-letter difference is a typo.
+        assert_eq!(first_level("Mark", "Mary"), Level::Close);
+    }
+
+    fn addr(street: &str, postal: Option<&str>, city: Option<&str>) -> MatchRecord {
+        MatchRecord {
+            street: Some(street.into()),
+            postal_code: postal.map(Into::into),
+            city: city.map(Into::into),
+            ..Default::default()
+        }
+    }
+
+    fn street_of(a: &MatchRecord, b: &MatchRecord) -> Option<Level> {
+        levels_of(a, b)
+            .into_iter()
+            .find(|(f, _)| *f == Field::Street)
+            .map(|(_, l)| l)
+    }
+
+    #[test]
+    fn levels_streets() {
+        use Level::*;
+        let pc = Some("10115");
+        for (x, y, want) in [
+            ("12 High Street", "12 high st", Some(Exact)),
+            ("Hauptstraße 5", "Hauptstr. 5", Some(Exact)),
+            ("12 High Street", "12 Hihg Street", Some(Close)),
+            ("High Street", "12 High Street", Some(NoNumber)),
+            ("12 High Street", "14 High Street", Some(NumberDiffers)),
+            ("12 High Street", "12 Church Road", Some(Disagree)),
+            ("12", "12", Some(NoNumber)),
+            ("12", "High Street", None),
+        ] {
+            assert_eq!(
+                street_of(&addr(x, pc, None), &addr(y, pc, None)),
+                want,
+                "{x}/{y}"
+            );
+        }
+        // Another postcode or town: the same street elsewhere.
+        assert_eq!(
+            street_of(
+                &addr("12 High Street", Some("SW1A 1AA"), None),
+                &addr("12 High Street", Some("M1 1AE"), None)
+            ),
+            Some(Elsewhere)
+        );
+        assert_eq!(
+            street_of(
+                &addr("12 High Street", None, Some("Leeds")),
+                &addr("12 High Street", None, Some("York"))
+            ),
+            Some(Elsewhere)
+        );
+        // Unknown locality keeps the level.
+        assert_eq!(
+            street_of(
+                &addr("12 High Street", None, None),
+                &addr("12 High Street", None, None)
+            ),
+            Some(Exact)
+        );
+    }
+
+    #[test]
+    fn levels_postal_codes() {
+        use Level::*;
+        for (x, y, want) in [
+            ("SW1A 1AA", "sw1a1aa", Exact),
+            ("SW1A 1AA", "SW1A 2BB", Close),
+            ("10115", "10117", Close),
+            ("10115", "10151", Close),
+            ("10115", "80331", Disagree),
+            ("SW1A 1AA", "M1 1AE", Disagree),
+        ] {
+            let a = MatchRecord {
+                postal_code: Some(x.into()),
+                ..Default::default()
+            };
+            let b = MatchRecord {
+                postal_code: Some(y.into()),
+                ..Default::default()
+            };
+            assert_eq!(
+                levels_of(&a, &b),
+                vec![(Field::PostalCode, want)],
+                "{x}/{y}"
+            );
+        }
+    }
+
+    #[test]
+    fn levels_dates_of_birth() {
+        use Level::*;
+        for (x, y, want) in [
+            ("1980-04-12", "1980-04-12", Exact),
+            ("1980-04-12", "1980-12-04", DayMonthSwapped),
+            ("1980-04-12", "1980-04-13", Close),
+            ("1980-04-12", "1908-04-12", Close),
+            ("1980-04-12", "1981-05-12", Disagree),
+            ("1980-04-12", "1975-10-30", Disagree),
+        ] {
+            let a = MatchRecord {
+                date_of_birth: Some(x.into()),
+                ..Default::default()
+            };
+            let b = MatchRecord {
+                date_of_birth: Some(y.into()),
+                ..Default::default()
+            };
+            assert_eq!(
+                levels_of(&a, &b),
+                vec![(Field::DateOfBirth, want)],
+                "{x}/{y}"
+            );
+        }
+    }
+
+    #[test]
+    fn levels_countries_and_companies() {
+        let a = MatchRecord {
+            company_key: Some("Contoso".into()),
+            country: Some("DE".into()),
+            ..Default::default()
+        };
+        let mut b = a.clone();
+        assert_eq!(
+            levels_of(&a, &b),
+            vec![
+                (Field::Company, Level::Exact),
+                (Field::Country, Level::Exact)
+            ]
+        );
+        b.company_key = Some("Fabrikam".into());
+        b.country = Some("fr".into());
+        assert_eq!(
+            levels_of(&a, &b),
+            vec![
+                (Field::Company, Level::Disagree),
+                (Field::Country, Level::Disagree)
+            ]
+        );
+        b.company_key = Some("Contosa".into());
+        assert_eq!(levels_of(&a, &b)[0], (Field::Company, Level::Close));
+    }
+}

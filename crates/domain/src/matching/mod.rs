@@ -1,0 +1,337 @@
+//! Probabilistic record linkage: is an incoming lead someone we already have?
+//!
+//! The model is Fellegi–Sunter with comparison levels, as in splink and recordlinkage.
+//! Each field both records carry is compared and lands on one level of that field
+//! ([`levels`]: exact, close, phonetic, initial, nickname, swapped, day/month swapped,
+//! house number differs, elsewhere, disagree). Every level has an `m` (its chance when
+//! the records are one person) and a `u` (its chance when they are two), and adds
+//! `log2(m/u)` bits; exact agreement on a name, company or postcode is adjusted by how
+//! common the shared value is. A missing field gives no evidence. The bits add up to a
+//! score; with the model's prior odds the score is a match probability, which the
+//! model's thresholds cut into [`MatchDecision::Sure`] (merge automatically),
+//! [`MatchDecision::Possible`] (ask a human) and [`MatchDecision::Distinct`]. Every
+//! point of the score comes from a listed [`Comparison`], so each decision explains
+//! itself.
+//!
+//! The m and u values are learned per database by [`train`] (EM over the candidate
+//! pairs blocking produces); [`MatchModel::prior`] holds hand-set values for a database
+//! too small to learn from.
+//!
+//! # The household guard
+//!
+//! Fellegi–Sunter assumes fields are independent, and households break that: spouses,
+//! parents and children share the surname, the address and often the phone, which adds
+//! up to a sure-looking score for two different people. So [`decide`] never says `Sure`
+//! while the first names clearly disagree (not a typo, initial, nickname or swap; two
+//! established names of this database such as Mark and Mary count as different even a
+//! letter apart) or two complete dates of birth clearly differ; such a pair is at most
+//! `Possible`.
+
+mod blocking;
+pub mod levels;
+mod model;
+mod text;
+mod train;
+
+pub use blocking::{blocking_keys, is_strong_key, MAX_WEAK_BLOCK, PASSES};
+pub use levels::{Field, Level};
+pub use model::{
+    FieldParams, LevelParams, MatchModel, ModelOrigin, TermFrequencies, TrainingSummary,
+};
+pub use train::{fit_mixture, train, Mixture, Pattern, TrainingError, TrainingOptions};
+
+pub(crate) use text::same_street;
+
+use crate::normalize::NormalizedLead;
+use levels::{observe, NameFrequencies, Observed, Scratch};
+use serde::{Deserialize, Serialize};
+
+/// The comparable view of a lead: only the values matching looks at, already normalised.
+///
+/// Kept separate from [`NormalizedLead`] so the store can index and cache exactly these
+/// values for candidates without loading whole leads.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct MatchRecord {
+    /// Folded e-mail key (see [`NormalizedLead::email_key`]).
+    pub email_key: Option<String>,
+    /// E.164 only; `None` when the lead's phone did not parse, because raw strings
+    /// compare unreliably.
+    pub phone: Option<String>,
+    /// As normalised; compared case- and accent-folded.
+    pub first_name: Option<String>,
+    /// As normalised; compared case- and accent-folded.
+    pub last_name: Option<String>,
+    /// Company name without legal suffixes (see [`NormalizedLead::company_key`]).
+    pub company_key: Option<String>,
+    /// Web domain of the employer (never a free-mail domain).
+    pub domain: Option<String>,
+    /// Street line with house number, as written; abbreviations are unified when compared.
+    pub street: Option<String>,
+    /// Compared without spaces and case.
+    pub postal_code: Option<String>,
+    /// Only tells whether two streets are in the same place when a postal code is missing.
+    pub city: Option<String>,
+    /// ISO 3166-1 alpha-2; different countries mean different addresses.
+    pub country: Option<String>,
+    /// YYYY-MM-DD.
+    pub date_of_birth: Option<String>,
+}
+
+impl MatchRecord {
+    /// Takes the comparable values of a normalised lead. The phone is only taken when it
+    /// parsed to E.164 (`phone_valid`).
+    pub fn from_lead(lead: &NormalizedLead) -> Self {
+        MatchRecord {
+            email_key: lead.email_key.clone(),
+            phone: if lead.phone_valid {
+                lead.phone.clone()
+            } else {
+                None
+            },
+            first_name: lead.first_name.clone(),
+            last_name: lead.last_name.clone(),
+            company_key: lead.company_key.clone(),
+            domain: lead.domain.clone(),
+            street: lead.street.clone(),
+            postal_code: lead.postal_code.clone(),
+            city: lead.city.clone(),
+            country: lead.country.clone(),
+            date_of_birth: lead.date_of_birth.clone(),
+        }
+    }
+}
+
+/// How one field compared, coarsely (the [`Level`] says exactly).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ComparisonOutcome {
+    /// Same value in comparable form.
+    Agree,
+    /// Close but not the same (typo, initial, nickname, swap, same street elsewhere, …).
+    Partial,
+    /// Clearly different.
+    Disagree,
+}
+
+/// One line of a match explanation: a field, how it compared and what it was worth.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
+pub struct Comparison {
+    /// One of `email`, `phone`, `first_name`, `last_name`, `company`, `domain`,
+    /// `country`, `postal_code`, `street`, `date_of_birth`.
+    pub field: String,
+    /// The comparison level the two values reached.
+    pub level: Level,
+    /// How the two values compared, coarsely.
+    pub outcome: ComparisonOutcome,
+    /// String similarity in 0..=1 where one was computed (names, company, street);
+    /// `None` for exact-only fields.
+    pub similarity: Option<f64>,
+    /// Weight in bits added to the score (negative for disagreement), including the
+    /// term-frequency adjustment.
+    pub weight: f64,
+}
+
+/// The score of a pair and the comparisons it is made of; `score` is the sum of the
+/// comparison weights, so the explanation always adds up.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, schemars::JsonSchema)]
+pub struct MatchEvidence {
+    /// Sum of the comparison weights, in bits (log2 of the likelihood ratio).
+    pub score: f64,
+    /// Match probability: the score combined with the model's prior odds.
+    pub probability: f64,
+    /// True when the household guard holds the pair back from a sure merge.
+    #[serde(default)]
+    pub household_guard: bool,
+    /// One entry per field present on both sides, in [`Field::ALL`] order.
+    pub comparisons: Vec<Comparison>,
+}
+
+/// What to do with a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchDecision {
+    /// Same person: merge without asking.
+    Sure,
+    /// Perhaps the same person: a human decides.
+    Possible,
+    /// Different people.
+    Distinct,
+}
+
+/// The best candidate for an incoming record, with the evidence behind the decision.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct MatchResult<K> {
+    /// The caller's key of the chosen candidate (e.g. a lead id).
+    pub candidate: K,
+    /// Why: the comparisons and the score.
+    pub evidence: MatchEvidence,
+    /// `Sure` or `Possible`; distinct candidates are never returned.
+    pub decision: MatchDecision,
+}
+
+/// Whether an observed level trips the household guard.
+fn guards(field: Field, level: Level) -> bool {
+    level == Level::Disagree && matches!(field, Field::FirstName | Field::DateOfBirth)
+}
+
+/// Scores a pair without building an explanation: (score, guarded).
+fn score_pair(
+    a: &MatchRecord,
+    b: &MatchRecord,
+    model: &MatchModel,
+    scratch: &mut Scratch,
+) -> (f64, bool) {
+    let mut score = 0.0;
+    let mut guarded = false;
+    observe(
+        a,
+        b,
+        name_frequencies(model),
+        scratch,
+        &mut |o: Observed<'_>| {
+            score += model.weight(o.field, o.level, o.value);
+            guarded |= guards(o.field, o.level);
+        },
+    );
+    (score, guarded)
+}
+
+fn name_frequencies(model: &MatchModel) -> NameFrequencies<'_> {
+    NameFrequencies {
+        first: model.term_frequencies(Field::FirstName),
+        last: model.term_frequencies(Field::LastName),
+    }
+}
+
+/// Compares two records field by field and returns the score with its explanation.
+///
+/// Symmetric: `compare(a, b, m)` and `compare(b, a, m)` give the same score.
+pub fn compare(a: &MatchRecord, b: &MatchRecord, model: &MatchModel) -> MatchEvidence {
+    let mut comparisons = Vec::with_capacity(10);
+    let mut score = 0.0;
+    let mut guarded = false;
+    observe(
+        a,
+        b,
+        name_frequencies(model),
+        &mut Scratch::default(),
+        &mut |o: Observed<'_>| {
+            let weight = model.weight(o.field, o.level, o.value);
+            score += weight;
+            guarded |= guards(o.field, o.level);
+            comparisons.push(Comparison {
+                field: o.field.name().to_owned(),
+                level: o.level,
+                outcome: o.level.outcome(),
+                similarity: o.similarity,
+                weight,
+            });
+        },
+    );
+    MatchEvidence {
+        score,
+        probability: model.probability(score),
+        household_guard: guarded,
+        comparisons,
+    }
+}
+
+/// Turns evidence into a decision by the model's thresholds, except that the household
+/// guard caps it at `Possible` (see the module documentation).
+pub fn decide(e: &MatchEvidence, model: &MatchModel) -> MatchDecision {
+    decide_parts(model.probability(e.score), e.household_guard, model)
+}
+
+fn decide_parts(probability: f64, guarded: bool, model: &MatchModel) -> MatchDecision {
+    if probability >= model.sure_probability {
+        if guarded {
+            MatchDecision::Possible
+        } else {
+            MatchDecision::Sure
+        }
+    } else if probability >= model.possible_probability {
+        MatchDecision::Possible
+    } else {
+        MatchDecision::Distinct
+    }
+}
+
+fn decision_rank(d: MatchDecision) -> u8 {
+    match d {
+        MatchDecision::Sure => 2,
+        MatchDecision::Possible => 1,
+        MatchDecision::Distinct => 0,
+    }
+}
+
+/// Every candidate that is not distinct, best first: sure before possible (a `Sure`
+/// beats a higher-scoring `Possible` held back by the household guard — typically a
+/// household member of the person found), then by score; ties keep the input order.
+/// Each result carries its explanation.
+pub fn all_matches<'a, K: Clone>(
+    incoming: &MatchRecord,
+    candidates: impl IntoIterator<Item = (K, &'a MatchRecord)>,
+    model: &MatchModel,
+) -> Vec<MatchResult<K>> {
+    let mut scratch = Scratch::default();
+    let mut found: Vec<(K, &MatchRecord, MatchDecision, f64)> = Vec::new();
+    for (key, record) in candidates {
+        let (score, guarded) = score_pair(incoming, record, model, &mut scratch);
+        let decision = decide_parts(model.probability(score), guarded, model);
+        if decision != MatchDecision::Distinct {
+            found.push((key, record, decision, score));
+        }
+    }
+    // A stable sort keeps the input order among equals.
+    found.sort_by(|x, y| {
+        decision_rank(y.2)
+            .cmp(&decision_rank(x.2))
+            .then(y.3.total_cmp(&x.3))
+    });
+    found
+        .into_iter()
+        .map(|(candidate, record, decision, _)| MatchResult {
+            candidate,
+            evidence: compare(incoming, record, model),
+            decision,
+        })
+        .collect()
+}
+
+/// Finds the best candidate for `incoming`, or `None` when every candidate is distinct
+/// (ranked as in [`all_matches`]). Only the winner's explanation is built, keeping the
+/// per-candidate cost low.
+pub fn best_match<'a, K: Clone>(
+    incoming: &MatchRecord,
+    candidates: impl IntoIterator<Item = (K, &'a MatchRecord)>,
+    model: &MatchModel,
+) -> Option<MatchResult<K>> {
+    let mut scratch = Scratch::default();
+    let mut best: Option<(K, &MatchRecord, MatchDecision, f64)> = None;
+    for (key, record) in candidates {
+        let (score, guarded) = score_pair(incoming, record, model, &mut scratch);
+        let decision = decide_parts(model.probability(score), guarded, model);
+        if decision == MatchDecision::Distinct {
+            continue;
+        }
+        let better = match &best {
+            None => true,
+            Some((_, _, best_decision, best_score)) => {
+                let rank = decision_rank(decision);
+                let best_rank = decision_rank(*best_decision);
+                rank > best_rank || (rank == best_rank && score > *best_score)
+            }
+        };
+        if better {
+            best = Some((key, record, decision, score));
+        }
+    }
+    best.map(|(candidate, record, decision, _)| MatchResult {
+        candidate,
+        evidence: compare(incoming, record, model),
+        decision,
+    })
+}
+
+#[cfg(test)]
+mod tests;

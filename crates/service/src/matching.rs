@@ -1,0 +1,167 @@
+//! The match model in force on a database: stored in its settings, learned from its own
+//! leads by [`App::train_matching`] (the `leadline matching train` command, and after a
+//! large import), and cached here so captures do not parse it each time.
+//!
+//! Two settings rows: the model document and its version. Captures read the small
+//! version row (cached for a few seconds like every setting) and reload the model only
+//! when it changed, so every instance on the database picks up a new model within
+//! seconds.
+
+use crate::error::{Result, ServiceError};
+use crate::App;
+use leadline_domain::matching::{self, MatchModel, MatchRecord, TrainingError, TrainingOptions};
+use leadline_store::leads;
+use serde::Serialize;
+use std::sync::{Arc, Mutex};
+
+const MODEL: &str = "matching_model";
+const VERSION: &str = "matching_model_version";
+
+/// Most leads one training run reads. Beyond this an evenly spread sample is taken:
+/// m and u are shares, which a few hundred thousand records estimate well, and the
+/// memory of a run stays bounded.
+pub const MAX_TRAINING_RECORDS: usize = 300_000;
+
+/// Leads read per query while collecting training records.
+const PAGE: usize = 5_000;
+
+/// The model this instance last loaded, by version.
+#[derive(Default)]
+pub(crate) struct ModelCache {
+    current: Mutex<Option<(u64, Arc<MatchModel>)>>,
+}
+
+/// What a training run did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum TrainingOutcome {
+    /// A new model was stored and is in force.
+    Trained {
+        model: Box<MatchModel>,
+        leads_read: usize,
+    },
+    /// The data was not enough to learn from; the model in force stays.
+    Kept { version: u64, reason: String },
+}
+
+impl App {
+    /// The match model in force: the stored one, or the hand-set prior when none was
+    /// trained (or the stored one cannot be read, which is logged).
+    pub async fn match_model(&self) -> Result<Arc<MatchModel>> {
+        let version = self
+            .setting(VERSION)
+            .await?
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        if let Some((cached, model)) = self
+            .model_cache
+            .current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            if *cached == version {
+                return Ok(model.clone());
+            }
+        }
+        let model = if version == 0 {
+            MatchModel::prior()
+        } else {
+            let mut conn = self.db.acquire().await?;
+            let text = leadline_store::settings::get(&mut conn, MODEL).await?;
+            match text.as_deref().map(parse_model) {
+                Some(Ok(model)) => model,
+                Some(Err(e)) => {
+                    tracing::error!(error = %e, version, "the stored match model is unreadable; matching with the prior");
+                    MatchModel::prior()
+                }
+                None => MatchModel::prior(),
+            }
+        };
+        let model = Arc::new(model);
+        *self
+            .model_cache
+            .current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some((version, model.clone()));
+        Ok(model)
+    }
+
+    /// Learns a new model from this database's leads (every lead, merged-away ones
+    /// included: they are what their survivors were) and puts it in force. With too
+    /// few leads or candidate pairs the current model stays.
+    pub async fn train_matching(&self, options: TrainingOptions) -> Result<TrainingOutcome> {
+        let current = self.match_model().await?;
+        let (records, leads_read) = self.training_records().await?;
+        let now_s = self.now() / 1000;
+        let current_for_run = current.clone();
+        let trained = tokio::task::spawn_blocking(move || {
+            matching::train(&records, &current_for_run, &options, now_s)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("training stopped: {e}")))?;
+        match trained {
+            Ok(model) => {
+                let text = serde_json::to_string(&model).map_err(anyhow::Error::new)?;
+                {
+                    let mut tx = self.db.begin().await?;
+                    leadline_store::settings::set(&mut tx, MODEL, &text, self.now()).await?;
+                    leadline_store::settings::set(
+                        &mut tx,
+                        VERSION,
+                        &model.version.to_string(),
+                        self.now(),
+                    )
+                    .await?;
+                    tx.commit()
+                        .await
+                        .map_err(leadline_store::StoreError::from)?;
+                }
+                // Forget the cached version so this instance switches at once.
+                self.put_setting(VERSION, &model.version.to_string())
+                    .await?;
+                tracing::info!(version = model.version, leads_read, "match model trained");
+                Ok(TrainingOutcome::Trained {
+                    model: Box::new(model),
+                    leads_read,
+                })
+            }
+            Err(e @ (TrainingError::TooFewRecords { .. } | TrainingError::TooFewPairs { .. })) => {
+                Ok(TrainingOutcome::Kept {
+                    version: current.version,
+                    reason: e.to_string(),
+                })
+            }
+        }
+    }
+
+    /// Every lead's comparable values, sampled evenly down to [`MAX_TRAINING_RECORDS`].
+    async fn training_records(&self) -> Result<(Vec<MatchRecord>, usize)> {
+        let mut conn = self.db.acquire().await?;
+        let total = leads::count_all(&mut conn).await?.max(0) as usize;
+        // Keep every k-th lead in id order: ids are time-ordered, so the sample spans
+        // the database's whole history.
+        let stride = total.div_ceil(MAX_TRAINING_RECORDS).max(1);
+        let mut records = Vec::with_capacity(total.min(MAX_TRAINING_RECORDS));
+        let mut after: Option<String> = None;
+        let mut read = 0usize;
+        loop {
+            let page = leads::match_records_page(&mut conn, after.as_deref(), PAGE).await?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            for (_, record) in page {
+                if read % stride == 0 {
+                    records.push(record);
+                }
+                read += 1;
+            }
+        }
+        Ok((records, read))
+    }
+}
+
+fn parse_model(text: &str) -> std::result::Result<MatchModel, String> {
+    let model: MatchModel = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    model.validate()?;
+    Ok(model)
+}
