@@ -647,7 +647,10 @@ impl App {
                     }
                     let (decision, outcome) = if batch.visible(capture, &lead_id) {
                         let (filled, conflicts) = batch.merge_into(&lead_id, &lead, at);
-                        if conflicts.iter().any(|c| ALIAS_FIELDS.contains(&c.field.as_str())) {
+                        if conflicts
+                            .iter()
+                            .any(|c| ALIAS_FIELDS.contains(&c.field.as_str()))
+                        {
                             batch.add_alias(&lead_id, record.clone(), keys.clone(), at);
                         }
                         payload["outcome"] = json!("merged");

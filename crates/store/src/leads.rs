@@ -423,7 +423,10 @@ pub async fn match_records(
         }
     }
     // Alias ids come back like merged-away leads, pointing at their lead.
-    let aliases: Vec<&String> = ids.iter().filter(|id| id.starts_with(ALIAS_PREFIX)).collect();
+    let aliases: Vec<&String> = ids
+        .iter()
+        .filter(|id| id.starts_with(ALIAS_PREFIX))
+        .collect();
     for chunk in aliases.chunks(rows_per_statement(1)) {
         let sql = format!(
             "SELECT id, lead_id, email_key, phone, CAST(1 AS BIGINT) AS phone_valid, first_name, last_name, \

@@ -1149,3 +1149,108 @@ fn email_and_phone_keys_are_strong_and_nothing_else_is() {
     assert_eq!(strong, vec!["e:jane@example.com", "p:+442079460958"]);
     assert!(keys.len() > strong.len());
 }
+
+mod properties {
+    use super::super::*;
+    use proptest::prelude::*;
+
+    fn value(pool: &'static [&'static str]) -> impl Strategy<Value = Option<String>> {
+        prop_oneof![
+            1 => Just(None),
+            3 => proptest::sample::select(pool).prop_map(|s| Some(s.to_string())),
+            1 => "[a-zA-Zéü' -]{0,12}".prop_map(Some),
+        ]
+    }
+
+    prop_compose! {
+        fn record()(
+            email in value(&["ann@x.org", "bob@y.org", "info@acme.example.com"]),
+            phone in value(&["+4930123456", "+442079460000"]),
+            first in value(&["Ann", "Anne", "Bob", "Robert", "Mary", "Mark", "J"]),
+            last in value(&["Smith", "Smyth", "Müller", "Mueller", "Nguyen"]),
+            company in value(&["acme", "acme systems", "contoso"]),
+            street in value(&["12 High Street", "12 High St", "14 High Street", "High Street"]),
+            postal in value(&["SW1A 1AA", "SW1A 2BB", "10115"]),
+            city in value(&["London", "Berlin"]),
+            country in value(&["GB", "DE"]),
+            dob in value(&["1980-04-12", "1980-12-04", "1975-01-30"]),
+        ) -> MatchRecord {
+            MatchRecord {
+                email_key: email,
+                phone,
+                first_name: first,
+                last_name: last,
+                company_key: company,
+                domain: None,
+                street,
+                postal_code: postal,
+                city,
+                country,
+                date_of_birth: dob,
+            }
+        }
+    }
+
+    /// Whether a record carries enough to identify a person on its own: an e-mail, a
+    /// phone with a name (a phone alone is shared by households and switchboards), or
+    /// a full name with an address or a date of birth.
+    fn identifiable(r: &MatchRecord) -> bool {
+        let has = |v: &Option<String>| {
+            v.as_deref()
+                .is_some_and(|s| s.chars().any(char::is_alphanumeric))
+        };
+        let full_name = has(&r.first_name) && has(&r.last_name);
+        let postal_letters = r
+            .postal_code
+            .as_deref()
+            .is_some_and(|s| s.chars().filter(|c| c.is_alphanumeric()).count() >= 3);
+        has(&r.email_key)
+            || (has(&r.phone) && (has(&r.first_name) || has(&r.last_name)))
+            || (full_name
+                && has(&r.street)
+                && postal_letters
+                && has(&r
+                    .street
+                    .clone()
+                    .filter(|s| s.chars().any(char::is_alphabetic))))
+            || (full_name && has(&r.date_of_birth))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn matching_is_symmetric(a in record(), b in record()) {
+            let model = MatchModel::prior();
+            let ab = compare(&a, &b, &model);
+            let ba = compare(&b, &a, &model);
+            prop_assert!((ab.score - ba.score).abs() < 1e-9, "{} vs {}", ab.score, ba.score);
+            prop_assert_eq!(ab.household_guard, ba.household_guard);
+            prop_assert_eq!(decide(&ab, &model), decide(&ba, &model));
+            let levels = |e: &MatchEvidence| e.comparisons.iter().map(|c| (c.field.clone(), c.level)).collect::<Vec<_>>();
+            prop_assert_eq!(levels(&ab), levels(&ba));
+        }
+
+        #[test]
+        fn weights_always_add_up_to_the_score(a in record(), b in record()) {
+            let e = compare(&a, &b, &MatchModel::prior());
+            let sum: f64 = e.comparisons.iter().map(|c| c.weight).sum();
+            prop_assert!((sum - e.score).abs() < 1e-9);
+            prop_assert!(e.score.is_finite() && (0.0..=1.0).contains(&e.probability));
+        }
+
+        #[test]
+        fn an_identical_record_always_merges(r in record(), others in proptest::collection::vec(record(), 0..5)) {
+            prop_assume!(identifiable(&r));
+            let model = MatchModel::prior();
+            prop_assert_eq!(decide(&compare(&r, &r, &model), &model), MatchDecision::Sure);
+            // Among other candidates, the identical one is found sure, and it shares a key.
+            let mut candidates: Vec<(usize, &MatchRecord)> = others.iter().enumerate().collect();
+            candidates.push((others.len(), &r));
+            let best = best_match(&r, candidates, &model).expect("a match");
+            prop_assert_eq!(best.decision, MatchDecision::Sure);
+            let keys = blocking_keys(&r);
+            prop_assert!(!keys.is_empty());
+        }
+    }
+}
