@@ -125,6 +125,10 @@ pub struct ServeArgs {
     /// Hours an answer to a request with an Idempotency-Key is kept for replay.
     #[arg(long, default_value_t = 24)]
     pub idempotency_retention_hours: u64,
+    /// After an import that created or merged at least this many leads, learn the
+    /// match model again in the background (0: never; `leadline matching train` by hand).
+    #[arg(long, default_value_t = 5000)]
+    pub retrain_after_import_rows: u64,
     /// Milliseconds between checks for deliveries falling due (retries); new events
     /// are picked up at once.
     #[arg(long, default_value_t = 1000, hide = true)]

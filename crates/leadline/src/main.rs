@@ -355,6 +355,8 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
     app.idempotency.retention_ms = i64::try_from(args.idempotency_retention_hours.max(1))
         .unwrap_or(i64::MAX / 3_600_000)
         .saturating_mul(3_600_000);
+    app.retrain_after_import_rows =
+        (args.retrain_after_import_rows > 0).then_some(args.retrain_after_import_rows);
     tracing::info!(database = %redact(database_url), "database ready");
     let demo_forms = if args.demo {
         let summary = app.load_demo(args.demo_seed, args.demo_leads).await?;

@@ -844,14 +844,19 @@ async fn write_batch(conn: &mut AnyConnection, batch: &mut Batch, now: i64) -> R
             changed.push(lead.record.clone());
         }
     }
-    for alias in &batch.aliases {
-        for key in matching::blocking_keys(&alias.record) {
-            keys.push((key, alias.id.clone()));
-        }
-    }
+    let alias_keys: Vec<(String, String)> = batch
+        .aliases
+        .iter()
+        .flat_map(|alias| {
+            matching::blocking_keys(&alias.record)
+                .into_iter()
+                .map(|key| (key, alias.id.clone()))
+        })
+        .collect();
     leads::update_many(conn, &changed).await?;
-    leads::insert_aliases(conn, &batch.aliases).await?;
     leads::insert_match_keys(conn, &keys).await?;
+    leads::insert_aliases(conn, &batch.aliases).await?;
+    leads::insert_alias_keys(conn, &alias_keys).await?;
     touches::insert_many(conn, &batch.touches).await?;
     touches::insert_consents(conn, &batch.consents).await?;
     timeline::append(conn, &batch.events).await?;

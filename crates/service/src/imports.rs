@@ -340,6 +340,13 @@ impl App {
         drop(conn);
         // Saved after the report so a client that sees "completed" can fetch it.
         self.finish_job(&job).await?;
+        let landed = u64::try_from(job.created_count + job.merged_count).unwrap_or(0);
+        if self
+            .retrain_after_import_rows
+            .is_some_and(|rows| landed >= rows)
+        {
+            self.retrain_in_background();
+        }
         Ok(ImportResult { job, rows: report })
     }
 

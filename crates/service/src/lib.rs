@@ -42,6 +42,9 @@ pub struct App {
     capture_queue: Arc<capture::CaptureQueue>,
     /// The match model in force, by version (see `matching`).
     model_cache: Arc<matching::ModelCache>,
+    /// Learn the match model again after an import of at least this many created or
+    /// merged rows (the server sets it; tools and tests leave it off).
+    pub retrain_after_import_rows: Option<u64>,
     /// Lease and retention of idempotency keys.
     pub idempotency: tokens::IdempotencySettings,
     /// Bumped whenever an import job's state is saved, for long-polling clients.
@@ -87,6 +90,7 @@ impl App {
             capture_lock: Arc::new(tokio::sync::Mutex::new(())),
             capture_queue: Arc::default(),
             model_cache: Arc::default(),
+            retrain_after_import_rows: None,
             idempotency: Default::default(),
             import_updates: Arc::new(tokio::sync::watch::Sender::new(0)),
             form_secret: Arc::new(tokio::sync::OnceCell::new()),

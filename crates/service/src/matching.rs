@@ -29,6 +29,8 @@ const PAGE: usize = 5_000;
 #[derive(Default)]
 pub(crate) struct ModelCache {
     current: Mutex<Option<(u64, Arc<MatchModel>)>>,
+    /// Set while a background training run is going, so imports do not pile them up.
+    training: std::sync::atomic::AtomicBool,
 }
 
 /// What a training run did.
@@ -133,6 +135,32 @@ impl App {
                 })
             }
         }
+    }
+
+    /// Learns the model again in the background (after a large import). One run at a
+    /// time; it stops with the server. Nothing depends on it finishing: captures keep
+    /// the model in force until a new one is stored.
+    pub fn retrain_in_background(&self) {
+        use std::sync::atomic::Ordering;
+        if self.model_cache.training.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let app = self.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                outcome = app.train_matching(TrainingOptions::default()) => match outcome {
+                    Ok(TrainingOutcome::Trained { model, leads_read }) => {
+                        tracing::info!(version = model.version, leads_read, "match model retrained after an import");
+                    }
+                    Ok(TrainingOutcome::Kept { version, reason }) => {
+                        tracing::info!(version, %reason, "match model kept after an import");
+                    }
+                    Err(e) => tracing::warn!(error = %e, "retraining the match model failed"),
+                },
+                _ = app.stopped() => {}
+            }
+            app.model_cache.training.store(false, Ordering::Release);
+        });
     }
 
     /// Every lead's comparable values, sampled evenly down to [`MAX_TRAINING_RECORDS`].

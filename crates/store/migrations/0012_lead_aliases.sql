@@ -20,3 +20,12 @@ CREATE TABLE lead_aliases (
     created_at    BIGINT NOT NULL
 );
 CREATE INDEX lead_aliases_lead ON lead_aliases (lead_id);
+
+-- Blocking keys of aliases (lead_match_keys holds leads' own, with a foreign key to
+-- leads). Candidate lookup reads both.
+CREATE TABLE lead_alias_keys (
+    match_key  TEXT NOT NULL,
+    alias_id   TEXT NOT NULL REFERENCES lead_aliases(id),
+    PRIMARY KEY (match_key, alias_id)
+);
+CREATE INDEX lead_alias_keys_alias ON lead_alias_keys (alias_id);

@@ -364,13 +364,18 @@ pub async fn find_by_match_keys(
     keep_block: impl Fn(&str, usize) -> bool,
 ) -> Result<HashMap<String, Vec<String>>> {
     let mut kept: Vec<String> = Vec::with_capacity(keys.len());
-    for chunk in keys.chunks(rows_per_statement(1)) {
+    // Leads' own keys and their aliases' keys make one block.
+    for chunk in keys.chunks(rows_per_statement(2)) {
         let sql = format!(
-            "SELECT match_key, COUNT(*) FROM lead_match_keys WHERE match_key IN ({}) GROUP BY match_key",
-            placeholders(conn, 1, chunk.len())
+            "SELECT match_key, COUNT(*) FROM (\
+             SELECT match_key FROM lead_match_keys WHERE match_key IN ({}) \
+             UNION ALL SELECT match_key FROM lead_alias_keys WHERE match_key IN ({})\
+             ) k GROUP BY match_key",
+            placeholders(conn, 1, chunk.len()),
+            placeholders(conn, chunk.len() + 1, chunk.len())
         );
         let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
-        for k in chunk {
+        for k in chunk.iter().chain(chunk) {
             q = q.bind(k.as_str());
         }
         for (key, size) in q.fetch_all(&mut *conn).await? {
@@ -380,13 +385,15 @@ pub async fn find_by_match_keys(
         }
     }
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for chunk in kept.chunks(rows_per_statement(1)) {
+    for chunk in kept.chunks(rows_per_statement(2)) {
         let sql = format!(
-            "SELECT match_key, lead_id FROM lead_match_keys WHERE match_key IN ({})",
-            placeholders(conn, 1, chunk.len())
+            "SELECT match_key, lead_id FROM lead_match_keys WHERE match_key IN ({}) \
+             UNION ALL SELECT match_key, alias_id FROM lead_alias_keys WHERE match_key IN ({})",
+            placeholders(conn, 1, chunk.len()),
+            placeholders(conn, chunk.len() + 1, chunk.len())
         );
         let mut q = sqlx::query_as::<_, (String, String)>(&sql);
-        for k in chunk {
+        for k in chunk.iter().chain(chunk) {
             q = q.bind(k.as_str());
         }
         for (key, lead) in q.fetch_all(&mut *conn).await? {
@@ -490,6 +497,22 @@ pub async fn insert_aliases(conn: &mut AnyConnection, aliases: &[LeadAlias]) -> 
                 .bind(r.country.as_deref())
                 .bind(r.date_of_birth.as_deref())
                 .bind(a.created_at);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Blocking keys of aliases: `(match_key, alias_id)` pairs.
+pub async fn insert_alias_keys(conn: &mut AnyConnection, keys: &[(String, String)]) -> Result<()> {
+    for chunk in keys.chunks(rows_per_statement(2)) {
+        let sql = format!(
+            "INSERT INTO lead_alias_keys (match_key, alias_id) VALUES {} ON CONFLICT DO NOTHING",
+            row_placeholders(conn, chunk.len(), 2)
+        );
+        let mut q = sqlx::query(&sql);
+        for (key, alias) in chunk {
+            q = q.bind(key.as_str()).bind(alias.as_str());
         }
         q.execute(&mut *conn).await?;
     }
