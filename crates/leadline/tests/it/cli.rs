@@ -113,7 +113,7 @@ async fn run(backend: Backend) {
     ];
     let (ok, out, err) = leadline(&url, &args);
     assert!(ok, "{err}");
-    assert!(out.contains("4 rows — 2 created, 0 merged, 0 unchanged, 2 rejected (utf8bom encoding, ',' delimited)"), "{out}");
+    assert!(out.contains("4 rows — 2 created, 0 merged, 0 unchanged, 2 rejected, 0 skipped (utf8bom encoding, ',' delimited)"), "{out}");
     assert!(
         out.contains("line 3:") && out.contains("line 5: expected 5 columns, found 2"),
         "{out}"
