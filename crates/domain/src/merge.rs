@@ -688,7 +688,11 @@ mod tests {
     #[test]
     fn an_unread_date_of_birth_is_flagged_until_a_real_one_arrives() {
         let unread = NormalizedLead {
-            custom: [("date_of_birth_as_given".to_string(), "1930-43-02".to_string())].into(),
+            custom: [(
+                "date_of_birth_as_given".to_string(),
+                "1930-43-02".to_string(),
+            )]
+            .into(),
             flags: vec![DataFlag::DateOfBirthInvalid],
             ..NormalizedLead::default()
         };

@@ -198,10 +198,7 @@ fn records_account_for_every_line_but_the_header() {
     );
     // A quoted line break makes one record of two lines.
     let csv = parse(b"Email,Note\na@x.com,\"two\nlines\"\n\nb@x.com,\n");
-    assert_eq!(
-        record_kinds(&csv),
-        [(2, "row"), (4, "blank"), (5, "row")]
-    );
+    assert_eq!(record_kinds(&csv), [(2, "row"), (4, "blank"), (5, "row")]);
     // No body at all, or only a line break after the header.
     assert!(record_kinds(&parse(b"Email")).is_empty());
     assert!(record_kinds(&parse(b"Email\n")).is_empty());
@@ -685,7 +682,10 @@ fn a_row_with_an_impossible_date_of_birth_is_imported_and_flagged() {
     assert_eq!(leads[0].date_of_birth, None);
     assert_eq!(leads[0].flags, [DataFlag::DateOfBirthInvalid]);
     assert_eq!(
-        leads[0].custom.get(DATE_OF_BIRTH_AS_GIVEN).map(String::as_str),
+        leads[0]
+            .custom
+            .get(DATE_OF_BIRTH_AS_GIVEN)
+            .map(String::as_str),
         Some("1930-43-02")
     );
     assert_eq!(leads[1].date_of_birth.as_deref(), Some("1930-03-02"));

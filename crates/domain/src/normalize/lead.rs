@@ -141,8 +141,10 @@ fn names(check: &mut Checker, input: &LeadInput, lead: &mut NormalizedLead) {
 
 /// The e-mail address and its match key; returns the company domain it reveals.
 fn email(check: &mut Checker, input: &LeadInput, lead: &mut NormalizedLead) -> Option<String> {
-    let raw = check.take(LeadField::Email, input)?;
-    match EmailAddress::parse(raw) {
+    check.take(LeadField::Email, input)?;
+    // The field as given, not trimmed of line breaks: a CR or LF is refused here.
+    let raw = input.get(LeadField::Email).unwrap_or_default();
+    match EmailAddress::parse_public(raw) {
         Ok(email) => {
             lead.email_key = Some(email.match_key());
             let domain = domain_from_email(&email);

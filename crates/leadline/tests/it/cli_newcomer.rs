@@ -46,12 +46,12 @@ async fn import_errors_are_explained(backend: Backend) {
         ("binary.bin", &binary, "binary data"),
         (
             "quote.csv",
-            b"Email,Name\n\"a@b.example,Ann\nc@d.example,Cy\n",
+            b"Email,Name\n\"a@b.example.com,Ann\nc@d.example.com,Cy\n",
             "never closed",
         ),
         (
             "dupes.csv",
-            b"Email,E-mail,Name\na@b.example,c@d.example,Ann\n",
+            b"Email,E-mail,Name\na@b.example.com,c@d.example.com,Ann\n",
             "E-mail",
         ),
         (

@@ -675,3 +675,25 @@ fn arbitrary_input_never_panics_and_comes_out_clean() {
         }
     }
 }
+
+#[test]
+fn lead_emails_must_be_able_to_receive_mail() {
+    for raw in [
+        "jane@acme.test",
+        "jane@acme.example",
+        "jane@router.local",
+        "jane@acme.com\n",
+        "jane@acme.com\r\nBcc: all@acme.com",
+        "\tjane@acme.com",
+        "\u{301}jane@acme.com",
+        "jane@xy--z.acme.com",
+    ] {
+        assert_eq!(
+            errors(&input(&[(LeadField::Email, raw)])),
+            vec![pair("email", "invalid_email")],
+            "{raw:?}"
+        );
+    }
+    let lead = ok(&[(LeadField::Email, " \u{a0}jane@Example.com  ")]);
+    assert_eq!(lead.email.as_deref(), Some("jane@example.com"));
+}
