@@ -15,7 +15,9 @@
 //! * derived fields move with their source: `email_key` with `email`, `phone_valid` and
 //!   the `PhoneUnparseable` flag with `phone`, `company_key` with `company`, the
 //!   `CountryUnrecognised` flag with `country`; `domain` is filled when blank and never
-//!   reported as a conflict (its sources are);
+//!   reported as a conflict (its sources are); the `DateOfBirthInvalid` flag stays
+//!   while the merged lead has no date of birth (the text travels as its custom
+//!   attribute);
 //! * an existing phone that did not parse is replaced by an incoming valid E.164 one;
 //! * the address (street, postal code, city, region, country) is one unit: when the two
 //!   leads have different addresses, blanks of the existing address are not filled from
@@ -302,6 +304,11 @@ impl Planner {
             _ => false,
         };
         let mut flags: Vec<DataFlag> = std::mem::take(&mut self.merged.flags);
+        // A date of birth that could not be read is still worth the flag while the
+        // merged lead has no real one; a real one from either side settles it.
+        let invalid_dob = DataFlag::DateOfBirthInvalid;
+        let dob_unread = self.merged.date_of_birth.is_none()
+            && (flags.contains(&invalid_dob) || incoming.flags.contains(&invalid_dob));
         flags.retain(|f| !taken(*f));
         for &flag in &incoming.flags {
             if taken(flag) && !flags.contains(&flag) {
@@ -312,6 +319,7 @@ impl Planner {
             let unparseable = self.merged.phone.is_some() && !self.merged.phone_valid;
             set_flag(&mut flags, DataFlag::PhoneUnparseable, unparseable);
         }
+        set_flag(&mut flags, invalid_dob, dob_unread);
         self.merged.flags = flags;
     }
 }
@@ -322,6 +330,7 @@ fn source_field(flag: DataFlag) -> &'static str {
     match flag {
         DataFlag::PhoneUnparseable => "phone",
         DataFlag::CountryUnrecognised => "country",
+        DataFlag::DateOfBirthInvalid => "date_of_birth",
     }
 }
 
@@ -674,6 +683,37 @@ mod tests {
         assert_eq!(plan.merged.flags, [DataFlag::CountryUnrecognised]);
         let plan = plan_merge(&NormalizedLead::default(), &incoming);
         assert_eq!(plan.merged.flags, [DataFlag::PhoneUnparseable]);
+    }
+
+    #[test]
+    fn an_unread_date_of_birth_is_flagged_until_a_real_one_arrives() {
+        let unread = NormalizedLead {
+            custom: [(
+                "date_of_birth_as_given".to_string(),
+                "1930-43-02".to_string(),
+            )]
+            .into(),
+            flags: vec![DataFlag::DateOfBirthInvalid],
+            ..NormalizedLead::default()
+        };
+        let dated = NormalizedLead {
+            date_of_birth: Some("1930-03-02".into()),
+            ..NormalizedLead::default()
+        };
+        // A real date from the incoming lead settles it; the text stays as an attribute.
+        let plan = plan_merge(&unread, &dated);
+        assert_eq!(plan.merged.date_of_birth.as_deref(), Some("1930-03-02"));
+        assert!(plan.merged.flags.is_empty(), "{:?}", plan.merged.flags);
+        assert_eq!(plan.merged.custom, unread.custom);
+        // An unread date does not flag a lead that has a real one.
+        let plan = plan_merge(&dated, &unread);
+        assert!(plan.merged.flags.is_empty());
+        assert_eq!(plan.merged.custom, unread.custom, "the text comes along");
+        // Neither has a real date: the flag comes along with the text.
+        let plan = plan_merge(&NormalizedLead::default(), &unread);
+        assert_eq!(plan.merged.flags, [DataFlag::DateOfBirthInvalid]);
+        let plan = plan_merge(&unread, &NormalizedLead::default());
+        assert_eq!(plan.merged.flags, [DataFlag::DateOfBirthInvalid]);
     }
 
     #[test]

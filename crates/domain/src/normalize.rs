@@ -47,7 +47,16 @@ pub enum DataFlag {
     PhoneUnparseable,
     /// The country did not match any ISO 3166-1 country; it is stored as given.
     CountryUnrecognised,
+    /// The date of birth is not a real, readable date (no such day, ambiguous, before
+    /// 1900 or in the future). `date_of_birth` stays empty, so matching and rules only
+    /// ever see calendar dates; the text is kept in the custom attribute
+    /// [`DATE_OF_BIRTH_AS_GIVEN`].
+    DateOfBirthInvalid,
 }
+
+/// The custom attribute that keeps a date of birth as typed when it could not be read
+/// (see [`DataFlag::DateOfBirthInvalid`]).
+pub const DATE_OF_BIRTH_AS_GIVEN: &str = "date_of_birth_as_given";
 
 /// A lead after normalisation: every value trimmed, NFC, and in its canonical form.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

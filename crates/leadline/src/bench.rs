@@ -390,7 +390,7 @@ async fn stream(db: &Option<String>, rate: u32, seconds: u64, reps: usize) -> an
     let mut rep_ids = Vec::new();
     for n in 0..reps.max(1) {
         let input: UserInput = serde_json::from_value(json!({
-            "email": format!("rep{n}@bench.example"), "name": format!("Rep {n}"), "role": "rep",
+            "email": format!("rep{n}@bench.example.com"), "name": format!("Rep {n}"), "role": "rep",
             "capacity": 100_000, "working_hours": round_the_clock()
         }))?;
         rep_ids.push(app.create_user(input).await.map_err(crate::describe)?.id);
@@ -464,7 +464,7 @@ async fn stream(db: &Option<String>, rate: u32, seconds: u64, reps: usize) -> an
     let mut sent: std::collections::HashMap<String, Instant> = Default::default();
     // No window: every submission goes out on time, however slow the answers.
     let answers = open_loop(rate.max(1), Duration::from_secs(seconds), usize::MAX, |n| {
-        let email = format!("caller{n}@buyer{}.example", n % 997);
+        let email = format!("caller{n}@buyer{}.example.com", n % 997);
         sent.insert(email.clone(), Instant::now());
         let body = json!({ "_ts": token, "first_name": format!("Caller {n}"), "email": email,
                                "answers.asked_to_be_contacted": "yes" });

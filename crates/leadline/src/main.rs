@@ -701,13 +701,14 @@ async fn import(database_url: &str, args: cli::ImportArgs) -> anyhow::Result<()>
             .with_context(|| format!("writing report {}", path.display()))?;
     }
     println!(
-        "import {}: {} rows — {} created, {} merged, {} unchanged, {} rejected ({} encoding, '{}' delimited)",
+        "import {}: {} rows — {} created, {} merged, {} unchanged, {} rejected, {} skipped ({} encoding, '{}' delimited)",
         job.id,
         job.total_rows,
         job.created_count,
         job.merged_count,
         job.unchanged_count,
         job.rejected_count,
+        job.skipped_count,
         job.encoding.as_deref().unwrap_or("?"),
         job.delimiter.as_deref().unwrap_or("?"),
     );

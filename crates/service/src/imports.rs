@@ -1,13 +1,15 @@
 //! CSV imports: a file goes through the same capture pipeline as a form post, in
 //! batches, with a per-row report (created / merged into lead X / unchanged /
-//! rejected with line and reason) and progress a terminal or an API client can follow.
+//! rejected with line and reason / skipped blank line) and progress a terminal or an
+//! API client can follow. Every line of the file but the header has one line in the
+//! report, so the report and the counts reconcile with the file.
 
 use crate::access::visible_leads;
 use crate::capture::{Capture, CaptureOutcome};
 use crate::error::{Result, ServiceError};
 use crate::App;
 use leadline_domain::access::LeadScope;
-use leadline_domain::import::{self, neutralize_formula, ParsedRow};
+use leadline_domain::import::{self, neutralize_formula, ParsedRow, Record};
 use leadline_domain::Channel;
 use leadline_store::imports::{self, ImportJob};
 use leadline_store::{new_id, sources};
@@ -106,6 +108,10 @@ impl RowReport {
         }
     }
 }
+
+/// Outcome and reason of a blank line in the report.
+const SKIPPED: &str = "skipped";
+const EMPTY_ROW: &str = "empty row";
 
 /// The finished job and its rows.
 pub struct ImportResult {
@@ -238,6 +244,7 @@ impl App {
             merged_count: 0,
             unchanged_count: 0,
             rejected_count: 0,
+            skipped_count: 0,
             error: None,
             created_at: now,
             finished_at: None,
@@ -279,11 +286,11 @@ impl App {
         let mut seen = HashMap::new();
         let mut report: Vec<RowReport> = Vec::new();
         let mut pending: Vec<(u64, Capture)> = Vec::with_capacity(BATCH_ROWS);
-        let mut rows = parsed.rows();
+        let mut records = parsed.records();
         loop {
-            let next = rows.next();
+            let next = records.next();
             match &next {
-                Some(Ok(row)) => {
+                Some(Record::Row(row)) => {
                     let mut capture =
                         Capture::new(row.input.clone(), req.channel, &job.source_id, &req.actor);
                     capture.campaign_id = job.campaign_id.clone();
@@ -294,7 +301,7 @@ impl App {
                         Some(occurrence_fingerprint(&mut seen, &source_name, row));
                     pending.push((row.line, capture));
                 }
-                Some(Err(e)) => {
+                Some(Record::Error(e)) => {
                     report.push(RowReport {
                         line: e.line,
                         outcome: "rejected",
@@ -302,6 +309,16 @@ impl App {
                         reason: Some(e.reason.clone()),
                     });
                     job.rejected_count += 1;
+                    job.total_rows += 1;
+                }
+                Some(Record::Blank { line }) => {
+                    report.push(RowReport {
+                        line: *line,
+                        outcome: SKIPPED,
+                        lead_id: None,
+                        reason: Some(EMPTY_ROW.into()),
+                    });
+                    job.skipped_count += 1;
                     job.total_rows += 1;
                 }
                 None => {}

@@ -15,20 +15,23 @@ pub struct ImportJob {
     pub status: String,
     pub encoding: Option<String>,
     pub delimiter: Option<String>,
+    /// Every line of the file but the header: the sum of the five counts below.
     pub total_rows: i64,
     pub processed_rows: i64,
     pub created_count: i64,
     pub merged_count: i64,
     pub unchanged_count: i64,
     pub rejected_count: i64,
+    /// Blank lines (empty, whitespace or only delimiters), reported as `skipped`.
+    pub skipped_count: i64,
     pub error: Option<String>,
     pub created_at: i64,
     pub finished_at: Option<i64>,
 }
 
 const COLUMNS: &str = "id, file_name, file_sha256, source_id, campaign_id, status, encoding, delimiter, \
-    total_rows, processed_rows, created_count, merged_count, unchanged_count, rejected_count, error, \
-    created_at, finished_at";
+    total_rows, processed_rows, created_count, merged_count, unchanged_count, rejected_count, skipped_count, \
+    error, created_at, finished_at";
 
 pub async fn insert(conn: &mut AnyConnection, job: &ImportJob) -> Result<()> {
     sqlx::query(
@@ -60,7 +63,7 @@ pub async fn save_progress(conn: &mut AnyConnection, job: &ImportJob) -> Result<
     sqlx::query(
         "UPDATE imports SET status = $1, encoding = $2, delimiter = $3, total_rows = $4, \
          processed_rows = $5, created_count = $6, merged_count = $7, unchanged_count = $8, \
-         rejected_count = $9, error = $10, finished_at = $11 WHERE id = $12",
+         rejected_count = $9, skipped_count = $10, error = $11, finished_at = $12 WHERE id = $13",
     )
     .bind(job.status.as_str())
     .bind(job.encoding.as_deref())
@@ -71,6 +74,7 @@ pub async fn save_progress(conn: &mut AnyConnection, job: &ImportJob) -> Result<
     .bind(job.merged_count)
     .bind(job.unchanged_count)
     .bind(job.rejected_count)
+    .bind(job.skipped_count)
     .bind(job.error.as_deref())
     .bind(job.finished_at)
     .bind(job.id.as_str())

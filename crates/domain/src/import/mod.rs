@@ -85,7 +85,35 @@ impl fmt::Display for RowError {
 
 impl std::error::Error for RowError {}
 
-/// A file whose header and mapping are settled; iterate [`ParsedCsv::rows`] to read it.
+/// One record of the file as [`ParsedCsv::records`] reads it: every line but the
+/// header is one of these, so a report built from them accounts for the whole file.
+// Records are handed out one at a time, like the `Result<ParsedRow, RowError>` of
+// `rows`; boxing the row would cost an allocation per row for no saving.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// A row that parsed.
+    Row(ParsedRow),
+    /// A row that could not be read.
+    Error(RowError),
+    /// A line with nothing in it: empty, only whitespace, or only delimiters
+    /// (`,,,,`). Before the header as well as after it.
+    Blank { line: u64 },
+}
+
+impl Record {
+    /// The 1-based physical line the record starts on.
+    pub fn line(&self) -> u64 {
+        match self {
+            Record::Row(row) => row.line,
+            Record::Error(error) => error.line,
+            Record::Blank { line } => *line,
+        }
+    }
+}
+
+/// A file whose header and mapping are settled; iterate [`ParsedCsv::rows`] (or
+/// [`ParsedCsv::records`], which also reports blank lines) to read it.
 pub struct ParsedCsv {
     /// How the bytes were decoded.
     pub encoding: TextEncoding,
@@ -100,6 +128,8 @@ pub struct ParsedCsv {
     /// Byte offset where the body (after the header record) starts, and its line.
     body_offset: usize,
     body_line: u64,
+    /// The line of the header record; every line before it is blank.
+    header_line: u64,
     /// Columns every row must have (trailing blank-header columns are optional).
     required_columns: usize,
 }
@@ -193,6 +223,7 @@ pub fn parse_csv(bytes: &[u8], overrides: &[(String, String)]) -> Result<ParsedC
         data: data.into_owned(),
         body_offset,
         body_line,
+        header_line,
         required_columns,
     })
 }
@@ -228,13 +259,28 @@ impl ParsedCsv {
     /// The data rows, in file order. Blank lines are skipped; each other record is a
     /// [`ParsedRow`] or a [`RowError`] saying what is wrong with that row alone.
     /// Can be called again to read the file once more.
-    pub fn rows(&self) -> Rows<'_> {
+    pub fn rows(&self) -> impl Iterator<Item = Result<ParsedRow, RowError>> + '_ {
+        self.records().filter_map(|record| match record {
+            Record::Row(row) => Some(Ok(row)),
+            Record::Error(error) => Some(Err(error)),
+            Record::Blank { .. } => None,
+        })
+    }
+
+    /// Every line of the file but the header, in file order: each data row as
+    /// [`Record::Row`] or [`Record::Error`], and each blank line (empty, whitespace
+    /// or only delimiters, before or after the header) as [`Record::Blank`]. A record
+    /// with a line break inside quotes spans several lines and is one record, on the
+    /// line where it starts. Can be called again to read the file once more.
+    pub fn records(&self) -> Records<'_> {
         let body = self.data.get(self.body_offset..).unwrap_or_default();
-        Rows {
+        Records {
             csv: self,
             reader: reader(body, self.delimiter as u8),
             record: csv::ByteRecord::new(),
             lines: LineCounter::at(self.body_offset, self.body_line),
+            blank: 1..self.header_line,
+            ahead: None,
             done: false,
         }
     }
@@ -319,46 +365,83 @@ impl ParsedCsv {
     }
 }
 
-/// Iterator over the data rows of a [`ParsedCsv`].
-pub struct Rows<'a> {
+/// Iterator over the records of a [`ParsedCsv`], blank lines included.
+pub struct Records<'a> {
     csv: &'a ParsedCsv,
     reader: csv::Reader<&'a [u8]>,
     record: csv::ByteRecord,
     lines: LineCounter,
+    /// Empty lines still to report (the parser skips them without a record).
+    blank: std::ops::Range<u64>,
+    /// The record read after those empty lines, reported once they are.
+    ahead: Option<Record>,
     done: bool,
 }
 
-impl Iterator for Rows<'_> {
-    type Item = Result<ParsedRow, RowError>;
+impl Iterator for Records<'_> {
+    type Item = Record;
 
-    fn next(&mut self) -> Option<Self::Item> {
-        while !self.done {
-            let offset = self
-                .csv
-                .body_offset
-                .saturating_add(to_usize(self.reader.position().byte()));
-            match self.reader.read_byte_record(&mut self.record) {
-                Ok(true) => {
-                    if text::is_blank_record(&self.record) {
-                        continue;
+    fn next(&mut self) -> Option<Record> {
+        loop {
+            if let Some(line) = self.blank.next() {
+                return Some(Record::Blank { line });
+            }
+            if let Some(record) = self.ahead.take() {
+                return Some(record);
+            }
+            if self.done {
+                return None;
+            }
+            self.read();
+        }
+    }
+}
+
+impl Records<'_> {
+    /// Reads the next record into `ahead`, and the empty lines before it into `blank`.
+    fn read(&mut self) {
+        let data = &self.csv.data;
+        // The reader stops right after a record's line break (or between the `\r` and
+        // `\n` of a CRLF), so past that `offset` is the start of a line: every line
+        // from there to the record's first line is empty.
+        let mut offset = self
+            .csv
+            .body_offset
+            .saturating_add(to_usize(self.reader.position().byte()));
+        if offset > 0 && data.get(offset - 1) == Some(&b'\r') && data.get(offset) == Some(&b'\n') {
+            offset += 1;
+        }
+        let gap_start = self.lines.line_at(data, offset);
+        match self.reader.read_byte_record(&mut self.record) {
+            Ok(true) => {
+                let line = self.lines.record_line(data, offset);
+                self.blank = gap_start..line;
+                self.ahead = Some(if text::is_blank_record(&self.record) {
+                    Record::Blank { line }
+                } else {
+                    match self.csv.convert(&self.record, line) {
+                        Ok(row) => Record::Row(row),
+                        Err(error) => Record::Error(error),
                     }
-                    let line = self.lines.record_line(&self.csv.data, offset);
-                    return Some(self.csv.convert(&self.record, line));
-                }
-                Ok(false) => self.done = true,
-                Err(e) => {
-                    // Reading from memory with flexible records cannot fail today;
-                    // should it, report where and stop rather than loop.
-                    self.done = true;
-                    let line = self.lines.record_line(&self.csv.data, offset);
-                    return Some(Err(RowError {
-                        line,
-                        reason: format!("the rest of the file cannot be read: {e}"),
-                    }));
-                }
+                });
+            }
+            Ok(false) => {
+                // What is left is line breaks alone, each ending one empty line.
+                self.done = true;
+                self.blank = gap_start..self.lines.line_at(data, data.len());
+            }
+            Err(e) => {
+                // Reading from memory with flexible records cannot fail today;
+                // should it, report where and stop rather than loop.
+                self.done = true;
+                let line = self.lines.record_line(data, offset);
+                self.blank = gap_start..line;
+                self.ahead = Some(Record::Error(RowError {
+                    line,
+                    reason: format!("the rest of the file cannot be read: {e}"),
+                }));
             }
         }
-        None
     }
 }
 

@@ -150,6 +150,99 @@ fn fully_empty_lines_and_delimiter_only_lines_are_skipped() {
     assert_eq!(rows[0].line, 7);
 }
 
+/// What `records` says about each line: "row", "error" or "blank", with the line.
+fn record_kinds(csv: &ParsedCsv) -> Vec<(u64, &'static str)> {
+    csv.records()
+        .map(|r| {
+            let kind = match &r {
+                Record::Row(_) => "row",
+                Record::Error(_) => "error",
+                Record::Blank { .. } => "blank",
+            };
+            (r.line(), kind)
+        })
+        .collect()
+}
+
+#[test]
+fn records_account_for_every_line_but_the_header() {
+    let csv = parse(b"\n\nEmail,Name\n\n,\n  ,  \na@x.com,A\n\n\n");
+    assert_eq!(
+        record_kinds(&csv),
+        [
+            (1, "blank"),
+            (2, "blank"),
+            (4, "blank"),
+            (5, "blank"),
+            (6, "blank"),
+            (7, "row"),
+            (8, "blank"),
+            (9, "blank"),
+        ]
+    );
+    // Every line ending, tabs and delimiter runs, a bad row, no final line break.
+    let csv = parse(b"Email;Name\r\n\r\n\t \r;;;;\rb@x.com;B\n;;;\nbad;row;extra;x\n\n \n;");
+    assert_eq!(
+        record_kinds(&csv),
+        [
+            (2, "blank"),
+            (3, "blank"),
+            (4, "blank"),
+            (5, "row"),
+            (6, "blank"),
+            (7, "error"),
+            (8, "blank"),
+            (9, "blank"),
+            (10, "blank"),
+        ]
+    );
+    // A quoted line break makes one record of two lines.
+    let csv = parse(b"Email,Note\na@x.com,\"two\nlines\"\n\nb@x.com,\n");
+    assert_eq!(record_kinds(&csv), [(2, "row"), (4, "blank"), (5, "row")]);
+    // No body at all, or only a line break after the header.
+    assert!(record_kinds(&parse(b"Email")).is_empty());
+    assert!(record_kinds(&parse(b"Email\n")).is_empty());
+    assert_eq!(record_kinds(&parse(b"Email\r\n\r\n")), [(2, "blank")]);
+}
+
+#[test]
+fn records_count_matches_the_files_lines_for_random_files() {
+    // Random mixes of rows, bad rows, empty, whitespace-only and delimiter-only lines
+    // with random line endings: one record per line after the header, in order.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(10);
+    for _ in 0..200 {
+        let ending = ["\n", "\r\n", "\r"][rng.gen_range(0..3)];
+        let mut text = format!("Email,Name,Phone{ending}");
+        let lines: u32 = rng.gen_range(0..30);
+        let mut want = Vec::new();
+        for i in 0..lines {
+            let (line, kind) = match rng.gen_range(0..6) {
+                0 => (String::new(), "blank"),
+                1 => (" \t ".to_string(), "blank"),
+                2 => (",,".to_string(), "blank"),
+                3 => (" , ,\t".to_string(), "blank"),
+                4 => ("x,y,z,extra".to_string(), "error"),
+                _ => (format!("p{i}@x.com,P,"), "row"),
+            };
+            text.push_str(&line);
+            let last = i + 1 == lines;
+            if !last || rng.gen_bool(0.5) {
+                text.push_str(ending);
+            } else if line.is_empty() {
+                // An empty last line without a line break is no line at all.
+                continue;
+            }
+            want.push((u64::from(i) + 2, kind));
+        }
+        let csv = parse(text.as_bytes());
+        assert_eq!(record_kinds(&csv), want, "{text:?}");
+        let data_lines = text.lines().count().saturating_sub(1);
+        if ending == "\n" {
+            assert_eq!(csv.records().count(), data_lines, "{text:?}");
+        }
+    }
+}
+
 #[test]
 fn invalid_utf8_in_one_row_of_a_utf8_file_is_that_rows_error() {
     let mut bytes =
@@ -571,4 +664,31 @@ fn same_file_twice_gives_same_fingerprints() {
     let two = fps(&parse(text));
     assert_eq!(one, two);
     assert_ne!(one[0], one[1]);
+}
+
+#[test]
+fn a_row_with_an_impossible_date_of_birth_is_imported_and_flagged() {
+    use crate::normalize::{normalize_lead, DataFlag, NormalizeOptions, DATE_OF_BIRTH_AS_GIVEN};
+    let csv = parse(
+        b"Email,Date of Birth\nann@acme.com,1930-43-02\nbob@acme.com,1930-03-02\ncy@acme.com,31/02/1980\n",
+    );
+    let leads: Vec<_> = ok_rows(&csv)
+        .iter()
+        .map(|row| normalize_lead(&row.input, &NormalizeOptions::default()))
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("a row was rejected: {e:?}"));
+    assert_eq!(leads.len(), 3, "every row lands");
+    assert_eq!(leads[0].email.as_deref(), Some("ann@acme.com"));
+    assert_eq!(leads[0].date_of_birth, None);
+    assert_eq!(leads[0].flags, [DataFlag::DateOfBirthInvalid]);
+    assert_eq!(
+        leads[0]
+            .custom
+            .get(DATE_OF_BIRTH_AS_GIVEN)
+            .map(String::as_str),
+        Some("1930-43-02")
+    );
+    assert_eq!(leads[1].date_of_birth.as_deref(), Some("1930-03-02"));
+    assert!(leads[1].flags.is_empty());
+    assert_eq!(leads[2].flags, [DataFlag::DateOfBirthInvalid]);
 }

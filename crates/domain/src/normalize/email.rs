@@ -51,6 +51,10 @@ pub enum EmailError {
     LocalPartTooLong,
     #[error("the e-mail address contains the invalid character {0:?}")]
     InvalidCharacter(char),
+    #[error("the e-mail address contains the control character U+{:04X}", u32::from(*.0))]
+    ControlCharacter(char),
+    #[error("the part before '@' must not start with a combining mark (U+{:04X})", u32::from(*.0))]
+    LeadingCombiningMark(char),
     #[error("the part before '@' must not start or end with a dot or have two dots in a row")]
     MisplacedDot,
     #[error("the part after '@' is empty")]
@@ -59,7 +63,24 @@ pub enum EmailError {
     AddressLiteral,
     #[error("the domain is invalid: {0}")]
     InvalidDomain(#[from] DomainError),
+    #[error("addresses under .{0} cannot receive mail (the name is reserved for special use); use a real address")]
+    SpecialUseDomain(&'static str),
 }
+
+/// Top-level domains reserved for special use (RFC 6761, RFC 2606, RFC 7686 for
+/// `onion`; `local` is mDNS, RFC 6762; `arpa` is infrastructure). No address under
+/// them reaches a person on the Internet. `example.com`, `.net` and `.org` are
+/// reserved too (RFC 2606) but not refused: they are what documentation and test
+/// data use, and refusing them would break that data without stopping anyone.
+const SPECIAL_USE_TLDS: [&str; 7] = [
+    "test",
+    "example",
+    "invalid",
+    "localhost",
+    "local",
+    "onion",
+    "arpa",
+];
 
 /// A syntactically usable e-mail address: local part as given (NFC), domain
 /// lower-cased and IDNA-encoded. Only [`EmailAddress::parse`] makes one.
@@ -74,15 +95,22 @@ pub struct EmailAddress {
 
 impl EmailAddress {
     /// Parses a practical subset of RFC 5321 (with RFC 6531 UTF-8 local parts):
-    /// dot-atom local part, DNS domain. Surrounding whitespace is ignored; quoted local
-    /// parts, address literals, display names and `mailto:` are refused.
+    /// dot-atom local part, DNS domain. Surrounding spaces are ignored; control
+    /// characters (CR, LF, tab, ...) anywhere, quoted local parts, address literals,
+    /// display names and `mailto:` are refused. The domain may be one reserved for
+    /// special use (see [`EmailAddress::parse_public`]).
     pub fn parse(raw: &str) -> Result<Self, EmailError> {
-        let trimmed = raw.trim();
+        // Spaces only: a line break or tab that came with the address is a header
+        // injection attempt or a broken export, not padding.
+        let trimmed = raw.trim_matches(is_space);
         if trimmed.is_empty() {
             return Err(EmailError::Empty);
         }
         if trimmed.len() > MAX_RAW {
             return Err(EmailError::TooLong);
+        }
+        if let Some(c) = trimmed.chars().find(|c| c.is_control()) {
+            return Err(EmailError::ControlCharacter(c));
         }
         let nfc: String = trimmed.nfc().collect();
         if nfc.starts_with('"') {
@@ -99,6 +127,24 @@ impl EmailAddress {
             at: local.len(),
             address,
         })
+    }
+
+    /// Like [`EmailAddress::parse`], and the domain must be able to receive mail on
+    /// the Internet: not under a top-level domain reserved for special use (`.test`,
+    /// `.example`, `.invalid`, `.localhost`, `.local`, `.onion`, `.arpa`). For the
+    /// addresses of leads; staff accounts may well live on an internal `.local`.
+    pub fn parse_public(raw: &str) -> Result<Self, EmailError> {
+        let email = EmailAddress::parse(raw)?;
+        match email.special_use_tld() {
+            Some(tld) => Err(EmailError::SpecialUseDomain(tld)),
+            None => Ok(email),
+        }
+    }
+
+    /// The special-use top-level domain the address is under, if it is.
+    pub fn special_use_tld(&self) -> Option<&'static str> {
+        let tld = self.domain().rsplit('.').next()?;
+        SPECIAL_USE_TLDS.iter().copied().find(|t| *t == tld)
     }
 
     /// The whole address, `local@domain`.
@@ -179,6 +225,12 @@ fn split_at_sign(address: &str) -> Result<(&str, &str), EmailError> {
     }
 }
 
+/// Whitespace that is no control character: the space, no-break and other Unicode
+/// spaces (category Zs), but not tab, CR, LF or the line and paragraph separators.
+fn is_space(c: char) -> bool {
+    c.is_whitespace() && !c.is_control() && !matches!(c, '\u{2028}' | '\u{2029}')
+}
+
 /// RFC 5322 `atext` punctuation; letters and digits are allowed separately.
 fn is_atext_punct(c: char) -> bool {
     "!#$%&'*+-/=?^_`{|}~".contains(c)
@@ -192,6 +244,15 @@ fn check_local(local: &str) -> Result<(), EmailError> {
     }
     if local.len() > MAX_LOCAL {
         return Err(EmailError::LocalPartTooLong);
+    }
+    // A mark with nothing to combine with is invisible or draws over the '@' or the
+    // text before the address.
+    if let Some(mark) = local
+        .chars()
+        .next()
+        .filter(|&c| unicode_normalization::char::is_combining_mark(c))
+    {
+        return Err(EmailError::LeadingCombiningMark(mark));
     }
     let bad = local.chars().find(|&c| {
         let ok = if c.is_ascii() {
@@ -364,7 +425,8 @@ mod tests {
     fn accepts_and_canonicalises() {
         let cases = [
             ("jane@example.com", "jane@example.com"),
-            ("  Jane.Doe@Example.COM \n", "Jane.Doe@example.com"),
+            ("  Jane.Doe@Example.COM \u{a0}", "Jane.Doe@example.com"),
+            ("\u{3000}jane@example.com\u{2003}", "jane@example.com"),
             ("user@Bücher.DE", "user@xn--bcher-kva.de"),
             ("user@xn--bcher-kva.de", "user@xn--bcher-kva.de"),
             (
@@ -433,7 +495,28 @@ mod tests {
             (&long_local, LocalPartTooLong),
             ("jane doe@example.com", InvalidCharacter(' ')),
             ("jane,doe@example.com", InvalidCharacter(',')),
-            ("jane\0@example.com", InvalidCharacter('\0')),
+            ("jane\0@example.com", ControlCharacter('\0')),
+            ("jane@example.com\n", ControlCharacter('\n')),
+            ("jane@example.com\r\n", ControlCharacter('\r')),
+            ("\r\njane@example.com", ControlCharacter('\r')),
+            ("\tjane@example.com", ControlCharacter('\t')),
+            ("ja\nne@example.com", ControlCharacter('\n')),
+            ("jane@exa\nmple.com", ControlCharacter('\n')),
+            ("jane@example.com\u{85}", ControlCharacter('\u{85}')),
+            ("jane@example.com\u{2028}", InvalidCharacter('\u{2028}')),
+            ("\u{301}jane@example.com", LeadingCombiningMark('\u{301}')),
+            (
+                "\u{301}\u{338}jane@example.com",
+                LeadingCombiningMark('\u{338}'),
+            ), // NFC reorders marks
+            (
+                "jane@yy--0.com",
+                InvalidDomain(DomainError::ReservedHyphens),
+            ),
+            (
+                "jane@mail.ab--cd.com",
+                InvalidDomain(DomainError::ReservedHyphens),
+            ),
             ("jane(x)@example.com", InvalidCharacter('(')),
             ("<jane@example.com>", InvalidCharacter('<')),
             ("mailto:jane@example.com", InvalidCharacter(':')),
@@ -464,6 +547,53 @@ mod tests {
     }
 
     #[test]
+    fn special_use_domains_are_refused_for_public_addresses() {
+        for (raw, tld) in [
+            ("jane@acme.test", "test"),
+            ("jane@acme.example", "example"),
+            ("jane@valid.invalid", "invalid"),
+            ("jane@host.localhost", "localhost"),
+            ("jane@printer.local", "local"),
+            ("jane@ACME.LOCAL", "local"),
+            ("jane@abcdefghijklmnop.onion", "onion"),
+            ("jane@1.0.0.127.in-addr.arpa", "arpa"),
+        ] {
+            assert_eq!(
+                EmailAddress::parse_public(raw),
+                Err(EmailError::SpecialUseDomain(tld)),
+                "{raw:?}"
+            );
+            // The syntax is fine, and staff accounts may live on such a domain.
+            let email = ok(raw);
+            assert_eq!(email.special_use_tld(), Some(tld), "{raw:?}");
+        }
+        for raw in [
+            "jane@example.com",
+            "jane@example.org",
+            "jane@test.com",
+            "jane@local.de",
+            "jane@testing.io",
+            "jane@example.co.uk",
+            "jane@mail.local.acme.com",
+        ] {
+            assert_eq!(
+                EmailAddress::parse_public(raw).map(|e| e.to_string()),
+                Ok(raw.to_string()),
+                "{raw:?}"
+            );
+        }
+        assert_eq!(
+            EmailAddress::parse_public("nope").err(),
+            Some(EmailError::MissingAt),
+            "syntax errors come first"
+        );
+        assert_eq!(
+            EmailError::SpecialUseDomain("test").to_string(),
+            "addresses under .test cannot receive mail (the name is reserved for special use); use a real address"
+        );
+    }
+
+    #[test]
     fn error_messages_say_what_is_wrong() {
         let message = |raw: &str| EmailAddress::parse(raw).err().map(|e| e.to_string());
         assert_eq!(
@@ -475,6 +605,14 @@ mod tests {
             Some("the e-mail address has no '@'")
         );
         assert!(message("jane@localhost").is_some_and(|m| m.starts_with("the domain is invalid")));
+        assert_eq!(
+            message("jane@example.com\r\nBcc: x@evil.com").as_deref(),
+            Some("the e-mail address contains the control character U+000D")
+        );
+        assert_eq!(
+            message("\u{308}x@example.com").as_deref(),
+            Some("the part before '@' must not start with a combining mark (U+0308)")
+        );
     }
 
     #[test]

@@ -22,13 +22,17 @@ pub enum DomainError {
     InvalidCharacter,
     #[error("its parts must not start or end with a hyphen")]
     Hyphen,
+    #[error("its parts must not have \"--\" as third and fourth character (that is reserved for xn-- punycode)")]
+    ReservedHyphens,
     #[error("its last part must not be a number")]
     NumericTld,
+    #[error("its last part must end with a letter, as every top-level domain does")]
+    InvalidTld,
 }
 
 /// Lower-cases and IDNA-encodes a host name, then checks it is a DNS name of at least
-/// two labels (letters, digits, inner hyphens) whose top-level label is not numeric,
-/// which also rules out IPv4 addresses.
+/// two labels (letters, digits, inner hyphens; no "ab--" but "xn--") whose top-level
+/// label ends with a letter, which also rules out IPv4 addresses.
 pub(crate) fn domain_to_ascii(host: &str) -> Result<String, DomainError> {
     if host.len() > MAX_DOMAIN * 4 {
         return Err(DomainError::TooLong);
@@ -59,6 +63,9 @@ fn check_ascii_domain(ascii: &str) -> Result<(), DomainError> {
     }
     match labels.last() {
         Some(tld) if tld.bytes().all(|b| b.is_ascii_digit()) => Err(DomainError::NumericTld),
+        Some(tld) if !tld.ends_with(|c: char| c.is_ascii_lowercase()) => {
+            Err(DomainError::InvalidTld)
+        }
         _ => Ok(()),
     }
 }
@@ -75,6 +82,10 @@ fn check_label(label: &str) -> Result<(), DomainError> {
     }
     if label.starts_with('-') || label.ends_with('-') {
         return Err(DomainError::Hyphen);
+    }
+    // RFC 5891 section 4.2.3.1: "ab--" labels are reserved for IDNA; only xn-- is in use.
+    if label.get(2..4) == Some("--") && !label.starts_with("xn--") {
+        return Err(DomainError::ReservedHyphens);
     }
     Ok(())
 }
@@ -100,7 +111,18 @@ mod tests {
             ("-a.com", Err(DomainError::Hyphen)),
             ("a-.com", Err(DomainError::Hyphen)),
             ("a_b.com", Err(DomainError::InvalidCharacter)),
+            ("yy--0.com", Err(DomainError::ReservedHyphens)),
+            ("a.ab--c.com", Err(DomainError::ReservedHyphens)),
+            ("a.com.ab--", Err(DomainError::Hyphen)),
+            ("c--n.com", Ok("c--n.com")),
+            ("a--b--c.com", Ok("a--b--c.com")),
+            ("abc--d.com", Ok("abc--d.com")),
+            ("xn--bcher-kva.de", Ok("xn--bcher-kva.de")),
             ("10.0.0.1", Err(DomainError::NumericTld)),
+            ("bad.tld-2", Err(DomainError::InvalidTld)),
+            ("a.b2", Err(DomainError::InvalidTld)),
+            ("a.2b", Ok("a.2b")),
+            ("例子.рф", Ok("xn--fsqu00a.xn--p1ai")),
             ("xn--zz.com", Err(DomainError::Idna)),
         ];
         for (raw, want) in cases {

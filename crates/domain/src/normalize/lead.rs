@@ -4,7 +4,7 @@ use super::text::{clean_block, clean_line, forbidden_control};
 use super::{
     company_match_key, domain_from_email, normalize_country, normalize_date_of_birth,
     normalize_name, normalize_phone, split_full_name, web_domain, DataFlag, EmailAddress,
-    FieldError, NormalizeOptions, NormalizedLead,
+    FieldError, NormalizeOptions, NormalizedLead, DATE_OF_BIRTH_AS_GIVEN,
 };
 use crate::fields::{LeadField, LeadInput};
 use unicode_normalization::UnicodeNormalization;
@@ -40,10 +40,11 @@ fn max_len(field: LeadField) -> usize {
 
 /// Normalises one capture. Every field is checked and all problems come back together,
 /// so a form or an import row can be fixed in one go. Values that are merely odd are
-/// kept and flagged instead (an unparseable phone, an unknown country); markup and SQL
-/// are just text here, escaping them is the output's job.
+/// kept and flagged instead (an unparseable phone, an unknown country, a date of birth
+/// that is no real date); markup and SQL are just text here, escaping them is the
+/// output's job.
 ///
-/// Error codes: `too_long`, `control_character`, `invalid_email`, `invalid_date`,
+/// Error codes: `too_long`, `control_character`, `invalid_email`,
 /// `too_many_attributes`, `invalid_key`, `missing_identity`.
 pub fn normalize_lead(
     input: &LeadInput,
@@ -140,8 +141,10 @@ fn names(check: &mut Checker, input: &LeadInput, lead: &mut NormalizedLead) {
 
 /// The e-mail address and its match key; returns the company domain it reveals.
 fn email(check: &mut Checker, input: &LeadInput, lead: &mut NormalizedLead) -> Option<String> {
-    let raw = check.take(LeadField::Email, input)?;
-    match EmailAddress::parse(raw) {
+    check.take(LeadField::Email, input)?;
+    // The field as given, not trimmed of line breaks: a CR or LF is refused here.
+    let raw = input.get(LeadField::Email).unwrap_or_default();
+    match EmailAddress::parse_public(raw) {
         Ok(email) => {
             lead.email_key = Some(email.match_key());
             let domain = domain_from_email(&email);
@@ -214,7 +217,16 @@ fn date_of_birth(
     };
     match normalize_date_of_birth(raw, opts.today) {
         Ok(date) => lead.date_of_birth = Some(date),
-        Err(e) => check.push("date_of_birth", "invalid_date", e.to_string()),
+        // A mistyped date of birth is no reason to lose the lead: like an unparseable
+        // phone it is flagged and kept, here beside the field so that matching never
+        // compares it as a date. A custom attribute of the same name wins (`custom`
+        // runs later).
+        Err(_) => {
+            lead.flags.push(DataFlag::DateOfBirthInvalid);
+            if let Some(text) = clean_line(raw) {
+                lead.custom.insert(DATE_OF_BIRTH_AS_GIVEN.to_string(), text);
+            }
+        }
     }
 }
 

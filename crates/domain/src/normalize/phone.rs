@@ -2,7 +2,8 @@
 
 use super::text::clean_line;
 use phonenumber::country::Id;
-use phonenumber::Mode;
+use phonenumber::metadata::{Metadata, DATABASE};
+use phonenumber::{Mode, Type};
 use serde::{Deserialize, Serialize};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -34,9 +35,11 @@ impl PhoneValue {
 }
 
 /// Reads a phone number as E.164. `region` (ISO 3166-1 alpha-2) says how to read a
-/// number without a country code; numbers starting with `+` or `00` need none. An
-/// extension ("ext. 12", "x12") is accepted and dropped: E.164 has no place for it.
-/// Anything that is not a valid number comes back as [`PhoneValue::Unparseable`].
+/// number written without a country code. A number written in international form
+/// (`+CC`, `00 CC`, `011 CC`, or a `tel:` URI) is read as international whatever the
+/// region. An extension ("ext. 12", "x12", ";ext=12") is accepted and dropped: E.164
+/// has no place for it. Anything that is not a valid number comes back as
+/// [`PhoneValue::Unparseable`].
 pub fn normalize_phone(raw: &str, region: Option<&str>) -> PhoneValue {
     let Some(cleaned) = clean_line(raw) else {
         return PhoneValue::Unparseable(String::new());
@@ -45,17 +48,173 @@ pub fn normalize_phone(raw: &str, region: Option<&str>) -> PhoneValue {
         return PhoneValue::Unparseable(cleaned);
     }
     let region = region.and_then(|r| r.trim().to_ascii_uppercase().parse::<Id>().ok());
-    let international = international_form(&cleaned);
-    parse_valid(region, &cleaned)
-        .or_else(|| international.and_then(|s| parse_valid(None, &s)))
-        .map_or(PhoneValue::Unparseable(cleaned), PhoneValue::E164)
+    read(&cleaned, region).map_or(PhoneValue::Unparseable(cleaned), PhoneValue::E164)
 }
 
-/// "0044 20 ..." as "+44 20 ...": `00` is the international prefix nearly everywhere
-/// outside North America, so a number written with it is readable without a region.
-fn international_form(cleaned: &str) -> Option<String> {
-    let start = cleaned.trim_start_matches(|c: char| !c.is_ascii_digit() && c != '+');
-    start.strip_prefix("00").map(|rest| format!("+{rest}"))
+/// Reads cleaned text as a valid number in E.164, according to how it is written.
+fn read(cleaned: &str, region: Option<Id>) -> Option<String> {
+    let text = match strip_tel_uri(cleaned) {
+        Some(Tel::Global(number)) => return international(&number),
+        Some(Tel::Local(number)) => number,
+        None => cleaned.to_string(),
+    };
+    // "(+49) 30 ..." and "(0049) 30 ...": brackets and the like before the first digit.
+    let start = text.trim_start_matches(|c: char| !c.is_ascii_digit() && c != '+');
+    if start.starts_with('+') {
+        return international(start);
+    }
+    if let Some(rest) = start.strip_prefix("00") {
+        // The international exit code nearly everywhere outside North America, and
+        // no national number starts with it. Regions with a longer exit code
+        // ("0011" in Australia) are still read in their own way below.
+        return international(&format!("+{rest}")).or_else(|| national(region, start));
+    }
+    if let Some(rest) = start.strip_prefix("011") {
+        // The North American exit code; elsewhere "011..." may well be a national
+        // number (Sheffield is 0114 in the United Kingdom), which then comes first.
+        let abroad = || international(&format!("+{rest}"));
+        return if region.is_none_or(is_nanp) {
+            abroad().or_else(|| national(region, start))
+        } else {
+            national(region, start).or_else(abroad)
+        };
+    }
+    national(region, &text)
+}
+
+/// A number written with "+" and its country code. The default region must play no
+/// part here: given one, the parser strips that region's national prefix from the
+/// number (it read "+49 1512 3456789" in the US as +495123456789).
+fn international(text: &str) -> Option<String> {
+    parse_valid(None, text).or_else(|| international_from_digits(text))
+}
+
+/// A number written without a country code, read in `region`.
+fn national(region: Option<Id>, text: &str) -> Option<String> {
+    parse_valid(region, text).or_else(|| national_from_digits(region?, text))
+}
+
+/// Number types that make a number valid (those libphonenumber's `isValidNumber`
+/// accepts).
+const VALID_TYPES: [Type; 10] = [
+    Type::FixedLine,
+    Type::Mobile,
+    Type::TollFree,
+    Type::PremiumRate,
+    Type::SharedCost,
+    Type::PersonalNumber,
+    Type::Voip,
+    Type::Pager,
+    Type::Uan,
+    Type::Voicemail,
+];
+
+/// Whether `nsn` is a valid national significant number in `meta`'s region.
+fn valid_in(meta: &Metadata, nsn: &str) -> bool {
+    let descriptors = meta.descriptors();
+    descriptors.general().is_match(nsn)
+        && VALID_TYPES
+            .iter()
+            .any(|&kind| descriptors.get(kind).is_some_and(|d| d.is_match(nsn)))
+}
+
+/// The digits of a written number: digits and visual separators, then nothing or an
+/// extension ("x12", "ext. 12", "#12").
+fn written_digits(text: &str) -> Option<String> {
+    let end = text
+        .find(|c: char| !(c.is_ascii_digit() || " -./()".contains(c)))
+        .unwrap_or(text.len());
+    let rest = text[end..].trim_start().to_ascii_lowercase();
+    let extension = rest.is_empty() || ["x", "ext", "#"].iter().any(|p| rest.starts_with(p));
+    let digits: String = text[..end].chars().filter(char::is_ascii_digit).collect();
+    (extension && !digits.is_empty()).then_some(digits)
+}
+
+/// "+7 800 123-45-67" read straight from its digits, as libphonenumber reads it: the
+/// country code, then the national significant number as written. Needed because the
+/// parser strips a national prefix after the country code too, so Russia's toll-free
+/// +7 800 ... (national prefix 8) came out invalid.
+fn international_from_digits(text: &str) -> Option<String> {
+    let digits = written_digits(text.strip_prefix('+')?)?;
+    // Country codes are one to three digits and prefix-free: the first that exists
+    // is the only candidate.
+    let (nsn, regions) = (1..=3).find_map(|len| {
+        let code: u16 = digits.get(..len)?.parse().ok()?;
+        Some((digits.get(len..)?, DATABASE.by_code(&code)?))
+    })?;
+    regions
+        .iter()
+        .any(|meta| valid_in(meta, nsn))
+        .then(|| format!("+{digits}"))
+}
+
+/// A national number read straight from its digits in `region`, with or without the
+/// region's national prefix. Needed where the parser strips too much: the national
+/// prefix twice ("8 800 ..." in Kazakhstan), or a country code that is really the
+/// start of the number ("250 123 456" in Rwanda, whose country code is 250).
+fn national_from_digits(region: Id, text: &str) -> Option<String> {
+    let meta = DATABASE.by_id(region.as_ref())?;
+    let digits = written_digits(text)?;
+    let stripped = meta
+        .national_prefix()
+        .and_then(|prefix| digits.strip_prefix(prefix));
+    let nsn = stripped
+        .into_iter()
+        .chain([digits.as_str()])
+        .find(|nsn| valid_in(meta, nsn))?;
+    Some(format!("+{}{nsn}", meta.country_code()))
+}
+
+/// Whether the region dials with country code 1 (the North American Numbering Plan).
+fn is_nanp(region: Id) -> bool {
+    DATABASE
+        .by_id(region.as_ref())
+        .is_some_and(|meta| meta.country_code() == 1)
+}
+
+/// A `tel:` URI (RFC 3966) taken apart.
+enum Tel {
+    /// A global number ("tel:+49-30-123456"), as "+4930123456" with separators.
+    Global(String),
+    /// A local number without a usable context, read with the default region.
+    Local(String),
+}
+
+/// Strips the `tel:` scheme and the parameters (`;ext=`, `;isub=`, ...). A local
+/// number whose `phone-context` is a "+CC..." prefix is put under that prefix.
+fn strip_tel_uri(text: &str) -> Option<Tel> {
+    let scheme = text.get(..4).filter(|s| s.eq_ignore_ascii_case("tel:"))?;
+    let rest = text[scheme.len()..].trim_start();
+    let mut parts = rest.split(';');
+    let number = parts.next().unwrap_or_default().trim();
+    if number.starts_with('+') {
+        return Some(Tel::Global(global_digits(number)));
+    }
+    let context = parts.find_map(|p| {
+        let (name, value) = p.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("phone-context")
+            .then(|| value.trim())
+    });
+    Some(match context {
+        Some(prefix) if prefix.starts_with('+') => {
+            Tel::Global(global_digits(&format!("{prefix}{number}")))
+        }
+        _ => Tel::Local(number.to_string()),
+    })
+}
+
+/// "+49-30-123456" as "+4930123456". The parser misreads some dashed forms
+/// ("+491512-3456789" fails to parse), and RFC 3966 allows only digits and visual
+/// separators here; anything else is left for the parser to refuse.
+fn global_digits(number: &str) -> String {
+    let visual = |c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | '(' | ')' | ' ');
+    if number.chars().all(visual) {
+        let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+        format!("+{digits}")
+    } else {
+        number.to_string()
+    }
 }
 
 /// Parses and validates, returning E.164. The parser is third-party code that has
@@ -127,6 +286,16 @@ mod tests {
             ("81234 56789", Some("IN"), "+918123456789"),
             ("+91 81234 56789", None, "+918123456789"),
             ("+91-8123456789", Some("US"), "+918123456789"),
+            // Russia and Kazakhstan: national prefix 8, toll-free numbers 8 800 ...
+            ("+7 800 123-45-67", None, "+78001234567"),
+            ("+7 800 123-45-67", Some("RU"), "+78001234567"),
+            ("8 (800) 123-45-67", Some("RU"), "+78001234567"),
+            ("8-800-123-45-67", Some("KZ"), "+78001234567"),
+            ("+7 800 123-45-67 ext. 5", Some("US"), "+78001234567"),
+            ("+370 800 12 345", Some("LT"), "+37080012345"),
+            // Rwanda: the number starts with its own country code 250.
+            ("250 123 456", Some("RW"), "+250250123456"),
+            ("0250 123 456", Some("RW"), "+250250123456"),
         ];
         for (raw, region, want) in cases {
             assert_eq!(
@@ -135,6 +304,71 @@ mod tests {
                 "{raw:?} {region:?}"
             );
         }
+    }
+
+    #[test]
+    fn international_forms_ignore_the_default_region() {
+        // The phonenumber crate alone stored "+49 1512 3456789" read in the US as the
+        // valid but wrong +495123456789: it stripped the US national prefix "1".
+        let german_mobile = "+4915123456789";
+        for raw in [
+            "+49 1512 3456789",
+            "+49-1512-3456789",
+            "+4915123456789",
+            "(+49) 1512 3456789",
+            "0049 1512 3456789",
+            "00 49 1512 3456789",
+            "011 49 1512 3456789",
+            "tel:+49-1512-3456789",
+            "TEL:+49-1512-3456789;ext=12",
+            "tel:+49-1512-3456789;isub=3;ext=7",
+            "tel:1512-3456789;phone-context=+49",
+        ] {
+            for region in [
+                None,
+                Some("US"),
+                Some("DE"),
+                Some("GB"),
+                Some("CA"),
+                Some("AU"),
+            ] {
+                assert_eq!(
+                    normalize_phone(raw, region),
+                    e164(german_mobile),
+                    "{raw:?} {region:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn exit_codes_that_are_national_numbers_elsewhere() {
+        // 0114 is Sheffield: in the UK "0114 ..." is a national number, not "011 4...".
+        assert_eq!(
+            normalize_phone("0114 496 0123", Some("GB")),
+            e164("+441144960123")
+        );
+        // Read from the US the same digits are the exit code 011 and +44 114 496 0123.
+        assert_eq!(
+            normalize_phone("011 44 114 496 0123", Some("US")),
+            e164("+441144960123")
+        );
+        assert_eq!(
+            normalize_phone("011 44 114 496 0123", Some("GB")),
+            e164("+441144960123")
+        );
+        // Australia's own exit code 0011 still works.
+        assert_eq!(
+            normalize_phone("0011 44 20 7946 0958", Some("AU")),
+            e164("+442079460958")
+        );
+        // A local tel: URI without a number context is read in the default region.
+        assert_eq!(
+            normalize_phone("tel:030-123456;phone-context=example.com", Some("DE")),
+            e164("+4930123456")
+        );
+        assert!(!normalize_phone("tel:", Some("DE")).is_valid());
+        assert!(!normalize_phone("tel:+", None).is_valid());
     }
 
     #[test]
@@ -155,6 +389,8 @@ mod tests {
                 "<script>alert(1)</script>",
             ),
             ("０２０\u{3000}７９４６", Some("GB"), "０２０ ７９４６"),
+            ("+7 800 123-45-67 call me", None, "+7 800 123-45-67 call me"),
+            ("8 800 123 45", Some("RU"), "8 800 123 45"),
         ];
         for (raw, region, want) in cases {
             let got = normalize_phone(raw, *region);

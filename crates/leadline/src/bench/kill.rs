@@ -489,7 +489,7 @@ async fn set_up(api: &Api, reps: usize) -> anyhow::Result<(HashSet<String>, Stri
             .expect(
                 reqwest::Method::POST,
                 "/api/v1/users",
-                json!({ "email": format!("rep{n}@kill-harness.example"), "name": format!("Rep {n}"),
+                json!({ "email": format!("rep{n}@kill-harness.example.com"), "name": format!("Rep {n}"),
                         "role": "rep", "capacity": 100_000, "working_hours": round_the_clock() }),
                 StatusCode::CREATED,
             )
@@ -546,7 +546,7 @@ struct Offer {
 }
 
 fn email_of(n: u64) -> String {
-    format!("caller{n}@buyer{}.kill-harness.example", n % 97)
+    format!("caller{n}@buyer{}.kill-harness.example.com", n % 97)
 }
 
 /// The answers every submission carries, as the qualification shows them.

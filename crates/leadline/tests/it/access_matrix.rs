@@ -329,7 +329,7 @@ impl World {
 
     /// A new lead of `kind`: its id and e-mail.
     async fn fresh_lead(&self, srv: &TestServer, kind: Kind) -> (String, String) {
-        let email = format!("{}@matrix.example", self.unique("lead"));
+        let email = format!("{}@matrix.example.com", self.unique("lead"));
         let (status, body) = call(
             srv,
             self,
@@ -472,12 +472,18 @@ async fn call(
 
 async fn world(srv: &TestServer) -> World {
     let admin = srv.app.default_admin().await.unwrap().id;
-    let rep_a = srv.rep("a@seller.example", json!({})).await;
-    let rep_b = srv.rep("b@seller.example", json!({})).await;
-    let m1 = srv.user("m1@seller.example", "manager", json!({})).await;
-    let m2 = srv.user("m2@seller.example", "manager", json!({})).await;
-    let marketer = srv.user("mk@seller.example", "marketer", json!({})).await;
-    let spare_user = srv.rep("spare@seller.example", json!({})).await;
+    let rep_a = srv.rep("a@seller.example.com", json!({})).await;
+    let rep_b = srv.rep("b@seller.example.com", json!({})).await;
+    let m1 = srv
+        .user("m1@seller.example.com", "manager", json!({}))
+        .await;
+    let m2 = srv
+        .user("m2@seller.example.com", "manager", json!({}))
+        .await;
+    let marketer = srv
+        .user("mk@seller.example.com", "marketer", json!({}))
+        .await;
+    let spare_user = srv.rep("spare@seller.example.com", json!({})).await;
     let mut north = None;
     for (name, manager, rep) in [("North", &m1, &rep_a), ("South", &m2, &rep_b)] {
         let team = json!({ "name": name, "manager_id": manager, "member_ids": [rep] });
@@ -533,7 +539,7 @@ async fn world(srv: &TestServer) -> World {
     let people = [
         (
             Kind::OfRepB,
-            json!({ "first_name": "Pat", "last_name": "Lee", "email": "pat@buyer.example",
+            json!({ "first_name": "Pat", "last_name": "Lee", "email": "pat@buyer.example.com",
                     "company": "Buyer Ltd", "country": "GB" }),
         ),
         (
@@ -542,7 +548,7 @@ async fn world(srv: &TestServer) -> World {
         ),
         (
             Kind::Unowned,
-            json!({ "first_name": "Sam", "email": "sam@prospect.example", "company": "Prospect Inc",
+            json!({ "first_name": "Sam", "email": "sam@prospect.example.com", "company": "Prospect Inc",
                     "website": "https://prospect.example" }),
         ),
     ];
@@ -610,7 +616,7 @@ async fn world(srv: &TestServer) -> World {
     w.campaign_id = campaign["id"].as_str().unwrap().to_string();
 
     // An import by the admin whose one row is B's lead again.
-    let csv = Body::Csv("email,first_name\npat@buyer.example,Pat\n".into());
+    let csv = Body::Csv("email,first_name\npat@buyer.example.com,Pat\n".into());
     let (status, job) = call(srv, &w, Admin, Method::POST, "/api/v1/imports", csv).await;
     assert_eq!(status, 202, "{job}");
     w.import_id = job["id"].as_str().unwrap().to_string();
@@ -676,7 +682,7 @@ async fn request(srv: &TestServer, w: &World, row: &Row, kind: Option<Kind>) -> 
         }
         ("post", "/f/{key}") => {
             let token = srv.form_token(&w.form_key).await;
-            let email = format!("{}@form.example", w.unique("visitor"));
+            let email = format!("{}@form.example.com", w.unique("visitor"));
             plain(
                 row.path.replace("{key}", &w.form_key),
                 Body::Json(json!({ "_ts": token, "email": email })),
@@ -757,7 +763,7 @@ async fn request(srv: &TestServer, w: &World, row: &Row, kind: Option<Kind>) -> 
         }
         ("post", "/api/v1/imports") => plain(
             row.path.into(),
-            Body::Csv(format!("email\n{}@import.example\n", w.unique("row"))),
+            Body::Csv(format!("email\n{}@import.example.com\n", w.unique("row"))),
         ),
         ("get", "/api/v1/imports/{id}" | "/api/v1/imports/{id}/report") => {
             plain(on(&w.import_id), Body::None)
@@ -774,7 +780,7 @@ async fn request(srv: &TestServer, w: &World, row: &Row, kind: Option<Kind>) -> 
         ("post", "/api/v1/users") => plain(
             row.path.into(),
             Body::Json(
-                json!({ "email": format!("{}@seller.example", w.unique("new")),
+                json!({ "email": format!("{}@seller.example.com", w.unique("new")),
                 "name": "New", "role": "rep" }),
             ),
         ),

@@ -93,7 +93,9 @@ async fn run(backend: Backend) {
     let file = dir.join("badges.csv");
     let mut bytes =
         b"\xEF\xBB\xBFFirst Name,Last Name,E-mail Address,Phone Number,Company\n".to_vec();
-    bytes.extend_from_slice("Zoë,Adams,zoe@adams.example,+44 20 7946 0001,Adams Ltd\n".as_bytes());
+    bytes.extend_from_slice(
+        "Zoë,Adams,zoe@adams.example.com,+44 20 7946 0001,Adams Ltd\n".as_bytes(),
+    );
     bytes.extend_from_slice(b"Bad,Row,not-an-email,,\n");
     bytes.extend_from_slice(b"=cmd|' /C calc'!A0,Evil,evil@example.com,,\n");
     bytes.extend_from_slice(b"Short,Row\n");
@@ -113,7 +115,7 @@ async fn run(backend: Backend) {
     ];
     let (ok, out, err) = leadline(&url, &args);
     assert!(ok, "{err}");
-    assert!(out.contains("4 rows — 2 created, 0 merged, 0 unchanged, 2 rejected (utf8bom encoding, ',' delimited)"), "{out}");
+    assert!(out.contains("4 rows — 2 created, 0 merged, 0 unchanged, 2 rejected, 0 skipped (utf8bom encoding, ',' delimited)"), "{out}");
     assert!(
         out.contains("line 3:") && out.contains("line 5: expected 5 columns, found 2"),
         "{out}"

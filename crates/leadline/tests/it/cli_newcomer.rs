@@ -46,12 +46,12 @@ async fn import_errors_are_explained(backend: Backend) {
         ("binary.bin", &binary, "binary data"),
         (
             "quote.csv",
-            b"Email,Name\n\"a@b.example,Ann\nc@d.example,Cy\n",
+            b"Email,Name\n\"a@b.example.com,Ann\nc@d.example.com,Cy\n",
             "never closed",
         ),
         (
             "dupes.csv",
-            b"Email,E-mail,Name\na@b.example,c@d.example,Ann\n",
+            b"Email,E-mail,Name\na@b.example.com,c@d.example.com,Ann\n",
             "E-mail",
         ),
         (
@@ -170,7 +170,7 @@ async fn the_readme_import_example_runs(backend: Backend) {
     ];
     let (ok, out, err) = leadline(&url, &args);
     assert!(ok, "{err}");
-    assert!(out.contains("24 rows — 18 created, 2 merged, 0 unchanged, 4 rejected (utf8 encoding, ',' delimited)"), "{out}");
+    assert!(out.contains("25 rows — 18 created, 2 merged, 0 unchanged, 4 rejected, 1 skipped (utf8 encoding, ',' delimited)"), "{out}");
     // The messy rows are explained, line by line.
     for reason in [
         "line 10: email: the part after '@' is empty",
@@ -180,7 +180,9 @@ async fn the_readme_import_example_runs(backend: Backend) {
         assert!(out.contains(reason), "{reason}: {out}");
     }
     let text = std::fs::read_to_string(&report).unwrap();
-    assert_eq!(text.lines().count(), 25, "{text}");
+    // One line per line of the sample file (its header, too), the blank line skipped.
+    assert_eq!(text.lines().count(), 26, "{text}");
+    assert!(text.contains("\n22,skipped,,empty row\n"), "{text}");
     assert!(text.contains("merged into lead"), "{text}");
     let (ok, out, _) = leadline(&url, &args);
     assert!(

@@ -25,12 +25,12 @@ backend_tests! {
         // The visitor's way in: the demo's "Request a call" form, on a Sunday morning (T0).
         let token = srv.form_token(&call_form_key).await;
         let response = srv.client.post(srv.url(&format!("/f/{call_form_key}"))).form(&[
-            ("_ts", token.as_str()), ("full_name", "Rosa Diaz"), ("email", "rosa@buyer.example"),
+            ("_ts", token.as_str()), ("full_name", "Rosa Diaz"), ("email", "rosa@buyer.example.com"),
             ("phone", "+44 20 7946 0123"), ("country", "United Kingdom"), ("answers.asked_to_be_contacted", "yes"),
         ]).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         srv.app.settle().await;
-        let (_, found) = srv.send(srv.get("/api/v1/leads?email=rosa%40buyer.example")).await;
+        let (_, found) = srv.send(srv.get("/api/v1/leads?email=rosa%40buyer.example.com")).await;
         let id = found["leads"][0]["id"].as_str().unwrap();
         let (_, q) = srv.send(srv.get(&format!("/api/v1/leads/{id}/qualification"))).await;
         let owner = q["owner_id"].as_str().unwrap_or_else(|| panic!("routed: {q}"));
@@ -43,7 +43,7 @@ backend_tests! {
             let at = T0 + step * (3 * HOUR + 17 * MINUTE);
             srv.clock.set(at);
             let country = countries[step as usize % countries.len()];
-            let mut lead = json!({ "email": format!("buyer{step}@company{step}.example"), "first_name": "Buyer" });
+            let mut lead = json!({ "email": format!("buyer{step}@company{step}.example.com"), "first_name": "Buyer" });
             if !country.is_empty() {
                 lead["country"] = json!(country);
             }

@@ -10,7 +10,7 @@ const MINUTE: i64 = 60_000;
 
 backend_tests! {
     async fn unknown_and_future_events_are_refused(srv: TestServer) {
-        let (_, lead) = srv.create_lead(json!({ "email": "events@corp.example" })).await;
+        let (_, lead) = srv.create_lead(json!({ "email": "events@corp.example.com" })).await;
         let id = lead["lead"]["id"].as_str().unwrap();
         let event = |body: serde_json::Value| srv.send(srv.post(&format!("/api/v1/leads/{id}/events")).json(&body));
 

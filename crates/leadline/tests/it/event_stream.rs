@@ -226,7 +226,7 @@ backend_tests! {
             { "id": "rest", "name": "Rest to Bob", "conditions": [], "target": { "type": "rep", "rep_id": bob } }
         ] })).await;
         let mut ids = Vec::new();
-        for (email, country) in [("a@buyer.example", "GB"), ("b@buyer.example", "FR")] {
+        for (email, country) in [("a@buyer.example.com", "GB"), ("b@buyer.example.com", "FR")] {
             let (_, lead) = srv.create_lead(json!({ "email": email, "country": country })).await;
             let id = lead["lead"]["id"].as_str().unwrap().to_string();
             srv.send(srv.post(&format!("/api/v1/leads/{id}/route"))).await;

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 /// A rep who takes every lead, and a "request a call" form; returns the rep and the key.
 async fn call_form(srv: &TestServer) -> (String, String) {
-    let rep = srv.rep("rae@seller.example", json!({})).await;
+    let rep = srv.rep("rae@seller.example.com", json!({})).await;
     srv.set_routing(
         json!({ "rules": [{ "id": "all", "name": "All to Rae", "conditions": [],
         "target": { "type": "rep", "rep_id": rep } }] }),
@@ -89,7 +89,7 @@ backend_tests! {
         // The server acknowledges, then does nothing more: as if killed right after.
         srv.app.set_in_memory_followups(false);
         let next = second_server(&srv).await;
-        let emails: Vec<String> = (0..5).map(|i| format!("caller{i}@buyer.example")).collect();
+        let emails: Vec<String> = (0..5).map(|i| format!("caller{i}@buyer.example.com")).collect();
         for (i, email) in emails.iter().enumerate() {
             submit(&srv, &key, &[("email", email), ("answers.asked_to_be_contacted", "yes"), ("answers.timeframe", "now")]).await;
             if i == 0 {
@@ -118,7 +118,7 @@ backend_tests! {
     async fn followups_raced_by_two_servers_are_done_once(srv: TestServer) {
         let (_, key) = call_form(&srv).await;
         srv.app.set_in_memory_followups(false);
-        let emails: Vec<String> = (0..30).map(|i| format!("race{i}@buyer.example")).collect();
+        let emails: Vec<String> = (0..30).map(|i| format!("race{i}@buyer.example.com")).collect();
         for email in &emails {
             submit(&srv, &key, &[("email", email), ("answers.asked_to_be_contacted", "yes")]).await;
         }
@@ -150,13 +150,13 @@ backend_tests! {
 
     async fn answers_in_the_visitors_own_words_route_the_call_request(srv: TestServer) {
         let (rep, key) = call_form(&srv).await;
-        submit(&srv, &key, &[("email", "words@buyer.example"),
+        submit(&srv, &key, &[("email", "words@buyer.example.com"),
             ("answers.asked_to_be_contacted", "sure, call me"), ("answers.timeframe", "next quarter")]).await;
-        submit(&srv, &key, &[("email", "vague@buyer.example"),
+        submit(&srv, &key, &[("email", "vague@buyer.example.com"),
             ("answers.asked_to_be_contacted", "not sure yet"), ("answers.timeframe", "when the budget is approved")]).await;
         srv.app.settle().await;
 
-        let id = lead_id(&srv, "words@buyer.example").await;
+        let id = lead_id(&srv, "words@buyer.example.com").await;
         let q = qualification(&srv, &id).await;
         assert_eq!(q["owner_id"], rep.as_str(), "routed: {q}");
         assert_eq!(q["answers"]["asked_to_be_contacted"], "yes", "{q}");
@@ -166,7 +166,7 @@ backend_tests! {
 
         // What cannot be read is "unknown", with the words kept; the lead is not
         // routed (it did not ask) but nurtured, and nothing failed.
-        let id = lead_id(&srv, "vague@buyer.example").await;
+        let id = lead_id(&srv, "vague@buyer.example.com").await;
         let q = qualification(&srv, &id).await;
         assert!(q["owner_id"].is_null(), "{q}");
         assert_eq!(q["answers"]["timeframe"], "unknown", "{q}");
@@ -184,7 +184,7 @@ backend_tests! {
     }
 
     async fn a_failing_followup_is_retried_then_shown_on_the_timeline(srv: TestServer) {
-        let (_, lead) = srv.create_lead(json!({ "email": "doomed@buyer.example" })).await;
+        let (_, lead) = srv.create_lead(json!({ "email": "doomed@buyer.example.com" })).await;
         let id = lead["lead"]["id"].as_str().unwrap().to_string();
         // A question no lead can answer makes every attempt fail.
         let answers = BTreeMap::from([("budget".to_string(), Some("yes".to_string()))]);

@@ -100,7 +100,7 @@ backend_tests! {
         let token = srv.form_token(key).await;
         let response = srv.client.post(srv.url(&format!("/f/{key}")))
             .header("Origin", "https://customer-site.example")
-            .json(&json!({ "_ts": token, "first_name": "Ana", "email": "ana@customer.example", "consent": true }))
+            .json(&json!({ "_ts": token, "first_name": "Ana", "email": "ana@customer.example.com", "consent": true }))
             .send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()["access-control-allow-origin"], "*");
@@ -122,7 +122,7 @@ backend_tests! {
         // Honeypot filled: answered like a success, nothing stored.
         let token = srv.form_token(key).await;
         let (status, body) = srv.send(srv.client.post(&url).json(&json!({
-            "_ts": token, "first_name": "Bot", "email": "bot@spam.example", "consent": "yes", "fax": "+1 555 0100"
+            "_ts": token, "first_name": "Bot", "email": "bot@spam.example.com", "consent": "yes", "fax": "+1 555 0100"
         }))).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(lead_count(&srv).await, 0);

@@ -14,10 +14,10 @@ backend_tests! {
         // all sent at once.
         let mut bodies = Vec::new();
         for n in 0..30 {
-            bodies.push(json!({ "first_name": format!("Person {n}"), "email": format!("p{n}@group.example"), "source": "Burst" }));
+            bodies.push(json!({ "first_name": format!("Person {n}"), "email": format!("p{n}@group.example.com"), "source": "Burst" }));
         }
         for n in 0..5 {
-            bodies.push(json!({ "first_name": "Repeat", "last_name": format!("Visit {n}"), "email": "repeat@group.example", "source": "Burst" }));
+            bodies.push(json!({ "first_name": "Repeat", "last_name": format!("Visit {n}"), "email": "repeat@group.example.com", "source": "Burst" }));
         }
         for n in 0..5 {
             bodies.push(json!({ "first_name": format!("=HYPERLINK(\"x\",{n})"), "email": "not an address", "source": "Burst" }));
@@ -33,7 +33,7 @@ backend_tests! {
                     assert_eq!(*status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
                     assert_eq!(answer["error"]["field"], "email", "{answer}");
                 }
-                "repeat@group.example" => {
+                "repeat@group.example.com" => {
                     assert!(status.is_success(), "{answer}");
                     repeat_ids.insert(answer["lead"]["id"].as_str().unwrap().to_string());
                     created += usize::from(*status == StatusCode::CREATED);
@@ -53,13 +53,13 @@ backend_tests! {
     }
 
     async fn a_failing_follow_up_does_not_undo_the_others_in_its_batch(srv: TestServer) {
-        let rep = srv.rep("rae@group.example", json!({ "working_hours": always() })).await;
+        let rep = srv.rep("rae@group.example.com", json!({ "working_hours": always() })).await;
         srv.set_routing(json!({ "rules": [
             { "id": "all", "name": "Everyone to Rae", "conditions": [], "target": { "type": "rep", "rep_id": rep } }
         ] })).await;
         let mut ids = Vec::new();
         for name in ["Ada", "Bea", "Cy", "Di"] {
-            let (status, body) = srv.create_lead(json!({ "first_name": name, "email": format!("{name}@group.example"), "source": "Web" })).await;
+            let (status, body) = srv.create_lead(json!({ "first_name": name, "email": format!("{name}@group.example.com"), "source": "Web" })).await;
             assert_eq!(status, StatusCode::CREATED, "{body}");
             ids.push(body["lead"]["id"].as_str().unwrap().to_string());
         }

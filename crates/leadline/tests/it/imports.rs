@@ -14,7 +14,10 @@ fn messy_csv() -> Vec<u8> {
         Too;Many;cols@example.com;;;x;extra\r\n\
         Bad;Email;not-an-email;;;\r\n\
         ;;;;;\r\n\
-        Ann;O'Neil;ann@oneil.ie;;O'Neil Ltd;\r\n";
+        Ann;O'Neil;ann@oneil.ie;;O'Neil Ltd;\r\n\
+        \r\n\
+        \x20 \t \r\n\
+        ;;\r\n";
     let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(text);
     assert!(!unmappable);
     bytes.into_owned()
@@ -54,7 +57,8 @@ backend_tests! {
         assert_eq!(done["delimiter"], ";");
         assert_eq!(done["created_count"], 3, "{done}");
         assert_eq!(done["rejected_count"], 2, "{done}");
-        assert_eq!(done["total_rows"], 5);
+        assert_eq!(done["skipped_count"], 4, "{done}");
+        assert_eq!(done["total_rows"], 9, "every line but the header");
 
         let id = job["id"].as_str().unwrap();
         let report = srv.get(&format!("/api/v1/imports/{id}/report")).send().await.unwrap();
@@ -65,6 +69,15 @@ backend_tests! {
         assert!(lines[1].starts_with("2,created,"), "{report}");
         assert!(lines[3].starts_with("4,rejected,,") && lines[3].contains("expected 6 columns, found 7"), "{report}");
         assert!(lines[4].starts_with("5,rejected,,") && lines[4].contains("email"), "{report}");
+        // Every line of the file has its line in the report: blank ones are skipped.
+        let file_lines = String::from_utf8_lossy(&messy_csv()).lines().count();
+        assert_eq!(lines.len(), file_lines, "{report}");
+        for (i, line) in lines.iter().enumerate().skip(1) {
+            assert!(line.starts_with(&format!("{},", i + 1)), "line {} is reported in order: {report}", i + 1);
+        }
+        for n in [6, 8, 9, 10] {
+            assert_eq!(lines[n - 1], format!("{n},skipped,,empty row"), "{report}");
+        }
 
         let (_, list) = srv.send(srv.get("/api/v1/leads?email=juergen%40mueller-bau.de")).await;
         let lead = &list["leads"][0];

@@ -31,25 +31,25 @@ fn put(srv: &TestServer, path: &str) -> reqwest::RequestBuilder {
 backend_tests! {
     async fn captures_cap_consent_and_attribution(srv: TestServer) {
         let consent: Vec<Value> = (0..100_000).map(|_| json!({ "channel": "email", "granted": true })).collect();
-        let (status, body) = srv.create_lead(json!({ "email": "many@consent.example", "consent": consent })).await;
+        let (status, body) = srv.create_lead(json!({ "email": "many@consent.example.com", "consent": consent })).await;
         assert_refused(status, &body, "consent", "too_many");
-        let (status, body) = srv.create_lead(json!({ "email": "many@consent.example",
+        let (status, body) = srv.create_lead(json!({ "email": "many@consent.example.com",
             "consent": [{ "channel": "email", "granted": true, "wording": "x".repeat(10_001) }] })).await;
         assert_refused(status, &body, "consent[0].wording", "too_long");
-        let (status, body) = srv.create_lead(json!({ "email": "many@consent.example",
+        let (status, body) = srv.create_lead(json!({ "email": "many@consent.example.com",
             "consent": [{ "channel": "email", "granted": true, "evidence": { "blob": "x".repeat(20_000) } }] })).await;
         assert_refused(status, &body, "consent[0].evidence", "too_long");
-        let (status, body) = srv.create_lead(json!({ "email": "long@utm.example", "attribution": { "utm_source": "u".repeat(2049) } })).await;
+        let (status, body) = srv.create_lead(json!({ "email": "long@utm.example.com", "attribution": { "utm_source": "u".repeat(2049) } })).await;
         assert_refused(status, &body, "attribution.utm_source", "too_long");
         let custom: serde_json::Map<String, Value> = (0..101).map(|i| (format!("k{i}"), json!("v"))).collect();
-        let (status, body) = srv.create_lead(json!({ "email": "custom@many.example", "custom": custom })).await;
+        let (status, body) = srv.create_lead(json!({ "email": "custom@many.example.com", "custom": custom })).await;
         assert_refused(status, &body, "custom", "too_many_attributes");
         let (_, list) = srv.send(srv.get("/api/v1/leads")).await;
         assert_eq!(list["leads"].as_array().unwrap().len(), 0, "nothing stored");
 
         // At the ceiling, everything goes through.
         let consent: Vec<Value> = (0..10).map(|i| { let channel = ["email", "phone", "sms"][i % 3]; json!({ "channel": channel, "granted": i % 2 == 0 }) }).collect();
-        let (status, body) = srv.create_lead(json!({ "email": "ten@consent.example", "consent": consent,
+        let (status, body) = srv.create_lead(json!({ "email": "ten@consent.example.com", "consent": consent,
             "attribution": { "landing_page": format!("https://example.com/{}", "p".repeat(2000)) } })).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let id = body["lead"]["id"].as_str().unwrap();

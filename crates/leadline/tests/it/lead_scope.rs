@@ -21,10 +21,14 @@ struct World {
 }
 
 async fn world(srv: &TestServer) -> World {
-    let rep_a = srv.rep("a@seller.example", json!({})).await;
-    let rep_b = srv.rep("b@seller.example", json!({})).await;
-    let m1 = srv.user("m1@seller.example", "manager", json!({})).await;
-    let m2 = srv.user("m2@seller.example", "manager", json!({})).await;
+    let rep_a = srv.rep("a@seller.example.com", json!({})).await;
+    let rep_b = srv.rep("b@seller.example.com", json!({})).await;
+    let m1 = srv
+        .user("m1@seller.example.com", "manager", json!({}))
+        .await;
+    let m2 = srv
+        .user("m2@seller.example.com", "manager", json!({}))
+        .await;
     for (name, manager, rep) in [("North", &m1, &rep_a), ("South", &m2, &rep_b)] {
         let (status, body) = srv
             .send(
@@ -41,7 +45,7 @@ async fn world(srv: &TestServer) -> World {
     .await;
     let (status, created) = srv
         .create_lead(
-            json!({ "first_name": "Pat", "last_name": "Lee", "email": "pat@buyer.example",
+            json!({ "first_name": "Pat", "last_name": "Lee", "email": "pat@buyer.example.com",
                               "company": "Buyer Ltd", "country": "GB" }),
         )
         .await;
@@ -101,7 +105,7 @@ backend_tests! {
         let w = world(&srv).await;
         // Rep A enters the same person with a title and phone B's lead lacks.
         let (status, body) = call(&srv, &w.token_a, "POST", "/api/v1/leads", Some(json!({
-            "first_name": "Pat", "email": "PAT@buyer.example", "title": "CTO", "phone": "+44 20 7946 0958"
+            "first_name": "Pat", "email": "PAT@buyer.example.com", "title": "CTO", "phone": "+44 20 7946 0958"
         }))).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{body}");
         assert_eq!(body["outcome"], "recorded_for_owner", "{body}");
@@ -135,7 +139,7 @@ backend_tests! {
             let (status, body) = call(&srv, &w.token_a, method, &path, body).await;
             assert_error(status, &body, 404, "lead_not_found");
         }
-        assert!(listed_ids(&srv, &w.token_a, "&email=pat@buyer.example").await.is_empty());
+        assert!(listed_ids(&srv, &w.token_a, "&email=pat@buyer.example.com").await.is_empty());
         let (_, lead) = srv.send(srv.get(&format!("/api/v1/leads/{}", w.b_lead))).await;
         assert!(lead["title"].is_null(), "{lead}");
     }
@@ -173,9 +177,9 @@ backend_tests! {
 
     async fn managers_see_their_teams_and_the_unassigned_leads_only(srv: TestServer) {
         let w = world(&srv).await;
-        let (_, unowned) = srv.create_lead(json!({ "email": "new@prospect.example" })).await;
+        let (_, unowned) = srv.create_lead(json!({ "email": "new@prospect.example.com" })).await;
         let unowned = unowned["lead"]["id"].as_str().unwrap().to_string();
-        let (_, a_lead) = call(&srv, &w.token_a, "POST", "/api/v1/leads", Some(json!({ "email": "a.contact@firm.example" }))).await;
+        let (_, a_lead) = call(&srv, &w.token_a, "POST", "/api/v1/leads", Some(json!({ "email": "a.contact@firm.example.com" }))).await;
         let a_lead = a_lead["lead"]["id"].as_str().unwrap().to_string();
 
         let mut m1 = listed_ids(&srv, &w.token_m1, "").await;

@@ -30,7 +30,7 @@ backend_tests! {
         let mut ids = Vec::new();
         for (i, at) in instants.iter().enumerate() {
             srv.clock.set(*at);
-            let (status, body) = srv.create_lead(json!({ "email": format!("p{i}@days.example") })).await;
+            let (status, body) = srv.create_lead(json!({ "email": format!("p{i}@days.example.com") })).await;
             assert_eq!(status, StatusCode::CREATED, "{body}");
             ids.push(body["lead"]["id"].as_str().unwrap().to_string());
         }

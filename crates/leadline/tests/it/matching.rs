@@ -93,7 +93,7 @@ backend_tests! {
     }
 
     async fn a_fuzzy_match_is_flagged_as_a_possible_duplicate(srv: TestServer) {
-        let (_, first) = srv.create_lead(json!({ "first_name": "Robert", "last_name": "Chen", "company": "Northwind Traders Inc", "title": "CFO", "email": "rchen@northwind.example" })).await;
+        let (_, first) = srv.create_lead(json!({ "first_name": "Robert", "last_name": "Chen", "company": "Northwind Traders Inc", "title": "CFO", "email": "rchen@northwind.example.com" })).await;
         let (status, second) = srv.create_lead(json!({ "first_name": "Robert", "last_name": "Chen", "company": "Northwind Traders", "phone": "+1 650 253 0000" })).await;
         assert_eq!(status, StatusCode::CREATED, "{second}");
         assert_eq!(second["possible_duplicate_of"], first["lead"]["id"]);
@@ -103,7 +103,7 @@ backend_tests! {
     }
 
     async fn manual_merge_and_exact_undo(srv: TestServer) {
-        let (_, a) = srv.create_lead(json!({ "first_name": "Lena", "last_name": "Fischer", "email": "lena@fischer.example",
+        let (_, a) = srv.create_lead(json!({ "first_name": "Lena", "last_name": "Fischer", "email": "lena@fischer.example.com",
             "consent": [{ "channel": "email", "granted": true, "wording": "ok" }] })).await;
         srv.clock.advance(1000);
         let (_, b) = srv.create_lead(json!({ "first_name": "Lena", "last_name": "Fisher", "phone": "+49 30 901820", "title": "CTO",
@@ -146,14 +146,14 @@ backend_tests! {
         let kinds: Vec<&str> = timeline["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
         assert!(kinds.contains(&"merged") && kinds.contains(&"merge_undone"), "{kinds:?}");
         // Matching works again for both after the undo.
-        let (_, again) = srv.create_lead(json!({ "email": "LENA@fischer.example", "first_name": "Lena", "last_name": "Fischer" })).await;
+        let (_, again) = srv.create_lead(json!({ "email": "LENA@fischer.example.com", "first_name": "Lena", "last_name": "Fischer" })).await;
         assert_eq!(again["outcome"], "merged");
         assert_eq!(again["lead"]["id"], a_id);
     }
 
     async fn undo_is_refused_when_it_would_lose_later_edits(srv: TestServer) {
-        let (_, a) = srv.create_lead(json!({ "first_name": "Ola", "last_name": "Nordmann", "email": "ola@nordmann.example" })).await;
-        let (_, b) = srv.create_lead(json!({ "first_name": "Kari", "last_name": "Hansen", "email": "kari@hansen.example" })).await;
+        let (_, a) = srv.create_lead(json!({ "first_name": "Ola", "last_name": "Nordmann", "email": "ola@nordmann.example.com" })).await;
+        let (_, b) = srv.create_lead(json!({ "first_name": "Kari", "last_name": "Hansen", "email": "kari@hansen.example.com" })).await;
         let (a_id, b_id) = (a["lead"]["id"].as_str().unwrap(), b["lead"]["id"].as_str().unwrap());
         srv.clock.advance(1000);
         let (_, merged) = srv.send(srv.post(&format!("/api/v1/leads/{a_id}/merge")).json(&json!({ "other_lead_id": b_id }))).await;
@@ -165,8 +165,8 @@ backend_tests! {
     }
 
     async fn a_merged_away_leads_email_and_phone_still_find_the_person(srv: TestServer) {
-        let (_, a) = srv.create_lead(json!({ "first_name": "Lena", "last_name": "Fischer", "email": "lena@fischer.example" })).await;
-        let (_, b) = srv.create_lead(json!({ "first_name": "Lena", "last_name": "Fischer", "email": "lena.f@work.example",
+        let (_, a) = srv.create_lead(json!({ "first_name": "Lena", "last_name": "Fischer", "email": "lena@fischer.example.com" })).await;
+        let (_, b) = srv.create_lead(json!({ "first_name": "Lena", "last_name": "Fischer", "email": "lena.f@work.example.com",
             "phone": "+49 30 901820" })).await;
         let (a_id, b_id) = (a["lead"]["id"].as_str().unwrap(), b["lead"]["id"].as_str().unwrap());
         assert_ne!(a_id, b_id);
@@ -175,7 +175,7 @@ backend_tests! {
         assert_eq!(status, StatusCode::OK, "{merged}");
 
         // The old work address comes back from a trade-show list: it is Lena, not a new lead.
-        let (status, again) = srv.create_lead(json!({ "email": "LENA.F@work.example", "title": "Head of IT" })).await;
+        let (status, again) = srv.create_lead(json!({ "email": "LENA.F@work.example.com", "title": "Head of IT" })).await;
         assert_eq!(status, StatusCode::OK, "{again}");
         assert_eq!(again["outcome"], "merged", "{again}");
         assert_eq!(again["lead"]["id"], a_id, "{again}");
@@ -183,7 +183,7 @@ backend_tests! {
         assert_eq!(by_phone["lead"]["id"], a_id, "{by_phone}");
         let (_, list) = srv.send(srv.get("/api/v1/leads")).await;
         assert_eq!(list["leads"].as_array().unwrap().len(), 1, "no fresh duplicate: {list}");
-        let (_, found) = srv.send(srv.get("/api/v1/leads?email=lena.f%40work.example")).await;
+        let (_, found) = srv.send(srv.get("/api/v1/leads?email=lena.f%40work.example.com")).await;
         assert_eq!(found["leads"][0]["id"], a_id, "found by the merged-away e-mail: {found}");
         let (_, timeline) = srv.send(srv.get(&format!("/api/v1/leads/{a_id}/timeline"))).await;
         let via = timeline["events"].as_array().unwrap().iter()

@@ -177,7 +177,7 @@ backend_tests! {
         let (broken_id, _) = create_hook(&srv, &format!("{}/broken", receiver.base), json!(["lead.stage_changed"])).await;
         let (slow_id, _) = create_hook(&srv, &format!("{}/slow", receiver.base), json!(["lead.created"])).await;
 
-        let (_, lead) = srv.create_lead(json!({ "email": "hooked@buyer.example", "first_name": "Hooked" })).await;
+        let (_, lead) = srv.create_lead(json!({ "email": "hooked@buyer.example.com", "first_name": "Hooked" })).await;
         let lead_id = lead["lead"]["id"].as_str().unwrap().to_string();
         let (status, body) = srv.send(srv.post(&format!("/api/v1/leads/{lead_id}/stage")).json(&json!({ "stage": "target" }))).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -195,7 +195,7 @@ backend_tests! {
         assert_eq!(types, [&json!("lead.created"), &json!("lead.stage_changed")]);
         let stage_event = &events[1];
         assert_eq!(stage_event["data"]["to"], "target");
-        assert_eq!(stage_event["data"]["lead"]["email"], "hooked@buyer.example");
+        assert_eq!(stage_event["data"]["lead"]["email"], "hooked@buyer.example.com");
 
         // Not due yet: nothing is tried again before the backoff.
         assert_eq!(srv.app.run_outbox().await.unwrap().retried, 0);
@@ -413,8 +413,8 @@ backend_tests! {
             "target": { "type": "team", "team_id": team["id"], "strategy": "weighted_round_robin" } }] })).await;
 
         // A hostile name cannot add headers or recipients to the alert.
-        let (_, lead) = srv.create_lead(json!({ "first_name": "Eve\r\nBcc: all@evil.example", "last_name": "Smith",
-            "email": "eve@buyer.example", "phone": "+44 20 7946 0958", "channel": "web_form", "source": "Website" })).await;
+        let (_, lead) = srv.create_lead(json!({ "first_name": "Eve\r\nBcc: all@evil.example.com", "last_name": "Smith",
+            "email": "eve@buyer.example.com", "phone": "+44 20 7946 0958", "channel": "web_form", "source": "Website" })).await;
         let id = lead["lead"]["id"].as_str().unwrap().to_string();
         let (status, q) = srv.send(srv.client.put(srv.url(&format!("/api/v1/leads/{id}/answers"))).bearer_auth(&srv.token)
             .json(&json!({ "answers": { "asked_to_be_contacted": "yes" } }))).await;
@@ -450,13 +450,13 @@ backend_tests! {
         // Nothing listens on this port: every attempt fails, and is kept for later.
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let app = srv.app.clone().with_notify(NotifyConfig {
-            smtp: Some(SmtpConfig { url: format!("smtp://127.0.0.1:{closed}"), from: "a@b.example".into() }),
+            smtp: Some(SmtpConfig { url: format!("smtp://127.0.0.1:{closed}"), from: "a@b.example.com".into() }),
             webhook_timeout: Duration::from_secs(2),
             ..Default::default()
         }).unwrap();
         let rep = srv.rep("r@example.com", json!({})).await;
         srv.set_routing(json!({ "rules": [{ "id": "r", "name": "R", "conditions": [], "target": { "type": "rep", "rep_id": rep } }] })).await;
-        let (_, lead) = srv.create_lead(json!({ "email": "x@buyer.example" })).await;
+        let (_, lead) = srv.create_lead(json!({ "email": "x@buyer.example.com" })).await;
         let id = lead["lead"]["id"].as_str().unwrap();
         app.set_answers(id, &[("asked_to_be_contacted".to_string(), Some("yes".to_string()))].into_iter().collect(), None, "test").await.unwrap();
         let run = app.run_outbox().await.unwrap();

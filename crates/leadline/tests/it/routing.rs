@@ -33,7 +33,7 @@ backend_tests! {
         srv.set_routing(rules).await;
 
         // A UK "call me" lead: sales-ready, so it is routed at once, by the UK rule.
-        let (_, lead) = srv.create_lead(json!({ "email": "buyer@shop.example", "country": "United Kingdom" })).await;
+        let (_, lead) = srv.create_lead(json!({ "email": "buyer@shop.example.com", "country": "United Kingdom" })).await;
         let id = lead["lead"]["id"].as_str().unwrap();
         let (status, q) = srv.send(srv.client.put(srv.url(&format!("/api/v1/leads/{id}/answers"))).bearer_auth(&srv.token)
             .json(&json!({ "answers": { "asked_to_be_contacted": "yes" } }))).await;
@@ -54,7 +54,7 @@ backend_tests! {
         assert!(q["owner_id"].is_null(), "{q}");
 
         // A US lead falls through to the catch-all and lands on an eligible rep.
-        let (_, lead) = srv.create_lead(json!({ "email": "us.buyer@corp.example", "country": "US" })).await;
+        let (_, lead) = srv.create_lead(json!({ "email": "us.buyer@corp.example.com", "country": "US" })).await;
         let us_lead = lead["lead"]["id"].as_str().unwrap();
         let (status, routed) = srv.send(srv.post(&format!("/api/v1/leads/{us_lead}/route"))).await;
         assert_eq!(status, StatusCode::OK, "{routed}");
@@ -86,7 +86,7 @@ backend_tests! {
 
         let (_, lead) = srv
             .create_lead(
-                json!({ "email": "now@buyer.example", "channel": "web_form", "source": "Website" }),
+                json!({ "email": "now@buyer.example.com", "channel": "web_form", "source": "Website" }),
             )
             .await;
         let id = lead["lead"]["id"].as_str().unwrap().to_string();
@@ -274,12 +274,12 @@ backend_tests! {
             }
         };
         // Nobody owns Globex yet: the fallback team decides, and that rep now owns it.
-        let (account, routed) = route("ceo@globex.example").await;
+        let (account, routed) = route("ceo@globex.example.com").await;
         let owner = routed["owner_id"].as_str().unwrap().to_string();
         let (_, acct) = srv.send(srv.get(&format!("/api/v1/accounts/{account}"))).await;
         assert_eq!(acct["owner_id"], owner.as_str(), "{acct}");
         // Round robin alone would alternate; the account keeps its leads together.
-        for email in ["cfo@globex.example", "cto@globex.example"] {
+        for email in ["cfo@globex.example.com", "cto@globex.example.com"] {
             let (same, routed) = route(email).await;
             assert_eq!(same, account);
             assert_eq!(routed["owner_id"], owner.as_str(), "{routed}");
@@ -290,7 +290,7 @@ backend_tests! {
         let (status, acct) = srv.send(srv.client.put(srv.url(&format!("/api/v1/accounts/{account}/owner")))
             .bearer_auth(&srv.token).json(&json!({ "owner_id": other }))).await;
         assert_eq!((status, &acct["owner_id"]), (StatusCode::OK, &json!(other)), "{acct}");
-        let (_, routed) = route("coo@globex.example").await;
+        let (_, routed) = route("coo@globex.example.com").await;
         assert_eq!(routed["owner_id"], other.as_str());
 
         let admin = srv.app.default_admin().await.unwrap().id;

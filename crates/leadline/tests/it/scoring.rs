@@ -20,7 +20,7 @@ fn parts_sum(score: &Value) -> f64 {
 backend_tests! {
     async fn events_lift_a_lead_through_the_lifecycle_and_decay_fades_them(srv: TestServer) {
         let (status, body) = srv.create_lead(json!({
-            "first_name": "Vera", "last_name": "Price", "title": "VP Operations", "email": "vera@northwind.example",
+            "first_name": "Vera", "last_name": "Price", "title": "VP Operations", "email": "vera@northwind.example.com",
             "country": "GB", "custom": { "employees": 500 }
         })).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -124,7 +124,7 @@ backend_tests! {
 
 backend_tests! {
     async fn editing_a_lead_rescores_it_at_once(srv: TestServer) {
-        let (status, body) = srv.create_lead(json!({ "first_name": "Omar", "email": "omar@northwind.example" })).await;
+        let (status, body) = srv.create_lead(json!({ "first_name": "Omar", "email": "omar@northwind.example.com" })).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let id = body["lead"]["id"].as_str().unwrap().to_string();
         srv.clock.advance(60_000);

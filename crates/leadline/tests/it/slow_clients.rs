@@ -161,7 +161,7 @@ backend_tests! {
         // While all of them hold their connections, others are served.
         let (status, health) = srv.send(srv.client.get(srv.url("/healthz"))).await;
         assert_eq!(status, StatusCode::OK, "{health}");
-        let (status, lead) = srv.create_lead(json!({ "email": "prompt@buyer.example" })).await;
+        let (status, lead) = srv.create_lead(json!({ "email": "prompt@buyer.example.com" })).await;
         assert!(status.is_success(), "{lead}");
         for (kind, streams) in [("half headers", &half), ("silent", &silent), ("short body", &short)] {
             assert!(streams.iter().all(still_open), "{kind} connections were still open while others were served");
@@ -186,7 +186,7 @@ backend_tests! {
         assert_eq!(leads["leads"].as_array().unwrap().len(), 1, "no partial body became a lead: {leads}");
 
         // The event stream, open all along (longer than both timeouts), still delivers.
-        let (_, lead) = srv.create_lead(json!({ "email": "later@buyer.example" })).await;
+        let (_, lead) = srv.create_lead(json!({ "email": "later@buyer.example.com" })).await;
         let id = lead["lead"]["id"].as_str().unwrap();
         stream.expect("lead.created", Some(id), PATIENCE).await;
         let (status, _) = srv.send(srv.client.get(srv.url("/healthz"))).await;
@@ -288,7 +288,7 @@ backend_tests! {
         let mut idle = connect().await.unwrap();
         idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: leadline\r\n\r\n").await.unwrap();
         assert!(read_until(&mut idle, "\r\n\r\n").await.starts_with("HTTP/1.1 200"));
-        let body = r#"{"email": "in-flight@buyer.example"}"#;
+        let body = r#"{"email": "in-flight@buyer.example.com"}"#;
         let mut in_flight = connect().await.unwrap();
         in_flight.write_all(format!("POST /api/v1/leads HTTP/1.1\r\nHost: leadline\r\nAuthorization: Bearer {token}\r\n\
             Content-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n", body.len()).as_bytes()).await.unwrap();

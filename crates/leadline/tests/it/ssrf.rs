@@ -160,7 +160,7 @@ backend_tests! {
         let named = store_hook(&srv, &format!("http://localhost:{port}/in")).await;
         let smtp = store_hook(&srv, "http://127.0.0.1:25/").await;
 
-        let (status, body) = srv.create_lead(json!({ "email": "ssrf@buyer.example" })).await;
+        let (status, body) = srv.create_lead(json!({ "email": "ssrf@buyer.example.com" })).await;
         assert!(status.is_success(), "{body}");
         let run = srv.app.run_outbox().await.unwrap();
         assert_eq!(run.delivered, 0, "{run:?}");
@@ -213,7 +213,7 @@ backend_tests! {
             assert_error(status, &err, 422, code);
         }
 
-        srv.create_lead(json!({ "email": "allowed@buyer.example" })).await;
+        srv.create_lead(json!({ "email": "allowed@buyer.example.com" })).await;
         let run = srv.app.run_outbox().await.unwrap();
         assert_eq!(run.delivered, 2, "{run:?}");
         assert_eq!(receiver.hits_at("/by-address").len(), 1);
@@ -231,7 +231,7 @@ backend_tests! {
         let (_, hook) = create_hook(&srv, &format!("{}/bounce", bouncer.base)).await;
         let bounce_id = hook["id"].as_str().unwrap().to_string();
 
-        srv.create_lead(json!({ "email": "probe@buyer.example" })).await;
+        srv.create_lead(json!({ "email": "probe@buyer.example.com" })).await;
         let run = srv.app.run_outbox().await.unwrap();
         assert_eq!((run.delivered, run.retried), (0, 2), "{run:?}");
 

@@ -36,7 +36,7 @@ backend_tests! {
         // (who, request, expected status)
         let cases: Vec<(&str, reqwest::RequestBuilder, u16)> = vec![
             ("rep", as_(&rep, reqwest::Method::GET, "/api/v1/leads"), 200),
-            ("rep", as_(&rep, reqwest::Method::POST, "/api/v1/leads").json(&json!({ "email": "a@b.example" })), 201),
+            ("rep", as_(&rep, reqwest::Method::POST, "/api/v1/leads").json(&json!({ "email": "a@b.example.com" })), 201),
             ("rep", as_(&rep, reqwest::Method::POST, "/api/v1/forms").json(&form), 403),
             ("rep", as_(&rep, reqwest::Method::POST, "/api/v1/imports").multipart(csv()), 403),
             ("rep", as_(&rep, reqwest::Method::GET, "/api/v1/users"), 403),

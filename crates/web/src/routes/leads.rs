@@ -121,7 +121,7 @@ pub struct UndoAnswer {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(example = serde_json::json!({
-    "first_name": "Ada", "last_name": "Lovelace", "email": "ada@analytical.example",
+    "first_name": "Ada", "last_name": "Lovelace", "email": "ada@analytical.example.com",
     "phone": "+44 20 7946 0958", "company": "Analytical Engines Ltd", "country": "GB",
     "source": "Partner referrals", "channel": "referral", "campaign": "Spring 2027",
     "attribution": { "utm_source": "partner", "utm_medium": "referral" },

@@ -161,7 +161,6 @@ fn all_field_errors_are_collected() {
             pair("company", "too_long"),
             pair("postal_code", "too_long"),
             pair("city", "control_character"),
-            pair("date_of_birth", "invalid_date"),
             pair("custom.note", "too_long"),
         ]
     );
@@ -183,7 +182,6 @@ fn error_messages_are_specific() {
         [
             "last_name contains the control character U+0007",
             "the e-mail address contains the invalid character ' '",
-            "there is no such day in the calendar",
         ]
     );
 }
@@ -430,10 +428,65 @@ fn future_date_of_birth_needs_today() {
         default_region: None,
         today: Some(date!(2025 - 01 - 01)),
     };
-    let errs = normalize_lead(&raw, &opts).err().unwrap_or_default();
-    assert_eq!(errs.len(), 1);
-    assert_eq!(errs[0].code, "invalid_date");
-    assert_eq!(errs[0].message, "a date of birth cannot be in the future");
+    let lead = normalize_lead(&raw, &opts).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(lead.date_of_birth, None);
+    assert_eq!(lead.flags, [DataFlag::DateOfBirthInvalid]);
+    assert_eq!(
+        lead.custom.get(DATE_OF_BIRTH_AS_GIVEN).map(String::as_str),
+        Some("2030-01-01")
+    );
+}
+
+#[test]
+fn a_date_of_birth_that_is_no_date_keeps_the_lead_and_is_flagged() {
+    for raw_date in [
+        "1930-43-02",
+        "1980-02-30",
+        "31.04.1980",
+        "04/05/1980",
+        "23.04.80",
+        "1899-12-31",
+        "yesterday",
+        "  13/13/1980 ",
+    ] {
+        let lead = ok(&[
+            (LeadField::Email, "jane@acme.com"),
+            (LeadField::DateOfBirth, raw_date),
+        ]);
+        assert_eq!(lead.email.as_deref(), Some("jane@acme.com"), "{raw_date:?}");
+        assert_eq!(lead.date_of_birth, None, "{raw_date:?}");
+        assert_eq!(lead.flags, [DataFlag::DateOfBirthInvalid], "{raw_date:?}");
+        assert_eq!(
+            lead.custom.get(DATE_OF_BIRTH_AS_GIVEN).map(String::as_str),
+            Some(raw_date.trim()),
+            "the text is kept as given"
+        );
+    }
+    // A readable date is stored as a date, with no flag and no copy.
+    let lead = ok(&[
+        (LeadField::Email, "jane@acme.com"),
+        (LeadField::DateOfBirth, "23.04.1980"),
+    ]);
+    assert_eq!(lead.date_of_birth.as_deref(), Some("1980-04-23"));
+    assert!(lead.flags.is_empty() && lead.custom.is_empty());
+    // The flag does not stand in for an identity: a bad date alone is still no lead.
+    assert_eq!(
+        errors(&input(&[(LeadField::DateOfBirth, "1930-43-02")])),
+        vec![pair("lead", "missing_identity")]
+    );
+    // A custom attribute of the same name, mapped by the person importing, wins.
+    let mut raw = input(&[
+        (LeadField::Email, "jane@acme.com"),
+        (LeadField::DateOfBirth, "1930-43-02"),
+    ]);
+    raw.custom
+        .insert(DATE_OF_BIRTH_AS_GIVEN.into(), "theirs".into());
+    let lead = normalize_lead(&raw, &NormalizeOptions::default()).unwrap_or_default();
+    assert_eq!(
+        lead.custom.get(DATE_OF_BIRTH_AS_GIVEN).map(String::as_str),
+        Some("theirs")
+    );
+    assert_eq!(lead.flags, [DataFlag::DateOfBirthInvalid]);
 }
 
 #[test]
@@ -533,9 +586,16 @@ fn unicode_is_composed_and_emoji_survive() {
 
 #[test]
 fn flags_serialise_snake_case() {
-    let json = serde_json::to_string(&[DataFlag::PhoneUnparseable, DataFlag::CountryUnrecognised])
-        .unwrap_or_default();
-    assert_eq!(json, r#"["phone_unparseable","country_unrecognised"]"#);
+    let json = serde_json::to_string(&[
+        DataFlag::PhoneUnparseable,
+        DataFlag::CountryUnrecognised,
+        DataFlag::DateOfBirthInvalid,
+    ])
+    .unwrap_or_default();
+    assert_eq!(
+        json,
+        r#"["phone_unparseable","country_unrecognised","date_of_birth_invalid"]"#
+    );
 }
 
 /// Feeds a normalised lead back in as raw input.
@@ -614,4 +674,26 @@ fn arbitrary_input_never_panics_and_comes_out_clean() {
             }
         }
     }
+}
+
+#[test]
+fn lead_emails_must_be_able_to_receive_mail() {
+    for raw in [
+        "jane@acme.test",
+        "jane@acme.example",
+        "jane@router.local",
+        "jane@acme.com\n",
+        "jane@acme.com\r\nBcc: all@acme.com",
+        "\tjane@acme.com",
+        "\u{301}jane@acme.com",
+        "jane@xy--z.acme.com",
+    ] {
+        assert_eq!(
+            errors(&input(&[(LeadField::Email, raw)])),
+            vec![pair("email", "invalid_email")],
+            "{raw:?}"
+        );
+    }
+    let lead = ok(&[(LeadField::Email, " \u{a0}jane@Example.com  ")]);
+    assert_eq!(lead.email.as_deref(), Some("jane@example.com"));
 }
