@@ -14,6 +14,7 @@ pub mod import;
 pub mod lifecycle;
 pub mod limits;
 pub mod matching;
+pub mod matching_eval;
 pub mod merge;
 pub mod netguard;
 pub mod normalize;

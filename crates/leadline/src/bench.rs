@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 mod kill;
 mod load;
+mod matching;
 
 use load::{form_token, open_loop, round_the_clock};
 
@@ -88,6 +89,24 @@ pub enum BenchKind {
         /// Seconds a server may take to stop after SIGTERM (longer fails the run).
         #[arg(long, default_value_t = 30)]
         shutdown_grace_secs: u64,
+    },
+    /// Matching quality on generated lists with known truth (a B2B trade-show list, a
+    /// consumer list, and the consumer list with names and address only): a Markdown
+    /// table of precision, recall and F1 of sure merges, recall with possible
+    /// duplicates, household merges, then false merges and misses by cause. Needs no
+    /// database (`--db` is ignored).
+    Matching {
+        /// Records per list.
+        #[arg(long, default_value_t = 20_000)]
+        records: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// What a new record is compared with.
+        #[arg(long, value_enum, default_value_t = matching::Candidates::EveryRecord)]
+        candidates: matching::Candidates,
+        /// Examples shown per kind of false merge and per cause of misses.
+        #[arg(long, default_value_t = 3)]
+        examples: usize,
     },
     /// Import a generated CSV (10% duplicates, 1% broken rows).
     Import {
@@ -326,6 +345,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             kill_runs(&args.db, plan, &signals).await
         }
         BenchKind::Import { rows, preload } => import(&args.db, rows, preload).await,
+        BenchKind::Matching {
+            records,
+            seed,
+            candidates,
+            examples,
+        } => matching::run_matching(&matching::MatchingPlan {
+            records,
+            seed,
+            candidates,
+            examples,
+        }),
     }
 }
 

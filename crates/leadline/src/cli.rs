@@ -53,7 +53,7 @@ pub enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
-    /// Measure capture and import performance (see BENCHMARKS.md).
+    /// Measure capture and import performance, and matching quality (see BENCHMARKS.md).
     Bench(crate::bench::BenchArgs),
 }
 

@@ -7,11 +7,18 @@
 //! Everything derives from a seed (no clock reads: the caller passes `today`), so a
 //! demo, a screenshot or a test can be reproduced exactly.
 
+mod corrupt;
+mod linkage;
+mod linkage_tables;
 mod people;
 mod sales_team;
 mod synthetic;
 mod tables;
 
+pub use linkage::{
+    consumer_list, trade_show_list, ConsumerConfig, Corruption, CorruptionMix, HouseholdMix,
+    TradeShowConfig,
+};
 pub use sales_team::{routing_rules, sales_team, DemoTeam, DemoUser};
 pub use synthetic::{synthetic_import_csv, SyntheticCsv, SYNTHETIC_HEADER};
 
