@@ -8,7 +8,7 @@
 //! — and then counts, over pairs of records, what was merged right and wrong.
 //!
 //! The model is a parameter ([`LinkageModel`]): today the hand-set
-//! [`MatchThresholds`]; a trained model implements the same trait, and the caller
+//! [`MatchModel`] (the prior, or one trained on the list); the caller
 //! decides in one place which model a list is measured with.
 //!
 //! # Definitions
@@ -37,9 +37,7 @@
 //!   Sr once the date of birth is removed) are counted apart as *indistinguishable*.
 
 use crate::fields::LeadInput;
-use crate::matching::{
-    self, MatchDecision, MatchEvidence, MatchRecord, MatchResult, MatchThresholds,
-};
+use crate::matching::{self, MatchDecision, MatchEvidence, MatchModel, MatchRecord, MatchResult};
 use crate::merge::plan_merge;
 use crate::normalize::{normalize_lead, NormalizeOptions, NormalizedLead};
 use crate::LeadField;
@@ -148,8 +146,8 @@ pub trait LinkageModel {
     fn decide(&self, evidence: &MatchEvidence) -> MatchDecision;
 }
 
-/// Today's model: fixed weights and these thresholds.
-impl LinkageModel for MatchThresholds {
+/// The production model: levels, learned or prior weights, thresholds.
+impl LinkageModel for MatchModel {
     fn best_match<'a, K: Clone>(
         &self,
         incoming: &MatchRecord,
@@ -159,7 +157,7 @@ impl LinkageModel for MatchThresholds {
     }
 
     fn compare(&self, a: &MatchRecord, b: &MatchRecord) -> MatchEvidence {
-        matching::compare(a, b)
+        matching::compare(a, b, self)
     }
 
     fn decide(&self, evidence: &MatchEvidence) -> MatchDecision {
@@ -915,8 +913,11 @@ mod tests {
             })
         }
         fn compare(&self, a: &MatchRecord, b: &MatchRecord) -> MatchEvidence {
+            let score = verdict(a, b).1;
             MatchEvidence {
-                score: verdict(a, b).1,
+                score,
+                probability: score / 2.0,
+                household_guard: false,
                 comparisons: Vec::new(),
             }
         }
@@ -1137,7 +1138,7 @@ mod tests {
     }
 
     #[test]
-    fn eval_rejected_records_take_no_part_and_bad_fields_are_dropped() {
+    fn eval_rejected_records_take_no_part() {
         let mut bad_dob = rec(0, 0, "Ann", "Lee", "a@x.org");
         bad_dob.input.date_of_birth = Some("1980-43-02".into());
         let no_identity = rec(1, 1, "Bo", "", "");
@@ -1148,7 +1149,9 @@ mod tests {
         ]);
         let p = prepare(&l);
         assert_eq!(p.rejected, 1);
-        assert_eq!(p.dropped_fields, 1);
+        // An impossible date of birth is flagged by normalisation, not refused, so
+        // nothing is dropped.
+        assert_eq!(p.dropped_fields, 0);
         assert_eq!(p.match_records().len(), 2);
         let r = evaluate(&p, &Rules { cap: 64 }, &EvalOptions::default());
         assert_eq!((r.true_pairs, r.correct_pairs, r.persons), (1, 1, 1));
@@ -1191,7 +1194,7 @@ mod tests {
             person("Margaret", 0, Some("mw@example.org")),
             person("Robert", 1, None),
         ]);
-        let t = MatchThresholds::default();
+        let t = MatchModel::prior();
         let r = run(&l, &t, CandidatePolicy::EveryRecord);
         assert_eq!(r.true_pairs, 2);
         assert_eq!(r.correct_pairs, 2);
@@ -1212,6 +1215,7 @@ mod tests {
                 last_name: Some("Lee".into()),
                 ..MatchRecord::default()
             },
+            &MatchModel::prior(),
         );
         assert_eq!(
             miss_cause(true, MatchDecision::Distinct, &e),
@@ -1227,7 +1231,7 @@ mod tests {
         );
         let line = evidence_line(&e);
         assert!(
-            line.starts_with("first_name disagree -3.6, last_name agree +7.6"),
+            line.starts_with("first_name disagree -4.6, last_name agree +7.5"),
             "{line}"
         );
     }

@@ -107,6 +107,10 @@ pub enum BenchKind {
         /// Examples shown per kind of false merge and per cause of misses.
         #[arg(long, default_value_t = 3)]
         examples: usize,
+        /// The match model: trained on each list (as `leadline matching train` does on a
+        /// database), or the hand-set prior.
+        #[arg(long, value_enum, default_value_t = matching::ModelChoice::Trained)]
+        model: matching::ModelChoice,
     },
     /// Import a generated CSV (10% duplicates, 1% broken rows).
     Import {
@@ -350,11 +354,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             seed,
             candidates,
             examples,
+            model,
         } => matching::run_matching(&matching::MatchingPlan {
             records,
             seed,
             candidates,
             examples,
+            model,
         }),
     }
 }

@@ -300,7 +300,9 @@ pub fn all_matches<'a, K: Clone>(
 
 /// Finds the best candidate for `incoming`, or `None` when every candidate is distinct
 /// (ranked as in [`all_matches`]). Only the winner's explanation is built, keeping the
-/// per-candidate cost low.
+/// per-candidate cost low. When the record is sure for two candidates that the
+/// household guard keeps apart from each other (it names no first name, and two
+/// members of the household are leads), it is only `Possible`.
 pub fn best_match<'a, K: Clone>(
     incoming: &MatchRecord,
     candidates: impl IntoIterator<Item = (K, &'a MatchRecord)>,
@@ -308,11 +310,15 @@ pub fn best_match<'a, K: Clone>(
 ) -> Option<MatchResult<K>> {
     let mut scratch = Scratch::default();
     let mut best: Option<(K, &MatchRecord, MatchDecision, f64)> = None;
+    let mut sure: Vec<&MatchRecord> = Vec::new();
     for (key, record) in candidates {
         let (score, guarded) = score_pair(incoming, record, model, &mut scratch);
         let decision = decide_parts(model.probability(score), guarded, model);
         if decision == MatchDecision::Distinct {
             continue;
+        }
+        if decision == MatchDecision::Sure {
+            sure.push(record);
         }
         let better = match &best {
             None => true,
@@ -324,6 +330,16 @@ pub fn best_match<'a, K: Clone>(
         };
         if better {
             best = Some((key, record, decision, score));
+        }
+    }
+    // A record that surely matches two members of one household (a letter with only
+    // the surname and the address) could be either: a person decides.
+    if let Some((_, record, decision @ MatchDecision::Sure, _)) = &mut best {
+        let ambiguous = sure.iter().any(|other| {
+            !std::ptr::eq(*other, *record) && score_pair(record, other, model, &mut scratch).1
+        });
+        if ambiguous {
+            *decision = MatchDecision::Possible;
         }
     }
     best.map(|(candidate, record, decision, _)| MatchResult {

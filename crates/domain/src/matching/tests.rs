@@ -1254,3 +1254,31 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn matching_a_record_sure_for_two_household_members_is_only_possible() {
+    let model = MatchModel::prior();
+    let member = |first: &str| MatchRecord {
+        first_name: Some(first.into()),
+        last_name: Some("Goldberg".into()),
+        street: Some("1422 Lakeview Road".into()),
+        postal_code: Some("60613".into()),
+        city: Some("Chicago".into()),
+        ..Default::default()
+    };
+    let (emily, david) = (member("Emily"), member("David"));
+    let letter = MatchRecord {
+        first_name: None,
+        ..member("x")
+    };
+    // Alone, either member is a sure match for the nameless letter…
+    let r = best_match(&letter, [(1, &emily)], &model).expect("a match");
+    assert_eq!(r.decision, MatchDecision::Sure);
+    // …but with both on file it could be either.
+    let r = best_match(&letter, [(1, &emily), (2, &david)], &model).expect("a match");
+    assert_eq!(r.decision, MatchDecision::Possible);
+    // Two records of one person are no ambiguity.
+    let emily_again = member("Emily");
+    let r = best_match(&letter, [(1, &emily), (3, &emily_again)], &model).expect("a match");
+    assert_eq!(r.decision, MatchDecision::Sure);
+}

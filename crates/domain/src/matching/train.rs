@@ -219,6 +219,21 @@ pub fn fit_mixture(
     mix
 }
 
+/// Keeps the learned weights sensible where blocking biases them: candidate pairs are
+/// chosen because they share a surname or a postcode, so among them two different
+/// people disagree on those fields less often than one person does (whose records
+/// carry typos), and EM would make a disagreement count *for* a match. A disagreement
+/// never counts for a match, and an exact agreement never against one.
+fn constrain(levels: &mut [LevelParams]) {
+    let last = levels.len() - 1;
+    if levels[last].m > levels[last].u {
+        levels[last].u = levels[last].m;
+    }
+    if levels[0].m < levels[0].u {
+        levels[0].u = levels[0].m;
+    }
+}
+
 /// Builds the term-frequency table of one field.
 fn term_frequencies(
     field: Field,
@@ -405,9 +420,8 @@ pub fn train(
     let fields = Field::ALL
         .iter()
         .enumerate()
-        .map(|(f, &field)| FieldParams {
-            field,
-            levels: field
+        .map(|(f, &field)| {
+            let mut levels: Vec<LevelParams> = field
                 .levels()
                 .iter()
                 .enumerate()
@@ -416,7 +430,9 @@ pub fn train(
                     m: mix.m[f][l],
                     u: mix.u[f][l],
                 })
-                .collect(),
+                .collect();
+            constrain(&mut levels);
+            FieldParams { field, levels }
         })
         .collect();
     Ok(MatchModel {

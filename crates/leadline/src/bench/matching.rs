@@ -3,7 +3,7 @@
 //! matching exactly as captures would be (see `leadline_domain::matching_eval`).
 
 use leadline_domain::demo::{consumer_list, trade_show_list, ConsumerConfig, TradeShowConfig};
-use leadline_domain::matching::MatchThresholds;
+use leadline_domain::matching::{train, MatchModel, ModelOrigin, TrainingOptions};
 use leadline_domain::matching_eval::{
     evaluate, evidence_line, prepare, record_line, CandidatePolicy, EvalOptions, EvalReport,
     LabelledList, Prepared,
@@ -21,7 +21,17 @@ pub enum Candidates {
     LeadValues,
 }
 
+/// Which match model a list is measured with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModelChoice {
+    /// EM-trained on the list itself, as `leadline matching train` does on a database.
+    Trained,
+    /// The hand-set prior.
+    Prior,
+}
+
 pub struct MatchingPlan {
+    pub model: ModelChoice,
     pub records: usize,
     pub seed: u64,
     pub candidates: Candidates,
@@ -29,10 +39,31 @@ pub struct MatchingPlan {
     pub examples: usize,
 }
 
-/// The model measured on a list: the one place to swap it. A model trained on the
-/// list itself (EM over its blocked pairs) is estimated here from `prepared`.
-fn model_for(_prepared: &Prepared) -> MatchThresholds {
-    MatchThresholds::default()
+/// The model measured on a list: trained on the list's own records (unsupervised: the
+/// truth is never shown to it), or the prior. Training that finds too little to learn
+/// from keeps the prior, as the server does.
+fn model_for(prepared: &Prepared, choice: ModelChoice) -> MatchModel {
+    let prior = MatchModel::prior();
+    match choice {
+        ModelChoice::Prior => prior,
+        ModelChoice::Trained => {
+            train(&prepared.records, &prior, &TrainingOptions::default(), 0).unwrap_or(prior)
+        }
+    }
+}
+
+fn model_line(model: &MatchModel) -> String {
+    match &model.origin {
+        ModelOrigin::Prior => "prior".to_string(),
+        ModelOrigin::Trained(t) => format!(
+            "trained on {} records, {} pairs, {} EM iterations{}, prior log2 odds {:+.2}",
+            t.records,
+            t.pairs,
+            t.iterations,
+            if t.converged { "" } else { " (not converged)" },
+            model.prior_log2_odds
+        ),
+    }
 }
 
 struct Row {
@@ -41,10 +72,11 @@ struct Row {
     seconds: f64,
 }
 
-fn measure(list: &LabelledList, opts: &EvalOptions) -> Row {
+fn measure(list: &LabelledList, opts: &EvalOptions, choice: ModelChoice) -> Row {
     let started = Instant::now();
     let prepared = prepare(list);
-    let model = model_for(&prepared);
+    let model = model_for(&prepared, choice);
+    eprintln!("{}: model {}", list.name, model_line(&model));
     let report = evaluate(&prepared, &model, opts);
     Row {
         name: list.name.clone(),
@@ -72,7 +104,7 @@ pub fn run_matching(plan: &MatchingPlan) -> anyhow::Result<()> {
     };
     let rows: Vec<Row> = [&b2b, &consumer, &names_only]
         .into_iter()
-        .map(|list| measure(list, &opts))
+        .map(|list| measure(list, &opts, plan.model))
         .collect();
     let lists = [&b2b, &consumer, &names_only];
 
@@ -288,7 +320,7 @@ mod tests {
     #[test]
     fn table_has_one_row_per_list_and_the_promised_columns() {
         let list = consumer_list(&ConsumerConfig::new(300, 1));
-        let row = measure(&list, &EvalOptions::default());
+        let row = measure(&list, &EvalOptions::default(), ModelChoice::Prior);
         let text = table(&[row]);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3);
