@@ -178,7 +178,7 @@ impl App {
             let Some((last, _)) = page.last() else { break };
             after = Some(last.clone());
             for (_, record) in page {
-                if read % stride == 0 {
+                if read.is_multiple_of(stride) {
                     records.push(record);
                 }
                 read += 1;

@@ -497,13 +497,13 @@ mod tests {
         for _ in 0..60_000 {
             let is_match = rng.gen::<f64>() < truth.lambda;
             let mut p: Pattern = [None; 10];
-            for f in 0..10 {
+            for (f, level) in p.iter_mut().enumerate() {
                 // A fifth of fields missing at random.
                 if rng.gen::<f64>() < 0.2 {
                     continue;
                 }
                 let probs = if is_match { &truth.m[f] } else { &truth.u[f] };
-                p[f] = Some(sample(probs, &mut rng));
+                *level = Some(sample(probs, &mut rng));
             }
             *counted.entry(p).or_default() += 1;
         }
