@@ -25,7 +25,9 @@
 //! while the first names clearly disagree (not a typo, initial, nickname or swap; two
 //! established names of this database such as Mark and Mary count as different even a
 //! letter apart) or two complete dates of birth clearly differ; such a pair is at most
-//! `Possible`.
+//! `Possible`. So is a pair whose surnames clearly differ unless the e-mail agrees:
+//! colleagues share a switchboard, a company and often a first name; a surname
+//! changed by marriage usually keeps the e-mail.
 
 mod blocking;
 pub mod levels;
@@ -169,9 +171,32 @@ pub struct MatchResult<K> {
     pub decision: MatchDecision,
 }
 
-/// Whether an observed level trips the household guard.
+/// Whether an observed level trips the household guard on its own.
 fn guards(field: Field, level: Level) -> bool {
     level == Level::Disagree && matches!(field, Field::FirstName | Field::DateOfBirth)
+}
+
+/// The guard as the comparisons of a pair decide it: a clear first-name or date-of-
+/// birth disagreement, or two clearly different surnames without a shared e-mail (a
+/// shared phone, address or company is how colleagues and lodgers look alike; a
+/// surname changed by marriage keeps the e-mail).
+#[derive(Default)]
+struct Guard {
+    tripped: bool,
+    surnames_differ: bool,
+    same_email: bool,
+}
+
+impl Guard {
+    fn see(&mut self, field: Field, level: Level) {
+        self.tripped |= guards(field, level);
+        self.surnames_differ |= field == Field::LastName && level == Level::Disagree;
+        self.same_email |= field == Field::Email && level == Level::Exact;
+    }
+
+    fn holds(&self) -> bool {
+        self.tripped || (self.surnames_differ && !self.same_email)
+    }
 }
 
 /// Scores a pair without building an explanation: (score, guarded).
@@ -182,7 +207,7 @@ fn score_pair(
     scratch: &mut Scratch,
 ) -> (f64, bool) {
     let mut score = 0.0;
-    let mut guarded = false;
+    let mut guard = Guard::default();
     observe(
         a,
         b,
@@ -190,10 +215,10 @@ fn score_pair(
         scratch,
         &mut |o: Observed<'_>| {
             score += model.weight(o.field, o.level, o.value);
-            guarded |= guards(o.field, o.level);
+            guard.see(o.field, o.level);
         },
     );
-    (score, guarded)
+    (score, guard.holds())
 }
 
 fn name_frequencies(model: &MatchModel) -> NameFrequencies<'_> {
@@ -209,7 +234,7 @@ fn name_frequencies(model: &MatchModel) -> NameFrequencies<'_> {
 pub fn compare(a: &MatchRecord, b: &MatchRecord, model: &MatchModel) -> MatchEvidence {
     let mut comparisons = Vec::with_capacity(10);
     let mut score = 0.0;
-    let mut guarded = false;
+    let mut guard = Guard::default();
     observe(
         a,
         b,
@@ -218,7 +243,7 @@ pub fn compare(a: &MatchRecord, b: &MatchRecord, model: &MatchModel) -> MatchEvi
         &mut |o: Observed<'_>| {
             let weight = model.weight(o.field, o.level, o.value);
             score += weight;
-            guarded |= guards(o.field, o.level);
+            guard.see(o.field, o.level);
             comparisons.push(Comparison {
                 field: o.field.name().to_owned(),
                 level: o.level,
@@ -231,7 +256,7 @@ pub fn compare(a: &MatchRecord, b: &MatchRecord, model: &MatchModel) -> MatchEvi
     MatchEvidence {
         score,
         probability: model.probability(score),
-        household_guard: guarded,
+        household_guard: guard.holds(),
         comparisons,
     }
 }

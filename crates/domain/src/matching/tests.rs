@@ -880,7 +880,12 @@ fn matching_decide_thresholds_and_guard() {
         &[("first", "John"), ("last", "Smith")]
     ));
     assert!(!guarded(&[("dob", "1970-01-02")], &[("dob", "1970-02-01")]));
-    assert!(!guarded(&[("last", "Smith")], &[("last", "Jones")]));
+    // Different surnames: two people, unless the e-mail agrees (a married name).
+    assert!(guarded(&[("last", "Smith")], &[("last", "Jones")]));
+    assert!(!guarded(
+        &[("last", "Smith"), ("email", "ann@x.org")],
+        &[("last", "Jones"), ("email", "ann@x.org")]
+    ));
     let mut nan = MatchModel::prior();
     nan.sure_probability = f64::NAN;
     nan.possible_probability = f64::NAN;

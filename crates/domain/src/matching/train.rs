@@ -220,14 +220,16 @@ pub fn fit_mixture(
 }
 
 /// Keeps the learned weights sensible where blocking biases them: candidate pairs are
-/// chosen because they share a surname or a postcode, so among them two different
-/// people disagree on those fields less often than one person does (whose records
-/// carry typos), and EM would make a disagreement count *for* a match. A disagreement
-/// never counts for a match, and an exact agreement never against one.
-fn constrain(levels: &mut [LevelParams]) {
+/// chosen because they share a surname, a postcode or a phone, so among them two
+/// different people disagree on those fields less often than in the population, and
+/// EM makes a disagreement count for little (or even for a match). A disagreement
+/// counts against a match at least as much as the hand-set prior says, and an exact
+/// agreement never counts against one.
+fn constrain(levels: &mut [LevelParams], prior: &[LevelParams]) {
     let last = levels.len() - 1;
-    if levels[last].m > levels[last].u {
-        levels[last].u = levels[last].m;
+    let floor = prior[last].weight().min(0.0);
+    if levels[last].weight() > floor {
+        levels[last].u = (levels[last].m / floor.exp2()).min(1.0 - FLOOR);
     }
     if levels[0].m < levels[0].u {
         levels[0].u = levels[0].m;
@@ -431,7 +433,7 @@ pub fn train(
                     u: mix.u[f][l],
                 })
                 .collect();
-            constrain(&mut levels);
+            constrain(&mut levels, &prior.field(field).levels);
             FieldParams { field, levels }
         })
         .collect();
