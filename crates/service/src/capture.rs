@@ -191,8 +191,10 @@ struct Batch {
     followups: Vec<leadline_store::followups::PendingFollowup>,
     /// Merged-away candidates → the live lead each now lives on in.
     survivors: HashMap<String, String>,
-    /// Earlier values of leads this batch merged into (see `lead_aliases`).
+    /// Earlier values of leads this batch merged into (see `lead_aliases`), and
+    /// their blocking keys as `(key, alias id)`.
     aliases: Vec<LeadAlias>,
+    alias_keys: Vec<(String, String)>,
 }
 
 impl Batch {
@@ -416,6 +418,8 @@ impl Batch {
         let id = format!("{ALIAS_PREFIX}{}", new_id());
         self.candidates.insert(id.clone(), record.clone());
         self.survivors.insert(id.clone(), lead_id.to_string());
+        self.alias_keys
+            .extend(keys.iter().map(|key| (key.clone(), id.clone())));
         self.index(&id, keys);
         self.aliases.push(LeadAlias {
             id,
@@ -844,19 +848,10 @@ async fn write_batch(conn: &mut AnyConnection, batch: &mut Batch, now: i64) -> R
             changed.push(lead.record.clone());
         }
     }
-    let alias_keys: Vec<(String, String)> = batch
-        .aliases
-        .iter()
-        .flat_map(|alias| {
-            matching::blocking_keys(&alias.record)
-                .into_iter()
-                .map(|key| (key, alias.id.clone()))
-        })
-        .collect();
     leads::update_many(conn, &changed).await?;
     leads::insert_match_keys(conn, &keys).await?;
     leads::insert_aliases(conn, &batch.aliases).await?;
-    leads::insert_alias_keys(conn, &alias_keys).await?;
+    leads::insert_alias_keys(conn, &batch.alias_keys).await?;
     touches::insert_many(conn, &batch.touches).await?;
     touches::insert_consents(conn, &batch.consents).await?;
     timeline::append(conn, &batch.events).await?;

@@ -333,14 +333,29 @@ pub async fn count(conn: &mut AnyConnection) -> Result<i64> {
 
 /// Stores blocking keys for leads: `(match_key, lead_id)` pairs.
 pub async fn insert_match_keys(conn: &mut AnyConnection, keys: &[(String, String)]) -> Result<()> {
+    insert_key_rows(
+        conn,
+        "INSERT INTO lead_match_keys (match_key, lead_id)",
+        keys,
+    )
+    .await
+}
+
+/// Writes `(match_key, id)` rows with `insert` (a statement up to `VALUES`), skipping
+/// rows already there.
+async fn insert_key_rows(
+    conn: &mut AnyConnection,
+    insert: &str,
+    keys: &[(String, String)],
+) -> Result<()> {
     for chunk in keys.chunks(rows_per_statement(2)) {
         let sql = format!(
-            "INSERT INTO lead_match_keys (match_key, lead_id) VALUES {} ON CONFLICT DO NOTHING",
+            "{insert} VALUES {} ON CONFLICT DO NOTHING",
             row_placeholders(conn, chunk.len(), 2)
         );
         let mut q = sqlx::query(&sql);
-        for (key, lead) in chunk {
-            q = q.bind(key.as_str()).bind(lead.as_str());
+        for (key, id) in chunk {
+            q = q.bind(key.as_str()).bind(id.as_str());
         }
         q.execute(&mut *conn).await?;
     }
@@ -505,18 +520,12 @@ pub async fn insert_aliases(conn: &mut AnyConnection, aliases: &[LeadAlias]) -> 
 
 /// Blocking keys of aliases: `(match_key, alias_id)` pairs.
 pub async fn insert_alias_keys(conn: &mut AnyConnection, keys: &[(String, String)]) -> Result<()> {
-    for chunk in keys.chunks(rows_per_statement(2)) {
-        let sql = format!(
-            "INSERT INTO lead_alias_keys (match_key, alias_id) VALUES {} ON CONFLICT DO NOTHING",
-            row_placeholders(conn, chunk.len(), 2)
-        );
-        let mut q = sqlx::query(&sql);
-        for (key, alias) in chunk {
-            q = q.bind(key.as_str()).bind(alias.as_str());
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
+    insert_key_rows(
+        conn,
+        "INSERT INTO lead_alias_keys (match_key, alias_id)",
+        keys,
+    )
+    .await
 }
 
 /// The aliases of one lead, oldest first.
