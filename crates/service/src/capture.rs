@@ -12,7 +12,7 @@ use crate::error::{Result, ServiceError};
 use crate::outbox::lead_summary;
 use crate::App;
 use leadline_domain::access::LeadScope;
-use leadline_domain::matching::{self, MatchDecision, MatchRecord};
+use leadline_domain::matching::{self, Comparable, MatchDecision, MatchRecord};
 use leadline_domain::merge::{plan_merge, FieldChange, FieldConflict};
 use leadline_domain::normalize::{normalize_lead, FieldError, NormalizeOptions, NormalizedLead};
 use leadline_domain::notify;
@@ -173,10 +173,12 @@ struct WorkingLead {
 struct Batch {
     /// Comparable views of every candidate and of every lead created in this batch.
     /// Full rows are loaded only for the few that a capture merges into.
-    candidates: HashMap<String, MatchRecord>,
+    candidates: HashMap<String, Comparable>,
     leads: HashMap<String, WorkingLead>,
     new_order: Vec<String>,
     key_index: HashMap<String, Vec<String>>,
+    /// Weak keys whose block in the database was already too large to use.
+    oversized: HashSet<String>,
     fingerprints: HashMap<String, String>,
     touches: Vec<Touch>,
     consents: Vec<Consent>,
@@ -210,10 +212,16 @@ impl Batch {
         if !fingerprints.is_empty() {
             batch.fingerprints = touches::known_fingerprints(conn, &fingerprints).await?;
         }
+        let mut oversized = HashSet::new();
         let by_key = leads::find_by_match_keys(conn, &keys, |key, size| {
-            size <= matching::MAX_WEAK_BLOCK || matching::is_strong_key(key)
+            let keep = size <= matching::MAX_WEAK_BLOCK || matching::is_strong_key(key);
+            if !keep {
+                oversized.insert(key.to_string());
+            }
+            keep
         })
         .await?;
+        batch.oversized = oversized;
         let ids: Vec<String> = by_key
             .values()
             .flatten()
@@ -226,7 +234,7 @@ impl Batch {
             if let Some(into) = merged_into {
                 merged.insert(id.clone(), into);
             }
-            batch.candidates.insert(id, record);
+            batch.candidates.insert(id, Comparable::new(record));
         }
         batch.survivors = survivors(conn, merged).await?;
         // Candidates sharing an e-mail or phone are the likely merges: fetch their full
@@ -288,10 +296,19 @@ impl Batch {
         Ok(())
     }
 
+    /// The leads sharing a usable key with `keys`. A weak key is usable while its block,
+    /// counting the leads this batch filed under it, is at most
+    /// [`matching::MAX_WEAK_BLOCK`] large — as at load time, so a lead's candidates do
+    /// not depend on whether its neighbours arrived in the same batch.
     fn candidates(&self, keys: &[String]) -> Vec<String> {
         let mut seen = HashSet::new();
         keys.iter()
-            .filter_map(|k| self.key_index.get(k))
+            .filter_map(|k| {
+                let ids = self.key_index.get(k)?;
+                let usable = matching::is_strong_key(k)
+                    || (ids.len() <= matching::MAX_WEAK_BLOCK && !self.oversized.contains(k));
+                usable.then_some(ids)
+            })
             .flatten()
             .filter(|id| seen.insert(id.as_str()))
             .cloned()
@@ -365,7 +382,7 @@ impl Batch {
         &mut self,
         capture: &Capture,
         fields: NormalizedLead,
-        match_record: MatchRecord,
+        match_record: Comparable,
         keys: Vec<String>,
         possible_duplicate_of: Option<String>,
         now: i64,
@@ -414,9 +431,10 @@ impl Batch {
     /// Keeps what a merged capture brought beyond the lead's own values (another
     /// e-mail, a new address) as an alias of the lead, so later records are compared
     /// with it too.
-    fn add_alias(&mut self, lead_id: &str, record: MatchRecord, keys: Vec<String>, now: i64) {
+    fn add_alias(&mut self, lead_id: &str, record: Comparable, keys: Vec<String>, now: i64) {
         let id = format!("{ALIAS_PREFIX}{}", new_id());
-        self.candidates.insert(id.clone(), record.clone());
+        let alias_record = record.record().clone();
+        self.candidates.insert(id.clone(), record);
         self.survivors.insert(id.clone(), lead_id.to_string());
         self.alias_keys
             .extend(keys.iter().map(|key| (key.clone(), id.clone())));
@@ -424,7 +442,7 @@ impl Batch {
         self.aliases.push(LeadAlias {
             id,
             lead_id: lead_id.to_string(),
-            record,
+            record: alias_record,
             created_at: now,
         });
     }
@@ -446,7 +464,8 @@ impl Batch {
             lead.dirty = true;
             let record = MatchRecord::from_lead(&lead.record.fields);
             let keys = matching::blocking_keys(&record);
-            self.candidates.insert(lead_id.to_string(), record);
+            self.candidates
+                .insert(lead_id.to_string(), Comparable::new(record));
             self.index(lead_id, keys);
         }
         (plan.filled, plan.conflicts)
@@ -580,8 +599,8 @@ impl App {
                     today: Some(today),
                 };
                 normalize_lead(&c.input, &opts).map(|lead| {
-                    let record = MatchRecord::from_lead(&lead);
-                    let keys = matching::blocking_keys(&record);
+                    let record = Comparable::new(MatchRecord::from_lead(&lead));
+                    let keys = matching::blocking_keys(record.record());
                     (lead, record, keys)
                 })
             })

@@ -376,7 +376,7 @@ pub async fn delete_match_keys(conn: &mut AnyConnection, lead_id: &str) -> Resul
 pub async fn find_by_match_keys(
     conn: &mut AnyConnection,
     keys: &[String],
-    keep_block: impl Fn(&str, usize) -> bool,
+    mut keep_block: impl FnMut(&str, usize) -> bool,
 ) -> Result<HashMap<String, Vec<String>>> {
     let mut kept: Vec<String> = Vec::with_capacity(keys.len());
     // Leads' own keys and their aliases' keys make one block.

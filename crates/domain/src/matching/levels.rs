@@ -7,9 +7,10 @@
 //! not disagreements.
 
 use super::model::TermFrequencies;
-use super::text::{fold_into, postal_chars, present, street_parts, surname_code};
+use super::text::{postal_chars, present, street_parts, surname_code, StreetParts};
 use super::MatchRecord;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// A field the matcher compares.
 #[derive(
@@ -188,15 +189,83 @@ pub(crate) struct Observed<'a> {
     pub value: Option<&'a str>,
 }
 
-/// Reusable buffers, so comparing many candidates does not allocate per pair.
-#[derive(Default)]
-pub(crate) struct Scratch {
-    a_first: String,
-    b_first: String,
-    a_last: String,
-    b_last: String,
-    fa: String,
-    fb: String,
+/// A record's values as the comparison reads them — names, company and city folded,
+/// postcode characters, street parts, Soundex codes — worked out once per record
+/// instead of once per pair (folding is most of a comparison's cost). An empty string
+/// stands for a missing value.
+#[derive(Debug, Clone, Default)]
+pub struct Folded {
+    first: String,
+    last: String,
+    company: String,
+    postal: String,
+    city: String,
+    street: Option<StreetParts>,
+    first_code: Option<String>,
+    last_code: Option<String>,
+}
+
+impl Folded {
+    pub fn of(r: &MatchRecord) -> Folded {
+        let fold = |v: &Option<String>| present(v).map(super::text::folded).unwrap_or_default();
+        let first = fold(&r.first_name);
+        let last = fold(&r.last_name);
+        Folded {
+            first_code: surname_code(&first),
+            last_code: surname_code(&last),
+            first,
+            last,
+            company: fold(&r.company_key),
+            postal: present(&r.postal_code)
+                .map(|p| postal_chars(p).collect())
+                .unwrap_or_default(),
+            city: fold(&r.city),
+            street: present(&r.street).map(street_parts),
+        }
+    }
+}
+
+/// A record made ready to be compared with many others (see [`Folded`]): what the
+/// capture pipeline keeps for its candidates.
+#[derive(Debug, Clone)]
+pub struct Comparable {
+    record: MatchRecord,
+    folded: Folded,
+}
+
+impl Comparable {
+    pub fn new(record: MatchRecord) -> Comparable {
+        let folded = Folded::of(&record);
+        Comparable { record, folded }
+    }
+
+    pub fn record(&self) -> &MatchRecord {
+        &self.record
+    }
+}
+
+impl From<MatchRecord> for Comparable {
+    fn from(record: MatchRecord) -> Comparable {
+        Comparable::new(record)
+    }
+}
+
+/// Something matching can compare: a plain [`MatchRecord`] (folded on the spot) or a
+/// [`Comparable`] (folded once).
+pub trait Comparand {
+    fn view(&self) -> (&MatchRecord, Cow<'_, Folded>);
+}
+
+impl Comparand for MatchRecord {
+    fn view(&self) -> (&MatchRecord, Cow<'_, Folded>) {
+        (self, Cow::Owned(Folded::of(self)))
+    }
+}
+
+impl Comparand for Comparable {
+    fn view(&self) -> (&MatchRecord, Cow<'_, Folded>) {
+        (&self.record, Cow::Borrowed(&self.folded))
+    }
 }
 
 /// Term frequencies the comparison itself uses (to tell two established names from a
@@ -216,12 +285,11 @@ enum Locality {
 
 /// Compares two records field by field, calling `out` once per field both carry, in
 /// [`Field::ALL`] order.
-pub(crate) fn observe(
-    a: &MatchRecord,
-    b: &MatchRecord,
+pub(crate) fn observe<'v>(
+    (a, fa): (&MatchRecord, &'v Folded),
+    (b, fb): (&MatchRecord, &'v Folded),
     freqs: NameFrequencies<'_>,
-    scratch: &mut Scratch,
-    out: &mut impl FnMut(Observed<'_>),
+    out: &mut impl FnMut(Observed<'v>),
 ) {
     let exact = |field, same: bool| Observed {
         field,
@@ -236,33 +304,25 @@ pub(crate) fn observe(
         out(exact(Field::Phone, x == y));
     }
 
-    // Names: fold all four once, then look for a swap before grading each.
-    let Scratch {
-        a_first,
-        b_first,
-        a_last,
-        b_last,
-        fa,
-        fb,
-    } = scratch;
-    fold_opt(&a.first_name, a_first);
-    fold_opt(&b.first_name, b_first);
-    fold_opt(&a.last_name, a_last);
-    fold_opt(&b.last_name, b_last);
-    let first = (!a_first.is_empty() && !b_first.is_empty())
-        .then(|| name_level(a_first, b_first, true, freqs.first));
-    let last = (!a_last.is_empty() && !b_last.is_empty())
-        .then(|| name_level(a_last, b_last, false, freqs.last));
+    // Names: look for a swap before grading each.
+    let first = (!fa.first.is_empty() && !fb.first.is_empty()).then(|| {
+        let codes = (fa.first_code.as_deref(), fb.first_code.as_deref());
+        name_level(&fa.first, &fb.first, codes, true, freqs.first)
+    });
+    let last = (!fa.last.is_empty() && !fb.last.is_empty()).then(|| {
+        let codes = (fa.last_code.as_deref(), fb.last_code.as_deref());
+        name_level(&fa.last, &fb.last, codes, false, freqs.last)
+    });
     let swapped = matches!(first, Some((Level::Disagree, _)))
-        && near(a_first, b_last)
-        && near(a_last, b_first);
+        && near(&fa.first, &fb.last)
+        && near(&fa.last, &fb.first);
     if let Some((level, sim)) = first {
         let level = if swapped { Level::Swapped } else { level };
         out(Observed {
             field: Field::FirstName,
             level,
             similarity: Some(sim),
-            value: (level == Level::Exact).then_some(a_first.as_str()),
+            value: (level == Level::Exact).then_some(fa.first.as_str()),
         });
     }
     if let Some((level, sim)) = last {
@@ -271,34 +331,31 @@ pub(crate) fn observe(
             field: Field::LastName,
             level,
             similarity: Some(sim),
-            value: (level == Level::Exact).then_some(a_last.as_str()),
+            value: (level == Level::Exact).then_some(fa.last.as_str()),
         });
     }
 
-    if let (Some(x), Some(y)) = (present(&a.company_key), present(&b.company_key)) {
-        fold_into(x, fa);
-        fold_into(y, fb);
-        if !fa.is_empty() && !fb.is_empty() {
-            let (level, sim) = if fa == fb {
-                (Level::Exact, 1.0)
+    let (ca, cb) = (&fa.company, &fb.company);
+    if !ca.is_empty() && !cb.is_empty() {
+        let (level, sim) = if ca == cb {
+            (Level::Exact, 1.0)
+        } else {
+            let sim = strsim::jaro_winkler(ca, cb);
+            let shorter = ca.chars().count().min(cb.chars().count());
+            let one_slip = shorter >= 5 && strsim::osa_distance(ca, cb) <= 1;
+            let level = if sim >= COMPANY_CLOSE_JW || one_slip {
+                Level::Close
             } else {
-                let sim = strsim::jaro_winkler(fa, fb);
-                let shorter = fa.chars().count().min(fb.chars().count());
-                let one_slip = shorter >= 5 && strsim::osa_distance(fa, fb) <= 1;
-                let level = if sim >= COMPANY_CLOSE_JW || one_slip {
-                    Level::Close
-                } else {
-                    Level::Disagree
-                };
-                (level, sim)
+                Level::Disagree
             };
-            out(Observed {
-                field: Field::Company,
-                level,
-                similarity: Some(sim),
-                value: (level == Level::Exact).then_some(fa.as_str()),
-            });
-        }
+            (level, sim)
+        };
+        out(Observed {
+            field: Field::Company,
+            level,
+            similarity: Some(sim),
+            value: (level == Level::Exact).then_some(ca.as_str()),
+        });
     }
     if let (Some(x), Some(y)) = (present(&a.domain), present(&b.domain)) {
         out(exact(Field::Domain, x.eq_ignore_ascii_case(y)));
@@ -314,16 +371,13 @@ pub(crate) fn observe(
     } else {
         Locality::Unknown
     };
-    if let (Some(x), Some(y)) = (present(&a.postal_code), present(&b.postal_code)) {
-        fa.clear();
-        fa.extend(postal_chars(x));
-        fb.clear();
-        fb.extend(postal_chars(y));
-        if !fa.is_empty() && !fb.is_empty() {
+    let (pa, pb) = (&fa.postal, &fb.postal);
+    if present(&a.postal_code).is_some() && present(&b.postal_code).is_some() {
+        if !pa.is_empty() && !pb.is_empty() {
             let level = if countries_differ {
                 Level::Disagree
             } else {
-                postal_level(fa, fb)
+                postal_level(pa, pb)
             };
             if !countries_differ {
                 locality = if level == Level::Disagree {
@@ -336,23 +390,17 @@ pub(crate) fn observe(
                 field: Field::PostalCode,
                 level,
                 similarity: None,
-                value: (level == Level::Exact).then_some(fa.as_str()),
+                value: (level == Level::Exact).then_some(pa.as_str()),
             });
         }
-    } else if !countries_differ {
-        if let (Some(x), Some(y)) = (present(&a.city), present(&b.city)) {
-            fold_into(x, fa);
-            fold_into(y, fb);
-            if !fa.is_empty() && !fb.is_empty() {
-                locality = if fa == fb || strsim::osa_distance(fa, fb) <= 1 {
-                    Locality::Same
-                } else {
-                    Locality::Other
-                };
-            }
-        }
+    } else if !countries_differ && !fa.city.is_empty() && !fb.city.is_empty() {
+        locality = if fa.city == fb.city || strsim::osa_distance(&fa.city, &fb.city) <= 1 {
+            Locality::Same
+        } else {
+            Locality::Other
+        };
     }
-    if let (Some(x), Some(y)) = (present(&a.street), present(&b.street)) {
+    if let (Some(x), Some(y)) = (&fa.street, &fb.street) {
         if let Some((level, sim)) = street_level(x, y, locality) {
             out(Observed {
                 field: Field::Street,
@@ -372,13 +420,6 @@ pub(crate) fn observe(
     }
 }
 
-fn fold_opt(v: &Option<String>, out: &mut String) {
-    match present(v) {
-        Some(s) => fold_into(s, out),
-        None => out.clear(),
-    }
-}
-
 /// Exact or close, for the swap test.
 fn near(a: &str, b: &str) -> bool {
     !a.is_empty() && !b.is_empty() && (a == b || typo_close(a, b))
@@ -393,7 +434,13 @@ fn typo_close(a: &str, b: &str) -> bool {
 }
 
 /// Grades two folded, non-empty names.
-fn name_level(a: &str, b: &str, first: bool, tf: Option<&TermFrequencies>) -> (Level, f64) {
+fn name_level(
+    a: &str,
+    b: &str,
+    (code_a, code_b): (Option<&str>, Option<&str>),
+    first: bool,
+    tf: Option<&TermFrequencies>,
+) -> (Level, f64) {
     if a == b {
         return (Level::Exact, 1.0);
     }
@@ -409,7 +456,7 @@ fn name_level(a: &str, b: &str, first: bool, tf: Option<&TermFrequencies>) -> (L
     // few letters tell them apart or however alike they sound (Mark and Mary, Maria
     // and Mary, Michael and Michelle): a household has such pairs, a typo rarely
     // produces another common name.
-    let sound_alike = surname_code(a) == surname_code(b);
+    let sound_alike = code_a == code_b;
     if established_pair(a, b, tf) {
         return (Level::Disagree, sim);
     }
@@ -456,9 +503,7 @@ fn postal_level(a: &str, b: &str) -> Level {
     }
 }
 
-fn street_level(a: &str, b: &str, locality: Locality) -> Option<(Level, f64)> {
-    let pa = street_parts(a);
-    let pb = street_parts(b);
+fn street_level(pa: &StreetParts, pb: &StreetParts, locality: Locality) -> Option<(Level, f64)> {
     if pa.is_empty() || pb.is_empty() {
         return None;
     }
@@ -636,7 +681,8 @@ mod tests {
         freqs: NameFrequencies<'_>,
     ) -> Vec<(Field, Level)> {
         let mut out = Vec::new();
-        observe(a, b, freqs, &mut Scratch::default(), &mut |o| {
+        let (fa, fb) = (Folded::of(a), Folded::of(b));
+        observe((a, &fa), (b, &fb), freqs, &mut |o| {
             out.push((o.field, o.level))
         });
         out

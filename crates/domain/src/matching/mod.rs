@@ -36,7 +36,7 @@ mod text;
 mod train;
 
 pub use blocking::{blocking_keys, is_strong_key, MAX_WEAK_BLOCK, PASSES};
-pub use levels::{Field, Level};
+pub use levels::{Comparable, Comparand, Field, Folded, Level};
 pub use model::{
     FieldParams, LevelParams, MatchModel, ModelOrigin, TermFrequencies, TrainingSummary,
 };
@@ -45,7 +45,7 @@ pub use train::{fit_mixture, train, Mixture, Pattern, TrainingError, TrainingOpt
 pub(crate) use text::same_street;
 
 use crate::normalize::NormalizedLead;
-use levels::{observe, NameFrequencies, Observed, Scratch};
+use levels::{observe, NameFrequencies, Observed};
 use serde::{Deserialize, Serialize};
 
 /// The comparable view of a lead: only the values matching looks at, already normalised.
@@ -201,18 +201,16 @@ impl Guard {
 
 /// Scores a pair without building an explanation: (score, guarded).
 fn score_pair(
-    a: &MatchRecord,
-    b: &MatchRecord,
+    (a, fa): (&MatchRecord, &Folded),
+    (b, fb): (&MatchRecord, &Folded),
     model: &MatchModel,
-    scratch: &mut Scratch,
 ) -> (f64, bool) {
     let mut score = 0.0;
     let mut guard = Guard::default();
     observe(
-        a,
-        b,
+        (a, fa),
+        (b, fb),
         name_frequencies(model),
-        scratch,
         &mut |o: Observed<'_>| {
             score += model.weight(o.field, o.level, o.value);
             guard.see(o.field, o.level);
@@ -232,14 +230,18 @@ fn name_frequencies(model: &MatchModel) -> NameFrequencies<'_> {
 ///
 /// Symmetric: `compare(a, b, m)` and `compare(b, a, m)` give the same score.
 pub fn compare(a: &MatchRecord, b: &MatchRecord, model: &MatchModel) -> MatchEvidence {
+    compare_views(a, b, model)
+}
+
+fn compare_views(a: &impl Comparand, b: &impl Comparand, model: &MatchModel) -> MatchEvidence {
+    let ((a, fa), (b, fb)) = (a.view(), b.view());
     let mut comparisons = Vec::with_capacity(10);
     let mut score = 0.0;
     let mut guard = Guard::default();
     observe(
-        a,
-        b,
+        (a, &fa),
+        (b, &fb),
         name_frequencies(model),
-        &mut Scratch::default(),
         &mut |o: Observed<'_>| {
             let weight = model.weight(o.field, o.level, o.value);
             score += weight;
@@ -293,18 +295,20 @@ fn decision_rank(d: MatchDecision) -> u8 {
 /// beats a higher-scoring `Possible` held back by the household guard — typically a
 /// household member of the person found), then by score; ties keep the input order.
 /// Each result carries its explanation.
-pub fn all_matches<'a, K: Clone>(
-    incoming: &MatchRecord,
-    candidates: impl IntoIterator<Item = (K, &'a MatchRecord)>,
+pub fn all_matches<'a, K: Clone, R: Comparand + 'a>(
+    incoming: &impl Comparand,
+    candidates: impl IntoIterator<Item = (K, &'a R)>,
     model: &MatchModel,
 ) -> Vec<MatchResult<K>> {
-    let mut scratch = Scratch::default();
-    let mut found: Vec<(K, &MatchRecord, MatchDecision, f64)> = Vec::new();
-    for (key, record) in candidates {
-        let (score, guarded) = score_pair(incoming, record, model, &mut scratch);
+    let (record, folded) = incoming.view();
+    let incoming_view = (record, folded.as_ref());
+    let mut found: Vec<(K, &R, MatchDecision, f64)> = Vec::new();
+    for (key, candidate) in candidates {
+        let (c, fc) = candidate.view();
+        let (score, guarded) = score_pair(incoming_view, (c, &fc), model);
         let decision = decide_parts(model.probability(score), guarded, model);
         if decision != MatchDecision::Distinct {
-            found.push((key, record, decision, score));
+            found.push((key, candidate, decision, score));
         }
     }
     // A stable sort keeps the input order among equals.
@@ -317,7 +321,7 @@ pub fn all_matches<'a, K: Clone>(
         .into_iter()
         .map(|(candidate, record, decision, _)| MatchResult {
             candidate,
-            evidence: compare(incoming, record, model),
+            evidence: compare_views(incoming, record, model),
             decision,
         })
         .collect()
@@ -328,22 +332,27 @@ pub fn all_matches<'a, K: Clone>(
 /// per-candidate cost low. When the record is sure for two candidates that the
 /// household guard keeps apart from each other (it names no first name, and two
 /// members of the household are leads), it is only `Possible`.
-pub fn best_match<'a, K: Clone>(
-    incoming: &MatchRecord,
-    candidates: impl IntoIterator<Item = (K, &'a MatchRecord)>,
+///
+/// Candidates may be plain [`MatchRecord`]s or, cheaper when each is compared with
+/// many records, [`Comparable`]s.
+pub fn best_match<'a, K: Clone, R: Comparand + 'a>(
+    incoming: &impl Comparand,
+    candidates: impl IntoIterator<Item = (K, &'a R)>,
     model: &MatchModel,
 ) -> Option<MatchResult<K>> {
-    let mut scratch = Scratch::default();
-    let mut best: Option<(K, &MatchRecord, MatchDecision, f64)> = None;
-    let mut sure: Vec<&MatchRecord> = Vec::new();
-    for (key, record) in candidates {
-        let (score, guarded) = score_pair(incoming, record, model, &mut scratch);
+    let (record, folded) = incoming.view();
+    let incoming_view = (record, folded.as_ref());
+    let mut best: Option<(K, &R, MatchDecision, f64)> = None;
+    let mut sure: Vec<&R> = Vec::new();
+    for (key, candidate) in candidates {
+        let (c, fc) = candidate.view();
+        let (score, guarded) = score_pair(incoming_view, (c, &fc), model);
         let decision = decide_parts(model.probability(score), guarded, model);
         if decision == MatchDecision::Distinct {
             continue;
         }
         if decision == MatchDecision::Sure {
-            sure.push(record);
+            sure.push(candidate);
         }
         let better = match &best {
             None => true,
@@ -354,22 +363,24 @@ pub fn best_match<'a, K: Clone>(
             }
         };
         if better {
-            best = Some((key, record, decision, score));
+            best = Some((key, candidate, decision, score));
         }
     }
     // A record that surely matches two members of one household (a letter with only
     // the surname and the address) could be either: a person decides.
-    if let Some((_, record, decision @ MatchDecision::Sure, _)) = &mut best {
+    if let Some((_, winner, decision @ MatchDecision::Sure, _)) = &mut best {
+        let (w, fw) = winner.view();
         let ambiguous = sure.iter().any(|other| {
-            !std::ptr::eq(*other, *record) && score_pair(record, other, model, &mut scratch).1
+            let (o, fo) = other.view();
+            !std::ptr::eq(*other, *winner) && score_pair((w, &fw), (o, &fo), model).1
         });
         if ambiguous {
             *decision = MatchDecision::Possible;
         }
     }
-    best.map(|(candidate, record, decision, _)| MatchResult {
+    best.map(|(candidate, winner, decision, _)| MatchResult {
         candidate,
-        evidence: compare(incoming, record, model),
+        evidence: compare_views(incoming, winner, model),
         decision,
     })
 }

@@ -13,7 +13,7 @@
 //!    names, say) that the data barely shows keeps a sensible weight.
 
 use super::blocking::{blocking_keys, MAX_WEAK_BLOCK};
-use super::levels::{observe, Field, NameFrequencies, Scratch};
+use super::levels::{observe, Field, Folded, NameFrequencies};
 use super::model::{
     FieldParams, LevelParams, MatchModel, ModelOrigin, TermFrequencies, TrainingSummary,
 };
@@ -313,13 +313,12 @@ fn candidate_pairs(records: &[MatchRecord], max_pairs: usize) -> Vec<(u32, u32)>
 /// The comparison pattern of a pair under `model` (whose term frequencies tell
 /// established names apart).
 pub(crate) fn pattern_of(
-    a: &MatchRecord,
-    b: &MatchRecord,
+    a: (&MatchRecord, &Folded),
+    b: (&MatchRecord, &Folded),
     freqs: NameFrequencies<'_>,
-    scratch: &mut Scratch,
 ) -> Pattern {
     let mut pattern: Pattern = [None; 10];
-    observe(a, b, freqs, scratch, &mut |o| {
+    observe(a, b, freqs, &mut |o| {
         let index = o
             .field
             .levels()
@@ -382,15 +381,12 @@ pub fn train(
             needed: options.min_pairs,
         });
     }
-    let mut scratch = Scratch::default();
+    // Records take part in many pairs: fold each once.
+    let folded: Vec<Folded> = records.iter().map(Folded::of).collect();
     let mut counted: HashMap<Pattern, u64> = HashMap::new();
     for &(i, j) in &pairs {
-        let p = pattern_of(
-            &records[i as usize],
-            &records[j as usize],
-            freqs,
-            &mut scratch,
-        );
+        let (i, j) = (i as usize, j as usize);
+        let p = pattern_of((&records[i], &folded[i]), (&records[j], &folded[j]), freqs);
         *counted.entry(p).or_default() += 1;
     }
     let mut patterns: Vec<(Pattern, u64)> = counted.into_iter().collect();
