@@ -342,7 +342,7 @@ pub(crate) fn observe<'v>(
         } else {
             let sim = strsim::jaro_winkler(ca, cb);
             let shorter = ca.chars().count().min(cb.chars().count());
-            let one_slip = shorter >= 5 && strsim::osa_distance(ca, cb) <= 1;
+            let one_slip = shorter >= 5 && edits_within(ca, cb, 1);
             let level = if sim >= COMPANY_CLOSE_JW || one_slip {
                 Level::Close
             } else {
@@ -394,7 +394,7 @@ pub(crate) fn observe<'v>(
             });
         }
     } else if !countries_differ && !fa.city.is_empty() && !fb.city.is_empty() {
-        locality = if fa.city == fb.city || strsim::osa_distance(&fa.city, &fb.city) <= 1 {
+        locality = if fa.city == fb.city || edits_within(&fa.city, &fb.city, 1) {
             Locality::Same
         } else {
             Locality::Other
@@ -420,6 +420,18 @@ pub(crate) fn observe<'v>(
     }
 }
 
+/// Whether `a` and `b` are at most `k` edits apart (optimal string alignment: insert,
+/// delete, substitute, swap two neighbours). Most pairs differ in length by more than
+/// `k`, which settles it without the distance matrix; comparing a record with its
+/// candidates asks this millions of times per import.
+fn edits_within(a: &str, b: &str, k: usize) -> bool {
+    if a.len().abs_diff(b.len()) > k * 4 {
+        return false; // more characters apart than `k` edits can bridge, even in UTF-8
+    }
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    la.abs_diff(lb) <= k && strsim::osa_distance(a, b) <= k
+}
+
 /// Exact or close, for the swap test.
 fn near(a: &str, b: &str) -> bool {
     !a.is_empty() && !b.is_empty() && (a == b || typo_close(a, b))
@@ -429,8 +441,8 @@ fn near(a: &str, b: &str) -> bool {
 /// long ones.
 fn typo_close(a: &str, b: &str) -> bool {
     let shorter = a.chars().count().min(b.chars().count());
-    let d = strsim::osa_distance(a, b);
-    (d == 1 && shorter >= 3) || (d <= 2 && shorter >= 8)
+    let allowed = if shorter >= 8 { 2 } else { 1 };
+    shorter >= 3 && edits_within(a, b, allowed)
 }
 
 /// Grades two folded, non-empty names.
@@ -525,8 +537,7 @@ fn street_level(pa: &StreetParts, pb: &StreetParts, locality: Locality) -> Optio
             let same_name = pa.name == pb.name;
             let close_name = same_name
                 || sim >= STREET_CLOSE_JW
-                || strsim::osa_distance(&pa.name, &pb.name) <= 2
-                    && pa.name.len().min(pb.name.len()) >= 6;
+                || edits_within(&pa.name, &pb.name, 2) && pa.name.len().min(pb.name.len()) >= 6;
             let numbers_known = !pa.number.is_empty() && !pb.number.is_empty();
             let level = if !close_name {
                 Level::Disagree
@@ -694,6 +705,43 @@ mod tests {
 
     fn last_level(x: &str, y: &str) -> Level {
         levels_of(&rec("Ann", x), &rec("Ann", y))[1].1
+    }
+
+    #[test]
+    fn edits_within_agrees_with_the_full_distance() {
+        let words = [
+            "",
+            "a",
+            "ab",
+            "ba",
+            "abc",
+            "acb",
+            "lisa",
+            "lusa",
+            "müller",
+            "muller",
+            "mueller",
+            "jonhson",
+            "johnson",
+            "johnsons",
+            "straße",
+            "strasse",
+            "東京",
+            "東京都",
+            "smith",
+            "smyth",
+            "katherine",
+            "catherine",
+            "kathrine",
+        ];
+        for a in words {
+            for b in words {
+                let d = strsim::osa_distance(a, b);
+                for k in 0..3 {
+                    assert_eq!(edits_within(a, b, k), d <= k, "{a:?} {b:?} k={k}");
+                }
+            }
+        }
     }
 
     #[test]
