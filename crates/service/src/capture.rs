@@ -674,7 +674,7 @@ impl App {
                             .iter()
                             .any(|c| ALIAS_FIELDS.contains(&c.field.as_str()))
                         {
-                            batch.add_alias(&lead_id, record.clone(), keys.clone(), at);
+                            batch.add_alias(&lead_id, record, keys, at);
                         }
                         payload["outcome"] = json!("merged");
                         payload["filled"] = json!(filled);

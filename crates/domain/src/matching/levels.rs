@@ -244,12 +244,6 @@ impl Comparable {
     }
 }
 
-impl From<MatchRecord> for Comparable {
-    fn from(record: MatchRecord) -> Comparable {
-        Comparable::new(record)
-    }
-}
-
 /// Something matching can compare: a plain [`MatchRecord`] (folded on the spot) or a
 /// [`Comparable`] (folded once).
 pub trait Comparand {

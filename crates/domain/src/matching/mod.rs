@@ -230,17 +230,21 @@ fn name_frequencies(model: &MatchModel) -> NameFrequencies<'_> {
 ///
 /// Symmetric: `compare(a, b, m)` and `compare(b, a, m)` give the same score.
 pub fn compare(a: &MatchRecord, b: &MatchRecord, model: &MatchModel) -> MatchEvidence {
-    compare_views(a, b, model)
+    explain((a, &Folded::of(a)), (b, &Folded::of(b)), model)
 }
 
-fn compare_views(a: &impl Comparand, b: &impl Comparand, model: &MatchModel) -> MatchEvidence {
-    let ((a, fa), (b, fb)) = (a.view(), b.view());
+/// [`compare`] on records already folded.
+fn explain(
+    (a, fa): (&MatchRecord, &Folded),
+    (b, fb): (&MatchRecord, &Folded),
+    model: &MatchModel,
+) -> MatchEvidence {
     let mut comparisons = Vec::with_capacity(10);
     let mut score = 0.0;
     let mut guard = Guard::default();
     observe(
-        (a, &fa),
-        (b, &fb),
+        (a, fa),
+        (b, fb),
         name_frequencies(model),
         &mut |o: Observed<'_>| {
             let weight = model.weight(o.field, o.level, o.value);
@@ -319,10 +323,13 @@ pub fn all_matches<'a, K: Clone, R: Comparand + 'a>(
     });
     found
         .into_iter()
-        .map(|(candidate, record, decision, _)| MatchResult {
-            candidate,
-            evidence: compare_views(incoming, record, model),
-            decision,
+        .map(|(candidate, record, decision, _)| {
+            let (c, fc) = record.view();
+            MatchResult {
+                candidate,
+                evidence: explain(incoming_view, (c, &fc), model),
+                decision,
+            }
         })
         .collect()
 }
@@ -378,10 +385,13 @@ pub fn best_match<'a, K: Clone, R: Comparand + 'a>(
             *decision = MatchDecision::Possible;
         }
     }
-    best.map(|(candidate, winner, decision, _)| MatchResult {
-        candidate,
-        evidence: compare_views(incoming, winner, model),
-        decision,
+    best.map(|(candidate, winner, decision, _)| {
+        let (w, fw) = winner.view();
+        MatchResult {
+            candidate,
+            evidence: explain(incoming_view, (w, &fw), model),
+            decision,
+        }
     })
 }
 
