@@ -44,6 +44,15 @@ pub enum Command {
     /// Learn or show the duplicate-matching model of this database.
     #[command(subcommand)]
     Matching(MatchingCommand),
+    /// Find duplicates among the stored leads (after the match rules changed, or
+    /// after leads came in without matching): merge the sure ones, each undoably,
+    /// and queue the possible ones for review (GET /api/v1/duplicates).
+    Dedupe(DedupeArgs),
+    /// Undo merges exactly, by merge id (as `dedupe` prints them); newest first.
+    UndoMerge {
+        #[arg(required = true)]
+        merge_ids: Vec<String>,
+    },
     /// Import a CSV list of leads.
     Import(ImportArgs),
     /// Load the generated demo data set into an empty database.
@@ -243,4 +252,16 @@ pub struct ImportArgs {
     /// Write the per-row report (line, outcome, lead_id, reason) to this CSV file.
     #[arg(long)]
     pub report: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DedupeArgs {
+    /// Merge pairs at least this probable (0 to 1); default the model's
+    /// sure_probability (`leadline matching show`). Pairs below it that are at least
+    /// possible are queued for review.
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Change nothing; report what would be merged and queued.
+    #[arg(long)]
+    pub dry_run: bool,
 }

@@ -162,6 +162,25 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Dedupe(args) => dedupe(&cli.database_url, args).await,
+        Command::UndoMerge { merge_ids } => {
+            let app = open_existing(&cli.database_url).await?;
+            let mut ids = merge_ids;
+            // Merge ids grow with time: the newest first, as undo requires.
+            ids.sort_by(|a, b| b.cmp(a));
+            ids.dedup();
+            for id in ids {
+                let merge = app
+                    .undo_merge(&leadline_domain::access::LeadScope::All, id.trim(), "cli")
+                    .await
+                    .map_err(|e| anyhow::anyhow!("merge {id}: {}", describe(e)))?;
+                println!(
+                    "undid merge {}: lead {} is separate from {} again",
+                    merge.id, merge.merged_id, merge.survivor_id
+                );
+            }
+            Ok(())
+        }
         Command::Import(args) => import(&cli.database_url, args).await,
         Command::Demo { leads, seed } => {
             let app = open(&cli.database_url).await?;
@@ -228,6 +247,71 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn dedupe(database_url: &str, args: cli::DedupeArgs) -> anyhow::Result<()> {
+    let app = open_existing(database_url).await?;
+    let options = leadline_service::dedupe::DedupeOptions {
+        threshold: args.threshold,
+        dry_run: args.dry_run,
+        actor: "cli:dedupe".into(),
+    };
+    let r = app.dedupe(&options).await.map_err(describe)?;
+    let (would, merged, queued) = if r.dry_run {
+        ("dry run, nothing changed: ", "would merge", "would queue")
+    } else {
+        ("", "merged", "queued")
+    };
+    println!(
+        "{would}dedupe run {} (merge from probability {}, queue from {})",
+        r.run_id, r.threshold, r.possible_probability
+    );
+    println!("  leads scanned:  {}", r.leads_scanned);
+    println!("  pairs compared: {}", r.pairs_compared);
+    println!("  pairs found:    {}", r.pairs_found);
+    println!("  {merged}: {}", r.merged.len());
+    for m in &r.merged {
+        println!(
+            "    {} into {} (probability {:.6}, score {:.1}){}",
+            m.merged_id,
+            m.survivor_id,
+            m.probability,
+            m.score,
+            m.merge_id
+                .as_deref()
+                .map(|id| format!(" merge {id}"))
+                .unwrap_or_default()
+        );
+    }
+    println!(
+        "  {queued} for review: {} (held back from merging: {} by the household guard, {} because a lead was already merged in this run)",
+        r.queued, r.held_back_guarded, r.held_back_merged_in_run
+    );
+    println!(
+        "  skipped: {} dismissed before, {} already in the queue",
+        r.skipped_dismissed, r.skipped_queued
+    );
+    for f in &r.failed {
+        println!(
+            "  not merged: {} and {}: {}",
+            f.lead_ids[0], f.lead_ids[1], f.reason
+        );
+    }
+    let ids: Vec<&str> = r
+        .merged
+        .iter()
+        .filter_map(|m| m.merge_id.as_deref())
+        .collect();
+    if !ids.is_empty() {
+        println!(
+            "undo every merge of this run with: leadline undo-merge {}",
+            ids.join(" ")
+        );
+    }
+    if r.queued > 0 && !r.dry_run {
+        println!("review the queued pairs at GET /api/v1/duplicates");
+    }
+    Ok(())
 }
 
 /// `--working-hours` (shorthand or JSON) and `--time-zone` as the API's

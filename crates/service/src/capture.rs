@@ -166,6 +166,9 @@ struct WorkingLead {
     is_new: bool,
     dirty: bool,
     touches: i64,
+    /// The blocking keys of its values as they stand, once computed (a new lead's, or
+    /// after a merge filled fields): written with the lead.
+    keys: Option<Vec<String>>,
 }
 
 /// Everything one batch reads and will write.
@@ -197,6 +200,8 @@ struct Batch {
     /// their blocking keys as `(key, alias id)`.
     aliases: Vec<LeadAlias>,
     alias_keys: Vec<(String, String)>,
+    /// Pairs for the duplicates review queue (see `duplicates::capture_pairs`).
+    pairs: Vec<leadline_store::duplicates::DuplicatePair>,
 }
 
 impl Batch {
@@ -290,6 +295,7 @@ impl Batch {
                     is_new: false,
                     dirty: false,
                     touches,
+                    keys: None,
                 },
             );
         }
@@ -389,7 +395,7 @@ impl Batch {
     ) -> String {
         let id = new_id();
         self.owners.insert(id.clone(), capture.owner_of_created());
-        self.index(&id, keys);
+        self.index(&id, keys.clone());
         self.candidates.insert(id.clone(), match_record);
         self.leads.insert(
             id.clone(),
@@ -409,6 +415,7 @@ impl Batch {
                 is_new: true,
                 dirty: false,
                 touches: 0,
+                keys: Some(keys),
             },
         );
         self.new_order.push(id.clone());
@@ -426,6 +433,25 @@ impl Batch {
     fn visible(&self, capture: &Capture, lead_id: &str) -> bool {
         let scope = capture.scope();
         scope.is_all() || scope.includes(self.owners.get(lead_id).cloned().flatten().as_deref())
+    }
+
+    /// Adds the pairs this capture brings to the duplicates review queue.
+    fn queue_pairs(
+        &mut self,
+        capture: &Capture,
+        new_lead: Option<&str>,
+        matches: &[matching::MatchResult<String>],
+        model: &matching::MatchModel,
+        at: i64,
+    ) {
+        let live = |id: &str| self.survivor(id).to_string();
+        let mut pairs =
+            crate::duplicates::capture_pairs(new_lead, matches, &live, &self.candidates, model, at);
+        for pair in &mut pairs {
+            pair.source_id = Some(capture.source_id.clone());
+            pair.import_id = capture.import_id.clone();
+        }
+        self.pairs.extend(pairs);
     }
 
     /// Keeps what a merged capture brought beyond the lead's own values (another
@@ -464,6 +490,7 @@ impl Batch {
             lead.dirty = true;
             let record = MatchRecord::from_lead(&lead.record.fields);
             let keys = matching::blocking_keys(&record);
+            lead.keys = Some(keys.clone());
             self.candidates
                 .insert(lead_id.to_string(), Comparable::new(record));
             self.index(lead_id, keys);
@@ -646,7 +673,9 @@ impl App {
             }
             let at = capture.occurred_at.unwrap_or(now);
             let candidates = batch.candidates(&keys);
-            let best = matching::best_match(
+            // The best candidate decides; every candidate that is not distinct goes to
+            // the review queue. One comparison per candidate gives both.
+            let matching::RankedMatches { best, all: matches } = matching::rank_matches(
                 &record,
                 candidates
                     .iter()
@@ -714,6 +743,7 @@ impl App {
                         created_at: at,
                     });
                     batch.add_touch(capture, &lead_id, at);
+                    batch.queue_pairs(capture, None, &matches, &model, at);
                     outcome
                 }
                 best => {
@@ -723,6 +753,7 @@ impl App {
                         .map(|m| batch.survivor(&m.candidate).to_string());
                     let lead_id =
                         batch.create(capture, lead, record, keys, duplicate_of.clone(), at);
+                    batch.queue_pairs(capture, Some(&lead_id), &matches, &model, at);
                     let mut payload = source_payload(capture);
                     payload["outcome"] = json!("created");
                     if let (Some(m), Some(other)) = (&possible, &duplicate_of) {
@@ -856,12 +887,17 @@ async fn write_batch(conn: &mut AnyConnection, batch: &mut Batch, now: i64) -> R
     leads::insert_many(conn, &new_leads).await?;
     let mut keys = Vec::new();
     let mut changed = Vec::new();
-    for lead in batch.leads.values() {
+    for lead in batch.leads.values_mut() {
         if lead.is_new || lead.dirty {
-            let record = MatchRecord::from_lead(&lead.record.fields);
-            for key in matching::blocking_keys(&record) {
-                keys.push((key, lead.record.id.clone()));
-            }
+            let lead_keys = match lead.keys.take() {
+                Some(k) => k,
+                None => matching::blocking_keys(&MatchRecord::from_lead(&lead.record.fields)),
+            };
+            keys.extend(
+                lead_keys
+                    .into_iter()
+                    .map(|key| (key, lead.record.id.clone())),
+            );
         }
         if lead.dirty && !lead.is_new {
             changed.push(lead.record.clone());
@@ -875,6 +911,7 @@ async fn write_batch(conn: &mut AnyConnection, batch: &mut Batch, now: i64) -> R
     touches::insert_consents(conn, &batch.consents).await?;
     timeline::append(conn, &batch.events).await?;
     timeline::record_match_decisions(conn, &batch.decisions).await?;
+    leadline_store::duplicates::insert_many(conn, &batch.pairs).await?;
     // A lead its creator owns (a rep's own entry) starts with its work row.
     let owned: Vec<LeadWork> = batch
         .new_order

@@ -52,6 +52,28 @@ impl App {
         other_id: &str,
         actor: &str,
     ) -> Result<MergeRow> {
+        let now = self.now();
+        let _guard = self.capture_lock.lock().await;
+        let mut tx = self.db.begin().await?;
+        let merge = self
+            .merge_in(&mut tx, scope, survivor_id, other_id, actor, now)
+            .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(merge)
+    }
+
+    /// [`App::merge_leads`] inside the caller's transaction; the caller holds the
+    /// capture lock. Pairs of the duplicates queue follow the merged lead to the
+    /// survivor.
+    pub(crate) async fn merge_in(
+        &self,
+        tx: &mut AnyConnection,
+        scope: &LeadScope,
+        survivor_id: &str,
+        other_id: &str,
+        actor: &str,
+        now: i64,
+    ) -> Result<MergeRow> {
         if survivor_id == other_id {
             return Err(ServiceError::invalid(
                 "other_lead_id",
@@ -59,15 +81,12 @@ impl App {
                 "a lead cannot be merged into itself",
             ));
         }
-        let now = self.now();
-        let _guard = self.capture_lock.lock().await;
-        let mut tx = self.db.begin().await?;
-        authorize_lead_in(&mut tx, scope, survivor_id).await?;
-        authorize_lead_in(&mut tx, scope, other_id).await?;
-        let survivor = live_lead(&mut tx, survivor_id).await?;
-        let other = live_lead(&mut tx, other_id).await?;
+        authorize_lead_in(tx, scope, survivor_id).await?;
+        authorize_lead_in(tx, scope, other_id).await?;
+        let survivor = live_lead(tx, survivor_id).await?;
+        let other = live_lead(tx, other_id).await?;
         let snapshot = MergeSnapshot {
-            merged_touches: touches::for_lead(&mut tx, other_id).await?,
+            merged_touches: touches::for_lead(tx, other_id).await?,
             merged_consent_ids: Vec::new(),
             survivor: survivor.clone(),
             merged: other.clone(),
@@ -87,16 +106,17 @@ impl App {
         other.merged_into = Some(survivor_id.to_string());
         other.updated_at = now;
 
-        touches::reassign(&mut tx, other_id, survivor_id).await?;
-        let consent_ids = touches::reassign_consents(&mut tx, other_id, survivor_id).await?;
+        touches::reassign(tx, other_id, survivor_id).await?;
+        let consent_ids = touches::reassign_consents(tx, other_id, survivor_id).await?;
         let snapshot = MergeSnapshot {
             merged_consent_ids: consent_ids,
             ..snapshot
         };
-        leads::update(&mut tx, &survivor).await?;
-        leads::update(&mut tx, &other).await?;
-        reindex(&mut tx, &survivor).await?;
-        reindex(&mut tx, &other).await?;
+        leads::update(tx, &survivor).await?;
+        leads::update(tx, &other).await?;
+        reindex(tx, &survivor).await?;
+        reindex(tx, &other).await?;
+        crate::duplicates::follow_merge(tx, other_id, survivor_id).await?;
 
         let merge = MergeRow {
             id: new_id(),
@@ -107,9 +127,9 @@ impl App {
             created_at: now,
             undone_at: None,
         };
-        merges::insert(&mut tx, &merge).await?;
+        merges::insert(tx, &merge).await?;
         timeline::append(
-            &mut tx,
+            tx,
             &[
                 TimelineEvent::new(
                     survivor_id,
@@ -129,12 +149,14 @@ impl App {
             ],
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
         Ok(merge)
     }
 
     /// Restores both leads of a merge exactly as they were before it.
     /// Both leads must be in the caller's `scope`; otherwise the merge is not found.
+    /// Pairs of the duplicates queue the merge decided (a merge from the queue or by
+    /// `leadline dedupe`) are open again, and pairs that followed the merged lead to
+    /// the survivor stand for it again.
     pub async fn undo_merge(
         &self,
         scope: &LeadScope,
@@ -186,6 +208,7 @@ impl App {
         reindex(&mut tx, &snapshot.survivor).await?;
         reindex(&mut tx, &snapshot.merged).await?;
         merges::mark_undone(&mut tx, merge_id, now).await?;
+        crate::duplicates::follow_undo(&mut tx, &merge).await?;
         let payload = json!({ "merge_id": merge_id });
         timeline::append(
             &mut tx,

@@ -406,6 +406,7 @@ mod tests {
 pub enum Param {
     Text(String),
     Int(i64),
+    Float(f64),
 }
 
 /// Collects bind values for a dynamically built query and hands out their `$n`
@@ -437,6 +438,11 @@ impl Params {
         format!("${}", self.0.len())
     }
 
+    pub fn float(&mut self, value: f64) -> String {
+        self.0.push(Param::Float(value));
+        format!("${}", self.0.len())
+    }
+
     pub fn bind_as<'q, O>(
         self,
         mut q: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
@@ -445,6 +451,7 @@ impl Params {
             q = match p {
                 Param::Text(t) => q.bind(t),
                 Param::Int(i) => q.bind(i),
+                Param::Float(f) => q.bind(f),
             };
         }
         q
@@ -458,6 +465,7 @@ impl Params {
             q = match p {
                 Param::Text(t) => q.bind(t),
                 Param::Int(i) => q.bind(i),
+                Param::Float(f) => q.bind(f),
             };
         }
         q

@@ -6,6 +6,7 @@
 //! `&mut AnyConnection`, so callers decide the transaction boundaries.
 
 pub mod db;
+pub mod duplicates;
 pub mod error;
 pub mod followups;
 pub mod forms;

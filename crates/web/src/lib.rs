@@ -94,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .merge(
             Router::new()
                 .merge(routes::leads::router())
+                .merge(routes::duplicates::router())
                 .merge(routes::forms::router())
                 .merge(routes::catalog::router())
                 .merge(routes::users::router())

@@ -9,8 +9,8 @@
 
 use crate::error::ErrorBody;
 use crate::routes::{
-    forms, health, imports, leads, lifecycle, notifications, public_forms, routing, scoring,
-    tokens, touches, users,
+    duplicates, forms, health, imports, leads, lifecycle, notifications, public_forms, routing,
+    scoring, tokens, touches, users,
 };
 use crate::AppState;
 use axum::routing::get;
@@ -119,6 +119,8 @@ pub struct Operation {
     pub headers: &'static [Header],
     /// The accepted request bodies (one per media type).
     pub request: &'static [Media],
+    /// Whether the request body may be left out.
+    pub body_optional: bool,
     pub responses: &'static [Reply],
 }
 
@@ -131,6 +133,7 @@ const OP: Operation = Operation {
     query: None,
     headers: &[],
     request: &[],
+    body_optional: false,
     responses: &[],
 };
 
@@ -165,6 +168,16 @@ pub const OPERATIONS: &[Operation] = &[
         responses: &[reply("200", "Merged", &[json_of(of::<leads::MergeAnswer>)]), ERR], ..OP },
     Operation { method: "post", path: "/api/v1/merges/{id}/undo", summary: "Undo a merge, restoring both leads exactly",
         responses: &[reply("200", "Undone", &[json_of(of::<leads::UndoAnswer>)]), ERR], ..OP },
+    Operation { path: "/api/v1/duplicates", summary: "The review queue: possible-duplicate pairs whose two leads the caller may both see, most probable first, with evidence; filters and cursor paging",
+        query: Some(inline::<duplicates::DuplicatesQuery>),
+        responses: &[reply("200", "A page of pairs", &[json_of(of::<duplicates::DuplicateList>)]), ERR], ..OP },
+    Operation { method: "post", path: "/api/v1/duplicates/{id}/merge", summary: "Merge the two leads of a pair (the older survives unless survivor_id says otherwise); undoing the merge opens the pair again",
+        request: &[json_of(of::<duplicates::DuplicateMergeBody>)], body_optional: true,
+        responses: &[reply("200", "Merged", &[json_of(of::<duplicates::DuplicateMergeAnswer>)]),
+            reply("409", "The pair was merged or dismissed already", &[json_of(of::<ErrorBody>)]), ERR], ..OP },
+    Operation { method: "post", path: "/api/v1/duplicates/{id}/dismiss", summary: "Not the same person: the pair is dismissed for good, also after either lead is merged into another",
+        responses: &[reply("200", "The dismissed pair", &[json_of(of::<leadline_service::duplicates::DuplicateItem>)]),
+            reply("409", "The pair was merged or dismissed already", &[json_of(of::<ErrorBody>)]), ERR], ..OP },
     Operation { method: "post", path: "/api/v1/forms", summary: "Define a capture form (admin, marketer)",
         request: &[json_of(of::<NewForm>)],
         responses: &[reply("201", "The form with its public url", &[json_of(of::<forms::FormAnswer>)]), ERR], ..OP },
@@ -428,7 +441,7 @@ fn build() -> Value {
                     )
                 })
                 .collect();
-            operation["requestBody"] = json!({ "required": true, "content": content });
+            operation["requestBody"] = json!({ "required": !op.body_optional, "content": content });
         }
         paths
             .entry(op.path.to_string())

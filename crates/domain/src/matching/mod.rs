@@ -295,42 +295,91 @@ fn decision_rank(d: MatchDecision) -> u8 {
     }
 }
 
-/// Every candidate that is not distinct, best first: sure before possible (a `Sure`
-/// beats a higher-scoring `Possible` held back by the household guard — typically a
-/// household member of the person found), then by score; ties keep the input order.
-/// Each result carries its explanation.
+/// A candidate scored against the incoming record, not distinct.
+struct Scored<'a, K, R> {
+    key: K,
+    record: &'a R,
+    decision: MatchDecision,
+    score: f64,
+}
+
+/// Scores every candidate once and keeps those that are not distinct, best first: sure
+/// before possible (a `Sure` beats a higher-scoring `Possible` held back by the
+/// household guard — typically a household member of the person found), then by
+/// score; ties keep the input order.
+fn score_all<'a, K, R: Comparand + 'a>(
+    incoming: (&MatchRecord, &Folded),
+    candidates: impl IntoIterator<Item = (K, &'a R)>,
+    model: &MatchModel,
+) -> Vec<Scored<'a, K, R>> {
+    let mut found = Vec::new();
+    for (key, record) in candidates {
+        let (c, fc) = record.view();
+        let (score, guarded) = score_pair(incoming, (c, &fc), model);
+        let decision = decide_parts(model.probability(score), guarded, model);
+        if decision != MatchDecision::Distinct {
+            found.push(Scored {
+                key,
+                record,
+                decision,
+                score,
+            });
+        }
+    }
+    // A stable sort keeps the input order among equals.
+    found.sort_by(|x, y| {
+        decision_rank(y.decision)
+            .cmp(&decision_rank(x.decision))
+            .then(y.score.total_cmp(&x.score))
+    });
+    found
+}
+
+/// Whether the best of `ranked` is sure but another sure candidate is a member of its
+/// household (the guard keeps the two apart): a record with only the surname and the
+/// address could be either, so a person decides.
+fn ambiguous<K, R: Comparand>(ranked: &[Scored<'_, K, R>], model: &MatchModel) -> bool {
+    let Some((winner, rest)) = ranked.split_first() else {
+        return false;
+    };
+    if winner.decision != MatchDecision::Sure {
+        return false;
+    }
+    let (w, fw) = winner.record.view();
+    rest.iter()
+        .take_while(|o| o.decision == MatchDecision::Sure)
+        .any(|o| {
+            let (r, fr) = o.record.view();
+            score_pair((w, &fw), (r, &fr), model).1
+        })
+}
+
+fn explained<K, R: Comparand>(
+    incoming: (&MatchRecord, &Folded),
+    scored: Scored<'_, K, R>,
+    model: &MatchModel,
+) -> MatchResult<K> {
+    let (c, fc) = scored.record.view();
+    MatchResult {
+        candidate: scored.key,
+        evidence: explain(incoming, (c, &fc), model),
+        decision: scored.decision,
+    }
+}
+
+/// Every candidate that is not distinct, best first (sure before possible, then by
+/// score; ties keep the input order), each with its explanation. The household
+/// ambiguity rule of [`best_match`] is not applied: each result is decided on its own.
 pub fn all_matches<'a, K: Clone, R: Comparand + 'a>(
     incoming: &impl Comparand,
     candidates: impl IntoIterator<Item = (K, &'a R)>,
     model: &MatchModel,
 ) -> Vec<MatchResult<K>> {
     let (record, folded) = incoming.view();
-    let incoming_view = (record, folded.as_ref());
-    let mut found: Vec<(K, &R, MatchDecision, f64)> = Vec::new();
-    for (key, candidate) in candidates {
-        let (c, fc) = candidate.view();
-        let (score, guarded) = score_pair(incoming_view, (c, &fc), model);
-        let decision = decide_parts(model.probability(score), guarded, model);
-        if decision != MatchDecision::Distinct {
-            found.push((key, candidate, decision, score));
-        }
-    }
-    // A stable sort keeps the input order among equals.
-    found.sort_by(|x, y| {
-        decision_rank(y.2)
-            .cmp(&decision_rank(x.2))
-            .then(y.3.total_cmp(&x.3))
-    });
-    found
+    let incoming = (record, folded.as_ref());
+    score_all(incoming, candidates, model)
         .into_iter()
-        .map(|(candidate, record, decision, _)| {
-            let (c, fc) = record.view();
-            MatchResult {
-                candidate,
-                evidence: explain(incoming_view, (c, &fc), model),
-                decision,
-            }
-        })
+        .map(|s| explained(incoming, s, model))
         .collect()
 }
 
@@ -339,60 +388,52 @@ pub fn all_matches<'a, K: Clone, R: Comparand + 'a>(
 /// per-candidate cost low. When the record is sure for two candidates that the
 /// household guard keeps apart from each other (it names no first name, and two
 /// members of the household are leads), it is only `Possible`.
-///
-/// Candidates may be plain [`MatchRecord`]s or, cheaper when each is compared with
-/// many records, [`Comparable`]s.
 pub fn best_match<'a, K: Clone, R: Comparand + 'a>(
     incoming: &impl Comparand,
     candidates: impl IntoIterator<Item = (K, &'a R)>,
     model: &MatchModel,
 ) -> Option<MatchResult<K>> {
     let (record, folded) = incoming.view();
-    let incoming_view = (record, folded.as_ref());
-    let mut best: Option<(K, &R, MatchDecision, f64)> = None;
-    let mut sure: Vec<&R> = Vec::new();
-    for (key, candidate) in candidates {
-        let (c, fc) = candidate.view();
-        let (score, guarded) = score_pair(incoming_view, (c, &fc), model);
-        let decision = decide_parts(model.probability(score), guarded, model);
-        if decision == MatchDecision::Distinct {
-            continue;
-        }
-        if decision == MatchDecision::Sure {
-            sure.push(candidate);
-        }
-        let better = match &best {
-            None => true,
-            Some((_, _, best_decision, best_score)) => {
-                let rank = decision_rank(decision);
-                let best_rank = decision_rank(*best_decision);
-                rank > best_rank || (rank == best_rank && score > *best_score)
-            }
-        };
-        if better {
-            best = Some((key, candidate, decision, score));
-        }
+    let incoming = (record, folded.as_ref());
+    let ranked = score_all(incoming, candidates, model);
+    let ambiguous = ambiguous(&ranked, model);
+    let mut best = explained(incoming, ranked.into_iter().next()?, model);
+    if ambiguous {
+        best.decision = MatchDecision::Possible;
     }
-    // A record that surely matches two members of one household (a letter with only
-    // the surname and the address) could be either: a person decides.
-    if let Some((_, winner, decision @ MatchDecision::Sure, _)) = &mut best {
-        let (w, fw) = winner.view();
-        let ambiguous = sure.iter().any(|other| {
-            let (o, fo) = other.view();
-            !std::ptr::eq(*other, *winner) && score_pair((w, &fw), (o, &fo), model).1
-        });
+    Some(best)
+}
+
+/// What a record's candidates give: the best one as [`best_match`] decides it, and
+/// every one that is not distinct as [`all_matches`] lists them (the best first, with
+/// its own decision). Each candidate is compared once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankedMatches<K> {
+    pub best: Option<MatchResult<K>>,
+    pub all: Vec<MatchResult<K>>,
+}
+
+/// [`best_match`] and [`all_matches`] in one pass over the candidates.
+pub fn rank_matches<'a, K: Clone, R: Comparand + 'a>(
+    incoming: &impl Comparand,
+    candidates: impl IntoIterator<Item = (K, &'a R)>,
+    model: &MatchModel,
+) -> RankedMatches<K> {
+    let (record, folded) = incoming.view();
+    let incoming = (record, folded.as_ref());
+    let ranked = score_all(incoming, candidates, model);
+    let ambiguous = ambiguous(&ranked, model);
+    let all: Vec<MatchResult<K>> = ranked
+        .into_iter()
+        .map(|s| explained(incoming, s, model))
+        .collect();
+    let best = all.first().cloned().map(|mut best| {
         if ambiguous {
-            *decision = MatchDecision::Possible;
+            best.decision = MatchDecision::Possible;
         }
-    }
-    best.map(|(candidate, winner, decision, _)| {
-        let (w, fw) = winner.view();
-        MatchResult {
-            candidate,
-            evidence: explain(incoming_view, (w, &fw), model),
-            decision,
-        }
-    })
+        best
+    });
+    RankedMatches { best, all }
 }
 
 #[cfg(test)]

@@ -1287,3 +1287,62 @@ fn matching_a_record_sure_for_two_household_members_is_only_possible() {
     let r = best_match(&letter, [(1, &emily), (3, &emily_again)], &model).expect("a match");
     assert_eq!(r.decision, MatchDecision::Sure);
 }
+
+#[test]
+fn matching_rank_matches_agrees_with_best_match_and_all_matches() {
+    let model = MatchModel::prior();
+    let member = |first: Option<&str>, street: &str| MatchRecord {
+        first_name: first.map(Into::into),
+        last_name: Some("Goldberg".into()),
+        street: Some(street.into()),
+        postal_code: Some("60613".into()),
+        city: Some("Chicago".into()),
+        ..Default::default()
+    };
+    let emily = member(Some("Emily"), "1422 Lakeview Road");
+    let emily_typo = member(Some("Emiyl"), "1422 Lakeveiw Road");
+    let david = member(Some("David"), "1422 Lakeview Road");
+    let stranger = rec(&[("first", "Alice"), ("last", "Nguyen"), ("postal", "94110")]);
+    let letter = member(None, "1422 Lakeview Road");
+    let pool = [
+        (1, &emily),
+        (2, &emily_typo),
+        (3, &david),
+        (4, &stranger),
+        (5, &letter),
+    ];
+    // Every incoming record against every subset of the pool, in the pool's order.
+    for incoming in [&emily, &emily_typo, &david, &stranger, &letter] {
+        for mask in 0u32..(1 << pool.len()) {
+            let subset: Vec<(i32, &MatchRecord)> = pool
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, c)| *c)
+                .collect();
+            let ranked = rank_matches(incoming, subset.iter().copied(), &model);
+            assert_eq!(
+                ranked.best,
+                best_match(incoming, subset.iter().copied(), &model)
+            );
+            let all = all_matches(incoming, subset.iter().copied(), &model);
+            assert_eq!(ranked.all, all);
+            // The best is the first listed, possibly held back to Possible.
+            match (&ranked.best, all.first()) {
+                (Some(b), Some(f)) => {
+                    assert_eq!((&b.candidate, &b.evidence), (&f.candidate, &f.evidence));
+                }
+                (None, None) => {}
+                other => panic!("best and all disagree: {other:?}"),
+            }
+        }
+    }
+    // The nameless letter with both members on file: listed as sure for each, decided
+    // possible as the best.
+    let ranked = rank_matches(&letter, [(1, &emily), (3, &david)], &model);
+    assert_eq!(
+        ranked.best.map(|b| b.decision),
+        Some(MatchDecision::Possible)
+    );
+    assert!(ranked.all.iter().all(|m| m.decision == MatchDecision::Sure));
+}

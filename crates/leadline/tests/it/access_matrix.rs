@@ -160,6 +160,8 @@ enum Rows {
     Me,
     /// The lead asked for (its id is in the answer).
     TheLead,
+    /// Of the world's duplicate pairs, exactly those whose two leads are in scope.
+    Pairs,
 }
 
 struct Row {
@@ -223,6 +225,11 @@ const MATRIX: &[Row] = &[
     // Merging is for managers, marketers and admins, and needs both leads in scope.
     op("post",   "/api/v1/leads/{id}/merge",                [U, U, U, F, F, S, S, S, S]),
     op("post",   "/api/v1/merges/{id}/undo",                [U, U, U, F, F, S, S, S, S]),
+    // The duplicates queue: everyone reads the pairs whose two leads they both see;
+    // merging or dismissing a pair is a merge decision, with both leads in scope.
+    op("get",    "/api/v1/duplicates",                      [U, U, U, Y, Y, Y, Y, Y, Y]).rows(Rows::Pairs),
+    op("post",   "/api/v1/duplicates/{id}/merge",           [U, U, U, F, F, S, S, S, S]),
+    op("post",   "/api/v1/duplicates/{id}/dismiss",         [U, U, U, F, F, S, S, S, S]),
     // Forms are marketing's.
     op("post",   "/api/v1/forms",                           [U, U, U, F, F, F, F, Y, Y]),
     op("get",    "/api/v1/forms",                           [U, U, U, F, F, F, F, Y, Y]).rows(Rows::AsAdmin("/forms")),
@@ -299,6 +306,8 @@ struct World {
     user: HashMap<Caller, String>,
     /// The fixed leads, by `Kind`.
     lead: [String; 3],
+    /// The fixed duplicate pairs, with the kinds of their two leads.
+    pairs: Vec<(String, [Kind; 2])>,
     /// Every lead made, with its kind: no answer may name one outside the caller's scope.
     all_leads: Mutex<Vec<(String, Kind)>>,
     form_id: String,
@@ -359,6 +368,50 @@ impl World {
         body["merge_id"].as_str().unwrap().to_string()
     }
 
+    /// A new possible-duplicate pair of two leads of `kind`, queued: its id.
+    async fn fresh_pair(&self, srv: &TestServer, kind: Kind) -> String {
+        // Letters only: a surname of this pair alone, so it matches nothing else.
+        let n = self.counter.fetch_add(1, Ordering::SeqCst);
+        let suffix: String = format!("{n:04}")
+            .bytes()
+            .map(|d| char::from(b'a' + (d - b'0')))
+            .collect();
+        let last_name = format!("Quill{suffix}");
+        let company = format!("Quill{suffix} Trading Ltd");
+        let email = format!("robin.{suffix}@quill.example.com");
+        let mut ids = BTreeSet::new();
+        for person in [
+            json!({ "first_name": "Robin", "last_name": last_name, "email": email,
+                    "company": company, "country": "GB" }),
+            json!({ "first_name": "Robin", "last_name": last_name, "company": company }),
+        ] {
+            let (status, body) = call(
+                srv,
+                self,
+                World::maker(kind),
+                Method::POST,
+                "/api/v1/leads",
+                Body::Json(person),
+            )
+            .await;
+            assert_eq!(status, 201, "making {}: {body}", kind.name());
+            let id = body["lead"]["id"].as_str().unwrap().to_string();
+            self.all_leads.lock().unwrap().push((id.clone(), kind));
+            ids.insert(id);
+        }
+        let (status, queue) = srv.send(srv.get("/api/v1/duplicates?limit=500")).await;
+        assert_eq!(status, 200, "{queue}");
+        queue["pairs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| pair_leads(p) == ids)
+            .unwrap_or_else(|| panic!("the two leads {ids:?} are queued as a pair: {queue}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     fn sees_id(&self, caller: Caller, text: &str, asked: &str) -> Vec<String> {
         self.all_leads
             .lock()
@@ -368,6 +421,14 @@ impl World {
             .map(|(id, kind)| format!("{id} ({})", kind.name()))
             .collect()
     }
+}
+
+/// The two lead ids of a listed duplicate pair.
+fn pair_leads(pair: &Value) -> BTreeSet<String> {
+    ["lead_a", "lead_b"]
+        .iter()
+        .filter_map(|k| pair[k]["id"].as_str().map(str::to_string))
+        .collect()
 }
 
 enum Body {
@@ -521,6 +582,7 @@ async fn world(srv: &TestServer) -> World {
         bearer,
         user,
         lead: Default::default(),
+        pairs: Vec::new(),
         all_leads: Mutex::new(Vec::new()),
         form_id: String::new(),
         form_key: String::new(),
@@ -598,6 +660,17 @@ async fn world(srv: &TestServer) -> World {
         w.lead[1].as_str(),
         "the admin sees A's lead may be B's: {a_view}"
     );
+    // The same pair waits in the duplicates queue, for those who see both leads.
+    let (status, queue) = srv.send(srv.get("/api/v1/duplicates")).await;
+    assert_eq!(status, 200, "{queue}");
+    let pairs = queue["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 1, "{queue}");
+    let ab = BTreeSet::from([w.lead[0].clone(), w.lead[1].clone()]);
+    assert_eq!(pair_leads(&pairs[0]), ab, "{queue}");
+    w.pairs.push((
+        pairs[0]["id"].as_str().unwrap().to_string(),
+        [Kind::OfRepA, Kind::OfRepB],
+    ));
 
     let form = srv
         .create_form(json!({ "name": "Matrix", "source": "Website",
@@ -712,6 +785,11 @@ async fn request(srv: &TestServer, w: &World, row: &Row, kind: Option<Kind>) -> 
             let survivor = lead().await;
             let other = lead().await;
             about(survivor, Body::Json(json!({ "other_lead_id": other })))
+        }
+        ("get", "/api/v1/duplicates") => plain(row.path.into(), Body::None),
+        // Without a body: the older lead survives.
+        ("post", "/api/v1/duplicates/{id}/merge" | "/api/v1/duplicates/{id}/dismiss") => {
+            plain(on(&w.fresh_pair(srv, kind?).await), Body::None)
         }
         ("post", "/api/v1/merges/{id}/undo") => {
             plain(on(&w.fresh_merge(srv, kind?).await), Body::None)
@@ -999,6 +1077,17 @@ async fn check_rows(
         }
         Rows::Me => (a.json["user"]["id"].as_str() != w.user.get(&caller).map(String::as_str))
             .then(|| format!("answered as someone else: {}", short(&a.text))),
+        Rows::Pairs => {
+            let got = ids_at(&a.json, "/pairs", "id");
+            let want: BTreeSet<String> = w
+                .pairs
+                .iter()
+                .filter(|(_, kinds)| kinds.iter().all(|k| sees(caller, *k)))
+                .map(|(id, _)| id.clone())
+                .collect();
+            (got.as_ref() != Some(&want))
+                .then(|| format!("listed pairs {got:?}, expected exactly {want:?}"))
+        }
         Rows::TheLead => {
             let id = call.about.as_deref()?;
             (!a.text.contains(id))

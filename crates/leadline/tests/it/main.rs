@@ -10,6 +10,7 @@ mod cli;
 mod cli_newcomer;
 mod conflicts_and_errors;
 mod demo_routing;
+mod duplicates;
 mod engagement_events;
 mod event_stream;
 mod followups;

@@ -1,4 +1,5 @@
 pub mod catalog;
+pub mod duplicates;
 pub mod forms;
 pub mod health;
 pub mod imports;
