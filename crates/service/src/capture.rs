@@ -160,6 +160,30 @@ impl CaptureOutcome {
     }
 }
 
+/// Weak blocking keys whose block was over [`matching::MAX_WEAK_BLOCK`] when a batch
+/// read it. Blocks only grow while leads come in, so such a block is not read again by
+/// this process (it would be dropped anyway); one that shrank below the cap later (a
+/// lead erased) stays skipped until a restart, which costs at most a candidate that
+/// other keys usually still bring. Bounded: cleared when it grows past
+/// [`OversizedKeys::LIMIT`] keys.
+#[derive(Debug, Default)]
+pub(crate) struct OversizedKeys(HashSet<String>);
+
+impl OversizedKeys {
+    const LIMIT: usize = 1_000_000;
+
+    fn contains(&self, key: &str) -> bool {
+        self.0.contains(key)
+    }
+
+    fn extend(&mut self, keys: impl IntoIterator<Item = String>) {
+        if self.0.len() > Self::LIMIT {
+            self.0.clear();
+        }
+        self.0.extend(keys);
+    }
+}
+
 /// A lead this batch creates or changes, in full.
 struct WorkingLead {
     record: LeadRecord,
@@ -202,6 +226,8 @@ struct Batch {
     alias_keys: Vec<(String, String)>,
     /// Pairs for the duplicates review queue (see `duplicates::capture_pairs`).
     pairs: Vec<leadline_store::duplicates::DuplicatePair>,
+    /// Candidate comparisons made (for the debug log).
+    compared: usize,
 }
 
 impl Batch {
@@ -212,21 +238,40 @@ impl Batch {
         keys: Vec<String>,
         fingerprints: Vec<String>,
         need_owners: bool,
+        known_oversized: &std::sync::Mutex<OversizedKeys>,
     ) -> Result<Batch> {
         let mut batch = Batch::default();
         if !fingerprints.is_empty() {
             batch.fingerprints = touches::known_fingerprints(conn, &fingerprints).await?;
         }
-        let mut oversized = HashSet::new();
-        let by_key = leads::find_by_match_keys(conn, &keys, |key, size| {
-            let keep = size <= matching::MAX_WEAK_BLOCK || matching::is_strong_key(key);
+        let started = std::time::Instant::now();
+        // Weak blocks known to be too large are not read again; every other block is
+        // read whole, and those over the cap are dropped here and remembered.
+        let (wanted, mut oversized): (Vec<String>, HashSet<String>) = {
+            let known = known_oversized.lock().expect("oversized keys lock");
+            let (skip, wanted): (Vec<String>, Vec<String>) = keys
+                .into_iter()
+                .partition(|k| !matching::is_strong_key(k) && known.contains(k));
+            (wanted, skip.into_iter().collect())
+        };
+        let mut by_key = leads::match_key_blocks(conn, &wanted).await?;
+        let mut found_oversized = Vec::new();
+        by_key.retain(|key, ids| {
+            let keep = ids.len() <= matching::MAX_WEAK_BLOCK || matching::is_strong_key(key);
             if !keep {
-                oversized.insert(key.to_string());
+                found_oversized.push(key.clone());
             }
             keep
-        })
-        .await?;
+        });
+        if !found_oversized.is_empty() {
+            known_oversized
+                .lock()
+                .expect("oversized keys lock")
+                .extend(found_oversized.iter().cloned());
+        }
+        oversized.extend(found_oversized);
         batch.oversized = oversized;
+        let blocks_read = started.elapsed();
         let ids: Vec<String> = by_key
             .values()
             .flatten()
@@ -241,7 +286,16 @@ impl Batch {
             }
             batch.candidates.insert(id, Comparable::new(record));
         }
+        let records_read = started.elapsed();
         batch.survivors = survivors(conn, merged).await?;
+        tracing::debug!(
+            keys = wanted.len(),
+            oversized = batch.oversized.len(),
+            candidates = batch.candidates.len(),
+            blocks_ms = blocks_read.as_millis(),
+            records_ms = (records_read - blocks_read).as_millis(),
+            "capture batch: candidates loaded"
+        );
         // Candidates sharing an e-mail or phone are the likely merges: fetch their full
         // rows now in one query instead of one at a time while matching.
         let likely: Vec<String> = by_key
@@ -617,6 +671,7 @@ impl App {
     pub async fn capture_batch(&self, captures: Vec<Capture>) -> Result<Vec<CaptureOutcome>> {
         let now = self.now();
         let today = date_of(now);
+        let started = std::time::Instant::now();
         // Normalising and key building are pure and need no lock.
         let prepared: Vec<_> = captures
             .iter()
@@ -648,7 +703,16 @@ impl App {
         let _guard = self.capture_lock.lock().await;
         let mut tx = self.db.begin().await?;
         let need_owners = captures.iter().any(|c| !c.scope().is_all());
-        let mut batch = Batch::load(&mut tx, all_keys, fingerprints, need_owners).await?;
+        let prepared_in = started.elapsed();
+        let mut batch = Batch::load(
+            &mut tx,
+            all_keys,
+            fingerprints,
+            need_owners,
+            &self.oversized_keys,
+        )
+        .await?;
+        let loaded_in = started.elapsed();
         let mut outcomes = Vec::with_capacity(captures.len());
         for (capture, prepared) in captures.iter().zip(prepared) {
             let (lead, record, keys) = match prepared {
@@ -673,6 +737,7 @@ impl App {
             }
             let at = capture.occurred_at.unwrap_or(now);
             let candidates = batch.candidates(&keys);
+            batch.compared += candidates.len();
             // The best candidate decides; every candidate that is not distinct goes to
             // the review queue. One comparison per candidate gives both.
             let matching::RankedMatches { best, all: matches } = matching::rank_matches(
@@ -812,14 +877,28 @@ impl App {
             }
             outcomes.push(outcome);
         }
+        let matched_in = started.elapsed();
         write_batch(&mut tx, &mut batch, now).await?;
         tx.commit().await.map_err(StoreError::from)?;
+        let written_in = started.elapsed();
         if !batch.announced.is_empty() {
             self.outbox_written();
         }
         for row in std::mem::take(&mut batch.followups) {
             self.enqueue_followup(crate::followups::Followup::from_row(row));
         }
+        tracing::debug!(
+            captures = captures.len(),
+            compared = batch.compared,
+            prepare_ms = prepared_in.as_millis(),
+            load_ms = (loaded_in - prepared_in).as_millis(),
+            match_ms = (matched_in - loaded_in).as_millis(),
+            write_ms = (written_in - matched_in).as_millis(),
+            "capture batch written"
+        );
+        // Freeing a large batch's maps and strings takes a noticeable share of an
+        // import; another thread does it while this one goes on.
+        tokio::task::spawn_blocking(move || drop(batch));
         Ok(outcomes)
     }
 }
@@ -904,6 +983,8 @@ async fn write_batch(conn: &mut AnyConnection, batch: &mut Batch, now: i64) -> R
         }
     }
     leads::update_many(conn, &changed).await?;
+    // In key order the rows land next to each other in the key index's B-tree.
+    keys.sort_unstable();
     leads::insert_match_keys(conn, &keys).await?;
     leads::insert_aliases(conn, &batch.aliases).await?;
     leads::insert_alias_keys(conn, &batch.alias_keys).await?;

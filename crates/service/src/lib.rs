@@ -44,6 +44,8 @@ pub struct App {
     capture_queue: Arc<capture::CaptureQueue>,
     /// The match model in force, by version (see `matching`).
     model_cache: Arc<matching::ModelCache>,
+    /// Weak blocking keys whose block was found over the size cap (see `capture`).
+    oversized_keys: Arc<std::sync::Mutex<capture::OversizedKeys>>,
     /// Learn the match model again after an import of at least this many created or
     /// merged rows (the server sets it; tools and tests leave it off).
     pub retrain_after_import_rows: Option<u64>,
@@ -92,6 +94,7 @@ impl App {
             capture_lock: Arc::new(tokio::sync::Mutex::new(())),
             capture_queue: Arc::default(),
             model_cache: Arc::default(),
+            oversized_keys: Arc::default(),
             retrain_after_import_rows: None,
             idempotency: Default::default(),
             import_updates: Arc::new(tokio::sync::watch::Sender::new(0)),

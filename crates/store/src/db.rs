@@ -331,6 +331,17 @@ pub fn placeholders(conn: &AnyConnection, first: usize, n: usize) -> String {
     s
 }
 
+/// An aggregate joining the text values of `column` in a group with commas, in the
+/// dialect of `conn`: one row per group instead of one per value, which is what
+/// reading large blocks of ids costs most.
+pub fn comma_joined(conn: &AnyConnection, column: &str) -> String {
+    if is_sqlite(conn) {
+        format!("group_concat({column}, ',')")
+    } else {
+        format!("string_agg({column}, ',')")
+    }
+}
+
 /// `($1, $2), ($3, $4), …` (or `(?, ?), …` on SQLite) for `rows` rows of `cols` values.
 pub fn row_placeholders(conn: &AnyConnection, rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);

@@ -1,6 +1,6 @@
 //! Leads and their blocking keys.
 
-use crate::db::{placeholders, row_placeholders, rows_per_statement, Params};
+use crate::db::{comma_joined, placeholders, row_placeholders, rows_per_statement, Params};
 use crate::error::json_column;
 use crate::{Result, StoreError};
 use leadline_domain::access::LeadScope;
@@ -399,11 +399,24 @@ pub async fn find_by_match_keys(
             }
         }
     }
+    match_key_blocks(conn, &kept).await
+}
+
+/// Every lead and alias filed under each of `keys` (keys with none are left out): the
+/// blocks whole, for a caller that drops those it finds too large itself.
+pub async fn match_key_blocks(
+    conn: &mut AnyConnection,
+    keys: &[String],
+) -> Result<HashMap<String, Vec<String>>> {
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for chunk in kept.chunks(rows_per_statement(2)) {
+    // Ids, leads' and aliases' alike, contain no commas.
+    for chunk in keys.chunks(rows_per_statement(2)) {
         let sql = format!(
-            "SELECT match_key, lead_id FROM lead_match_keys WHERE match_key IN ({}) \
-             UNION ALL SELECT match_key, alias_id FROM lead_alias_keys WHERE match_key IN ({})",
+            "SELECT match_key, {} FROM (\
+             SELECT match_key, lead_id AS id FROM lead_match_keys WHERE match_key IN ({}) \
+             UNION ALL SELECT match_key, alias_id FROM lead_alias_keys WHERE match_key IN ({})\
+             ) k GROUP BY match_key",
+            comma_joined(conn, "id"),
             placeholders(conn, 1, chunk.len()),
             placeholders(conn, chunk.len() + 1, chunk.len())
         );
@@ -411,8 +424,12 @@ pub async fn find_by_match_keys(
         for k in chunk.iter().chain(chunk) {
             q = q.bind(k.as_str());
         }
-        for (key, lead) in q.fetch_all(&mut *conn).await? {
-            out.entry(key).or_default().push(lead);
+        for (key, ids) in q.fetch_all(&mut *conn).await? {
+            let mut ids: Vec<String> = ids.split(',').map(str::to_string).collect();
+            // In a fixed order (leads by id, then aliases, as "alias-" sorts after
+            // every lead id), whatever order the database joined them in.
+            ids.sort_unstable();
+            out.insert(key, ids);
         }
     }
     Ok(out)

@@ -301,12 +301,16 @@ struct Scored<'a, K, R> {
     record: &'a R,
     decision: MatchDecision,
     score: f64,
+    /// The candidate carries exactly the incoming record's values (the same record
+    /// captured again): it wins a tie, so a record already on file is never ambiguous.
+    identical: bool,
 }
 
 /// Scores every candidate once and keeps those that are not distinct, best first: sure
 /// before possible (a `Sure` beats a higher-scoring `Possible` held back by the
 /// household guard — typically a household member of the person found), then by
-/// score; ties keep the input order.
+/// score, then a candidate identical to the incoming record; other ties keep the input
+/// order.
 fn score_all<'a, K, R: Comparand + 'a>(
     incoming: (&MatchRecord, &Folded),
     candidates: impl IntoIterator<Item = (K, &'a R)>,
@@ -323,6 +327,7 @@ fn score_all<'a, K, R: Comparand + 'a>(
                 record,
                 decision,
                 score,
+                identical: c == incoming.0,
             });
         }
     }
@@ -331,6 +336,7 @@ fn score_all<'a, K, R: Comparand + 'a>(
         decision_rank(y.decision)
             .cmp(&decision_rank(x.decision))
             .then(y.score.total_cmp(&x.score))
+            .then(y.identical.cmp(&x.identical))
     });
     found
 }

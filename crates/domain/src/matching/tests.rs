@@ -1346,3 +1346,27 @@ fn matching_rank_matches_agrees_with_best_match_and_all_matches() {
     );
     assert!(ranked.all.iter().all(|m| m.decision == MatchDecision::Sure));
 }
+
+#[test]
+fn matching_a_record_on_file_as_it_is_is_not_ambiguous() {
+    // Found by proptest: the same shared mailbox and company, on file as the record
+    // itself and as two people told apart by their dates of birth. The two people tie
+    // with the identical lead (the record has no date of birth), which must win: it is
+    // the same record again, not a choice between two people.
+    let model = MatchModel::prior();
+    let record = |dob: Option<&str>, company: Option<&str>| MatchRecord {
+        email_key: Some("info@acme.example.com".into()),
+        company_key: company.map(Into::into),
+        date_of_birth: dob.map(Into::into),
+        ..Default::default()
+    };
+    let incoming = record(None, Some("contoso"));
+    let one = record(Some("1980-04-12"), None);
+    let other = record(Some("1975-01-30"), Some("contoso"));
+    let best =
+        best_match(&incoming, [(0, &one), (1, &other), (2, &incoming)], &model).expect("a match");
+    assert_eq!((best.candidate, best.decision), (2, MatchDecision::Sure));
+    // Without the identical lead the record could be either person.
+    let best = best_match(&incoming, [(0, &one), (1, &other)], &model).expect("a match");
+    assert_eq!(best.decision, MatchDecision::Possible);
+}

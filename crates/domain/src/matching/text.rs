@@ -13,9 +13,18 @@ pub(crate) fn present(v: &Option<String>) -> Option<&str> {
 /// letters spelled out (ß → ss, æ → ae, ø → o, …), apostrophes dropped and every other
 /// run of non-alphanumerics turned into one space.
 pub(crate) fn fold_into(s: &str, out: &mut String) {
+    // ASCII has nothing to decompose; most values are ASCII and skip the NFD pass.
+    if s.is_ascii() {
+        fold_chars(s.chars(), out);
+    } else {
+        fold_chars(s.nfd(), out);
+    }
+}
+
+fn fold_chars(chars: impl Iterator<Item = char>, out: &mut String) {
     out.clear();
     let mut gap = false;
-    for c in s.nfd() {
+    for c in chars {
         if is_combining_mark(c) || matches!(c, '\'' | '’' | '‘' | '`' | '´') {
             continue;
         }
