@@ -703,6 +703,7 @@ impl App {
         let _guard = self.capture_lock.lock().await;
         let mut tx = self.db.begin().await?;
         let need_owners = captures.iter().any(|c| !c.scope().is_all());
+        // Normalising, then waiting for the capture lock and a transaction.
         let prepared_in = started.elapsed();
         let mut batch = Batch::load(
             &mut tx,
@@ -890,7 +891,7 @@ impl App {
         tracing::debug!(
             captures = captures.len(),
             compared = batch.compared,
-            prepare_ms = prepared_in.as_millis(),
+            prepare_and_lock_ms = prepared_in.as_millis(),
             load_ms = (loaded_in - prepared_in).as_millis(),
             match_ms = (matched_in - loaded_in).as_millis(),
             write_ms = (written_in - matched_in).as_millis(),
