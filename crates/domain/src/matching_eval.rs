@@ -856,9 +856,127 @@ fn measure<M: LinkageModel>(
     report
 }
 
+/// What one blocking pass contributes on a list, counted over the whole list at once
+/// (every pair of records sharing one of the pass's keys, blocks over the weak-block cap
+/// left out): the cost of a pass against the true pairs only it finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassYield {
+    /// The key prefix (`matching::PASSES`).
+    pub pass: &'static str,
+    pub description: &'static str,
+    /// Record pairs sharing a key of this pass.
+    pub pairs: u64,
+    /// Of them, pairs of one person.
+    pub true_pairs: u64,
+    /// Pairs no other pass brings together.
+    pub only_here: u64,
+    /// True pairs no other pass finds: what the list would lose without this pass.
+    pub true_only_here: u64,
+}
+
+/// [`PassYield`] of every pass, in [`matching::PASSES`] order. `records[i]` belongs to
+/// `person[i]`; a record with no values (rejected) takes part in no pair.
+pub fn pass_yield(records: &[MatchRecord], person: &[u32]) -> Vec<PassYield> {
+    let mut blocks: HashMap<String, Vec<u32>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if *r == MatchRecord::default() {
+            continue;
+        }
+        for key in matching::blocking_keys(r) {
+            blocks.entry(key).or_default().push(i as u32);
+        }
+    }
+    // The passes (by index in PASSES) that bring each pair together.
+    let mut pair_passes: HashMap<(u32, u32), u16> = HashMap::new();
+    for (key, ids) in &blocks {
+        if ids.len() > matching::MAX_WEAK_BLOCK && !matching::is_strong_key(key) {
+            continue;
+        }
+        let prefix = key.split(':').next().unwrap_or_default();
+        let Some(pass) = matching::PASSES.iter().position(|(p, _)| *p == prefix) else {
+            continue;
+        };
+        for (n, &a) in ids.iter().enumerate() {
+            for &b in &ids[n + 1..] {
+                *pair_passes.entry((a.min(b), a.max(b))).or_default() |= 1 << pass;
+            }
+        }
+    }
+    let mut out: Vec<PassYield> = matching::PASSES
+        .iter()
+        .map(|&(pass, description)| PassYield {
+            pass,
+            description,
+            pairs: 0,
+            true_pairs: 0,
+            only_here: 0,
+            true_only_here: 0,
+        })
+        .collect();
+    for (&(a, b), &passes) in &pair_passes {
+        let same = person[a as usize] == person[b as usize];
+        let alone = passes.count_ones() == 1;
+        for (i, y) in out.iter_mut().enumerate() {
+            if passes & (1 << i) != 0 {
+                y.pairs += 1;
+                y.true_pairs += u64::from(same);
+                y.only_here += u64::from(alone);
+                y.true_only_here += u64::from(alone && same);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pass_yield_counts_what_each_pass_alone_finds() {
+        let rec = |email: &str, first: &str, last: &str, postal: &str| MatchRecord {
+            email_key: Some(email.into()),
+            first_name: Some(first.into()),
+            last_name: Some(last.into()),
+            postal_code: Some(postal.into()),
+            ..Default::default()
+        };
+        let records = [
+            rec("lee@example.org", "Ann", "Lee", "SW1A 1AA"),
+            // The same e-mail (too short a local part for its own key), another name
+            // and postcode: only the e-mail pass.
+            rec("lee@example.org", "Anne", "Leigh", "EC1A 1BB"),
+            // Another person with Ann's name elsewhere: only the name pass.
+            rec("a.lee@example.net", "Ann", "Lee", "M1 1AE"),
+            MatchRecord::default(),
+        ];
+        let person = [1, 1, 2, 1];
+        let by_pass: HashMap<&str, PassYield> = pass_yield(&records, &person)
+            .into_iter()
+            .map(|y| (y.pass, y))
+            .collect();
+        assert_eq!(by_pass.len(), matching::PASSES.len());
+        let e = &by_pass["e"];
+        assert_eq!(
+            (e.pairs, e.true_pairs, e.only_here, e.true_only_here),
+            (1, 1, 1, 1)
+        );
+        let f = &by_pass["f"];
+        assert_eq!(
+            (f.pairs, f.true_pairs, f.only_here, f.true_only_here),
+            (1, 0, 1, 0)
+        );
+        for y in by_pass.values() {
+            assert!(
+                y.true_only_here <= y.true_pairs && y.true_pairs <= y.pairs,
+                "{y:?}"
+            );
+            assert!(
+                y.true_only_here <= y.only_here && y.only_here <= y.pairs,
+                "{y:?}"
+            );
+        }
+    }
 
     /// A model whose decisions are obvious by hand: the same e-mail key is sure; the
     /// same first and last name is sure; the same last name alone is possible.

@@ -5,8 +5,8 @@
 use leadline_domain::demo::{consumer_list, trade_show_list, ConsumerConfig, TradeShowConfig};
 use leadline_domain::matching::{train, MatchModel, ModelOrigin, TrainingOptions};
 use leadline_domain::matching_eval::{
-    evaluate, evidence_line, prepare, record_line, CandidatePolicy, EvalOptions, EvalReport,
-    LabelledList, Prepared,
+    evaluate, evidence_line, pass_yield, prepare, record_line, CandidatePolicy, EvalOptions,
+    EvalReport, LabelledList, PassYield, Prepared,
 };
 use leadline_domain::LeadField;
 use std::fmt::Write as _;
@@ -69,6 +69,8 @@ fn model_line(model: &MatchModel) -> String {
 struct Row {
     name: String,
     report: EvalReport,
+    /// What each blocking pass costs and finds on the list.
+    passes: Vec<PassYield>,
     seconds: f64,
 }
 
@@ -78,10 +80,12 @@ fn measure(list: &LabelledList, opts: &EvalOptions, choice: ModelChoice) -> Row 
     let model = model_for(&prepared, choice);
     eprintln!("{}: model {}", list.name, model_line(&model));
     let report = evaluate(&prepared, &model, opts);
+    let seconds = started.elapsed().as_secs_f64();
     Row {
         name: list.name.clone(),
         report,
-        seconds: started.elapsed().as_secs_f64(),
+        passes: pass_yield(&prepared.records, &prepared.person),
+        seconds,
     }
 }
 
@@ -193,6 +197,26 @@ fn details(row: &Row, list: &LabelledList) -> String {
         thousands(r.comparisons),
         thousands(r.skipped_weak_keys),
     );
+
+    let _ = writeln!(
+        out,
+        "\nBlocking passes, over the whole list at once (pairs sharing a key of the pass, \
+         weak blocks over the cap left out; \"alone\": no other pass brings the pair together):\n\n\
+         | pass | | pairs | true pairs | pairs alone | true pairs alone |\n\
+         |---|---|---:|---:|---:|---:|"
+    );
+    for y in row.passes.iter().filter(|y| y.pairs > 0) {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {} |",
+            y.pass,
+            y.description,
+            thousands(y.pairs),
+            thousands(y.true_pairs),
+            thousands(y.only_here),
+            thousands(y.true_only_here)
+        );
+    }
 
     let _ = writeln!(
         out,
