@@ -184,6 +184,9 @@ pub enum MatchingCommand {
         #[arg(long, default_value_t = 2_000_000)]
         max_pairs: usize,
     },
+    /// Rebuild every lead's and alias's blocking keys in the form this build makes
+    /// (the server does it at start when the stored form is older).
+    Reindex,
     /// Print the model in force: where it came from, the prior odds, the thresholds
     /// and every comparison level's m, u and weight.
     Show {

@@ -236,6 +236,15 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Matching(MatchingCommand::Reindex) => {
+            let app = open_existing(&cli.database_url).await?;
+            let r = app.reindex_match_keys().await.map_err(describe)?;
+            println!(
+                "rebuilt the blocking keys of {} leads and aliases (key form {})",
+                r.rebuilt, r.version
+            );
+            Ok(())
+        }
         Command::Matching(MatchingCommand::Show { json }) => {
             let app = open_existing(&cli.database_url).await?;
             let model = app.match_model().await.map_err(describe)?;
@@ -442,6 +451,14 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
     app.retrain_after_import_rows =
         (args.retrain_after_import_rows > 0).then_some(args.retrain_after_import_rows);
     tracing::info!(database = %redact(database_url), "database ready");
+    // Keys of an older form would hide old leads from the passes added since.
+    if let Some(r) = app.ensure_match_keys_current().await.map_err(describe)? {
+        tracing::info!(
+            rebuilt = r.rebuilt,
+            version = r.version,
+            "blocking keys rebuilt in the current form"
+        );
+    }
     let demo_forms = if args.demo {
         let summary = app.load_demo(args.demo_seed, args.demo_leads).await?;
         println!("{summary}");

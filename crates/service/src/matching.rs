@@ -193,3 +193,88 @@ fn parse_model(text: &str) -> std::result::Result<MatchModel, String> {
     model.validate()?;
     Ok(model)
 }
+
+/// The settings row holding the form of the blocking keys stored
+/// ([`matching::BLOCKING_KEYS_VERSION`]).
+const KEYS_VERSION: &str = "matching_keys_version";
+
+/// Leads and aliases whose keys are rebuilt per transaction.
+const REINDEX_PAGE: usize = 1_000;
+
+/// What a rebuild of the stored blocking keys did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ReindexReport {
+    /// Leads (merged-away ones included) and aliases whose keys were rebuilt.
+    pub rebuilt: u64,
+    /// The key form now stored.
+    pub version: u32,
+}
+
+impl App {
+    /// The form of the blocking keys stored, if it was ever recorded. A database with
+    /// leads and no record holds keys from before the record was kept (form 1).
+    async fn stored_keys_version(&self) -> Result<Option<u32>> {
+        let mut conn = self.db.acquire().await?;
+        let stored = leadline_store::settings::get(&mut conn, KEYS_VERSION).await?;
+        Ok(stored.and_then(|v| v.trim().parse().ok()))
+    }
+
+    /// Rebuilds the blocking keys of every lead and alias when the stored ones are of
+    /// another form than this build makes (after an upgrade that changed the passes),
+    /// so that new records find the old leads by every pass. `None` when they were
+    /// current already.
+    pub async fn ensure_match_keys_current(&self) -> Result<Option<ReindexReport>> {
+        if self.stored_keys_version().await? == Some(matching::BLOCKING_KEYS_VERSION) {
+            return Ok(None);
+        }
+        self.reindex_match_keys().await.map(Some)
+    }
+
+    /// Rebuilds the blocking keys of every lead (merged-away ones keep theirs: a record
+    /// with an old e-mail finds them) and every alias, a page per transaction, holding
+    /// the capture lock per page so captures in between see whole pages. Safe to run
+    /// again after an interruption: each page replaces its rows.
+    pub async fn reindex_match_keys(&self) -> Result<ReindexReport> {
+        let mut after = String::new();
+        let mut rebuilt = 0u64;
+        loop {
+            let _guard = self.capture_lock.lock().await;
+            let mut tx = self.db.begin().await?;
+            let ids = leads::keyed_ids_page(&mut tx, &after, REINDEX_PAGE).await?;
+            let Some(last) = ids.last() else {
+                break;
+            };
+            after = last.clone();
+            let records = leads::match_records(&mut tx, &ids).await?;
+            let (mut lead_keys, mut alias_keys) = (Vec::new(), Vec::new());
+            for (id, record, _) in &records {
+                let keys = if id.starts_with(leads::ALIAS_PREFIX) {
+                    &mut alias_keys
+                } else {
+                    &mut lead_keys
+                };
+                keys.extend(
+                    matching::blocking_keys(record)
+                        .into_iter()
+                        .map(|k| (k, id.clone())),
+                );
+            }
+            lead_keys.sort_unstable();
+            alias_keys.sort_unstable();
+            leads::delete_keys_of(&mut tx, &ids).await?;
+            leads::insert_match_keys(&mut tx, &lead_keys).await?;
+            leads::insert_alias_keys(&mut tx, &alias_keys).await?;
+            tx.commit()
+                .await
+                .map_err(leadline_store::StoreError::from)?;
+            rebuilt += ids.len() as u64;
+        }
+        let mut conn = self.db.acquire().await?;
+        let version = matching::BLOCKING_KEYS_VERSION;
+        leadline_store::settings::set(&mut conn, KEYS_VERSION, &version.to_string(), self.now())
+            .await?;
+        // Blocks changed: what was oversized may not be now.
+        *self.oversized_keys.lock().expect("oversized keys lock") = Default::default();
+        Ok(ReindexReport { rebuilt, version })
+    }
+}

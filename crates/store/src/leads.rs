@@ -614,3 +614,42 @@ pub async fn count_all(conn: &mut AnyConnection) -> Result<i64> {
         .fetch_one(&mut *conn)
         .await?)
 }
+
+/// Ids of every lead, merged-away ones included, and of every alias, in id order after
+/// `after` (leads' ids sort before "alias-…"): the pages a rebuild of blocking keys
+/// walks.
+pub async fn keyed_ids_page(
+    conn: &mut AnyConnection,
+    after: &str,
+    limit: usize,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM (SELECT id FROM leads UNION ALL SELECT id FROM lead_aliases) k \
+         WHERE id > $1 ORDER BY id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit as i64)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Removes the blocking keys of these leads and aliases.
+pub async fn delete_keys_of(conn: &mut AnyConnection, ids: &[String]) -> Result<()> {
+    for chunk in ids.chunks(rows_per_statement(1)) {
+        for table in [
+            "lead_match_keys WHERE lead_id",
+            "lead_alias_keys WHERE alias_id",
+        ] {
+            let sql = format!(
+                "DELETE FROM {table} IN ({})",
+                placeholders(conn, 1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.as_str());
+            }
+            q.execute(&mut *conn).await?;
+        }
+    }
+    Ok(())
+}

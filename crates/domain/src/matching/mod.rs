@@ -35,7 +35,7 @@ mod model;
 mod text;
 mod train;
 
-pub use blocking::{blocking_keys, is_strong_key, MAX_WEAK_BLOCK, PASSES};
+pub use blocking::{blocking_keys, is_strong_key, BLOCKING_KEYS_VERSION, MAX_WEAK_BLOCK, PASSES};
 pub use levels::{Comparable, Comparand, Field, Folded, Level};
 pub use model::{
     FieldParams, LevelParams, MatchModel, ModelOrigin, TermFrequencies, TrainingSummary,

@@ -26,6 +26,54 @@ async fn import_csv(srv: &TestServer, csv: &str, source: &str, channel: &str) ->
 }
 
 backend_tests! {
+    async fn stored_keys_of_an_older_form_are_rebuilt(srv: TestServer) {
+        let person = json!({ "first_name": "Maren", "last_name": "Oyelaran", "street": "14 Quayside Road",
+            "postal_code": "NE1 3DX", "city": "Newcastle", "country": "GB" });
+        let mut with_email = person.clone();
+        with_email["email"] = json!("maren.o@example.org");
+        let (status, created) = srv.create_lead(with_email).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["lead"]["id"].as_str().unwrap().to_string();
+        let stored_keys = |id: String| {
+            let app = srv.app.clone();
+            async move {
+                let mut conn = app.db.acquire().await.unwrap();
+                let mut keys: Vec<String> = sqlx::query_scalar("SELECT match_key FROM lead_match_keys WHERE lead_id = $1")
+                    .bind(&id).fetch_all(&mut *conn).await.unwrap();
+                keys.sort();
+                keys
+            }
+        };
+        let mut want = {
+            let mut conn = srv.app.db.acquire().await.unwrap();
+            let (_, record, _) = leadline_store::leads::match_records(&mut conn, std::slice::from_ref(&id)).await.unwrap().pop().unwrap();
+            leadline_domain::matching::blocking_keys(&record)
+        };
+        want.sort();
+        assert_eq!(stored_keys(id.clone()).await, want);
+        // As a database from before the passes it has now: only the e-mail key, and an
+        // older key form recorded.
+        {
+            let mut conn = srv.app.db.acquire().await.unwrap();
+            sqlx::query("DELETE FROM lead_match_keys WHERE lead_id = $1 AND match_key NOT LIKE 'e:%'")
+                .bind(&id).execute(&mut *conn).await.unwrap();
+            leadline_store::settings::set(&mut conn, "matching_keys_version", "1", 0).await.unwrap();
+        }
+        assert_eq!(stored_keys(id.clone()).await.len(), 1);
+        let report = srv.app.ensure_match_keys_current().await.unwrap().expect("rebuilt");
+        assert_eq!(report.rebuilt, 1);
+        assert_eq!(report.version, leadline_domain::matching::BLOCKING_KEYS_VERSION);
+        assert_eq!(stored_keys(id.clone()).await, want);
+        // Current now: nothing to do.
+        assert!(srv.app.ensure_match_keys_current().await.unwrap().is_none());
+        // The name and address alone find the lead again.
+        srv.clock.advance(1000);
+        let (status, again) = srv.create_lead(person).await;
+        assert_eq!(status, StatusCode::OK, "{again}");
+        assert_eq!(again["outcome"], "merged");
+        assert_eq!(again["lead"]["id"], id.as_str());
+    }
+
     async fn a_repeat_capture_enriches_the_existing_lead(srv: TestServer) {
         let (status, first) = srv.create_lead(json!({ "first_name": "Jane", "last_name": "Doe", "email": "jane.doe@gmail.com", "source": "Webinar" })).await;
         assert_eq!(status, StatusCode::CREATED);
