@@ -17,8 +17,9 @@ pub const MAX_WEAK_BLOCK: usize = 64;
 
 /// The form of the keys [`blocking_keys`] makes. Stored keys of another form are
 /// rebuilt (`leadline matching reindex`, and at server start): bump this whenever a pass
-/// is added, removed or changes its key. 1 was the eight passes before issue 10.
-pub const BLOCKING_KEYS_VERSION: u32 = 2;
+/// is added, removed or changes its key. 1 was the eight passes before issue 10, 2
+/// the fourteen passes with a surname + city block without the first initial.
+pub const BLOCKING_KEYS_VERSION: u32 = 3;
 
 /// True for keys that identify a person on their own (e-mail key, E.164 phone).
 pub fn is_strong_key(key: &str) -> bool {
@@ -36,7 +37,10 @@ pub const PASSES: &[(&str, &str)] = &[
         "postcode + street name (no house number, changed surname)",
     ),
     ("t", "city + house number + surname Soundex (no postcode)"),
-    ("y", "surname Soundex + city (no postcode, no house number)"),
+    (
+        "y",
+        "surname Soundex + city + first initial (no postcode, no house number)",
+    ),
     (
         "f",
         "first and last name, in either order (swapped names, another address)",
@@ -58,7 +62,19 @@ pub const PASSES: &[(&str, &str)] = &[
 /// would put a large share of all leads into one block; callers skip weak blocks
 /// larger than [`MAX_WEAK_BLOCK`].
 pub fn blocking_keys(r: &MatchRecord) -> Vec<String> {
-    let mut keys = Vec::with_capacity(14);
+    keys_of(r, false)
+}
+
+/// The keys training samples its pairs from: [`blocking_keys`] and the wide surname +
+/// city block (`w`) that capture no longer uses. EM learns what a level says from the
+/// pairs it sees; without the wide block those are mostly neighbours and namesakes, and
+/// the learned weights overrate an agreeing address (measured in BENCHMARKS.md).
+pub(crate) fn training_keys(r: &MatchRecord) -> Vec<String> {
+    keys_of(r, true)
+}
+
+fn keys_of(r: &MatchRecord, for_training: bool) -> Vec<String> {
+    let mut keys = Vec::with_capacity(15);
     let mut buf = String::new();
 
     let last = present(&r.last_name)
@@ -116,7 +132,16 @@ pub fn blocking_keys(r: &MatchRecord) -> Vec<String> {
         keys.push(format!("t:{city}:{h}:{sx}"));
     }
     if let (Some(sx), Some(city)) = (&surname, &city) {
-        keys.push(format!("y:{sx}:{city}"));
+        // With the first initial: a surname code and a city alone put most of a
+        // town's Smiths into one block, for a handful of pairs no other key finds.
+        let initial = first
+            .as_deref()
+            .and_then(|f| f.chars().next())
+            .unwrap_or('_');
+        keys.push(format!("y:{sx}:{city}:{initial}"));
+        if for_training {
+            keys.push(format!("w:{sx}:{city}"));
+        }
     }
     if let (Some(f), Some(l)) = (&first, &last) {
         // Initials make huge blocks and say little: full names only.

@@ -975,7 +975,7 @@ fn matching_blocking_keys_shape() {
             "a:SW1A1AA:12",
             "r:SW1A1AA:highst",
             "t:london:12:D000",
-            "y:D000:london",
+            "y:D000:london:j",
             "f:doe:jane",
             "m:jane:SW1A1AA",
             "d:acme.com:D000",
@@ -985,6 +985,13 @@ fn matching_blocking_keys_shape() {
         ]
     );
     assert_eq!(keys, blocking_keys(&r.clone()), "deterministic");
+    // Training also samples the wide surname + city block capture does not use.
+    let training = super::blocking::training_keys(&r);
+    let wide: Vec<&String> = training.iter().filter(|k| !keys.contains(k)).collect();
+    assert_eq!(wide, ["w:D000:london"]);
+    assert!(training
+        .iter()
+        .all(|k| wide.contains(&k) || keys.contains(k)));
     assert!(blocking_keys(&MatchRecord::default()).is_empty());
     // Country, city or first name alone never make a key.
     let broad = rec(&[("first", "John"), ("country", "GB"), ("city", "London")]);

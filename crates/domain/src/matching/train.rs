@@ -12,7 +12,7 @@
 //!    enters as a Dirichlet prior worth a few hundred pairs, so a sparse level (swapped
 //!    names, say) that the data barely shows keeps a sensible weight.
 
-use super::blocking::{blocking_keys, MAX_WEAK_BLOCK};
+use super::blocking::{training_keys, MAX_WEAK_BLOCK};
 use super::levels::{observe, Field, Folded, NameFrequencies};
 use super::model::{
     FieldParams, LevelParams, MatchModel, ModelOrigin, TermFrequencies, TrainingSummary,
@@ -281,7 +281,7 @@ fn field_values<'a>(
 fn candidate_pairs(records: &[MatchRecord], max_pairs: usize) -> Vec<(u32, u32)> {
     let mut blocks: HashMap<String, Vec<u32>> = HashMap::new();
     for (i, r) in records.iter().enumerate() {
-        for key in blocking_keys(r) {
+        for key in training_keys(r) {
             blocks.entry(key).or_default().push(i as u32);
         }
     }
