@@ -224,9 +224,15 @@ impl App {
     /// so that new records find the old leads by every pass. `None` when they were
     /// current already.
     pub async fn ensure_match_keys_current(&self) -> Result<Option<ReindexReport>> {
-        if self.stored_keys_version().await? == Some(matching::BLOCKING_KEYS_VERSION) {
+        let stored = self.stored_keys_version().await?;
+        if stored == Some(matching::BLOCKING_KEYS_VERSION) {
             return Ok(None);
         }
+        tracing::info!(
+            stored = ?stored,
+            current = matching::BLOCKING_KEYS_VERSION,
+            "rebuilding every lead's blocking keys in the current form"
+        );
         self.reindex_match_keys().await.map(Some)
     }
 

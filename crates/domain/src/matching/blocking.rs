@@ -68,7 +68,7 @@ pub fn blocking_keys(r: &MatchRecord) -> Vec<String> {
 /// The keys training samples its pairs from: [`blocking_keys`] and the wide surname +
 /// city block (`w`) that capture no longer uses. EM learns what a level says from the
 /// pairs it sees; without the wide block those are mostly neighbours and namesakes, and
-/// the learned weights overrate an agreeing address (measured in BENCHMARKS.md).
+/// the weights it learned halved recall on a names-and-address list (BENCHMARKS.md).
 pub(crate) fn training_keys(r: &MatchRecord) -> Vec<String> {
     keys_of(r, true)
 }
