@@ -20,9 +20,9 @@ use leadline_domain::access::LeadScope;
 use leadline_domain::matching::{
     self, Comparable, MatchDecision, MatchEvidence, MatchModel, MatchResult,
 };
+pub use leadline_store::duplicates::LeadSummary;
 use leadline_store::duplicates::{
-    self, DuplicatePair, LeadSummaryRow, ListedPair, PairCursor, PairFilter, DISMISSED, MERGED,
-    OPEN,
+    self, DuplicatePair, ListedPair, PairCursor, PairFilter, DISMISSED, MERGED, OPEN,
 };
 use leadline_store::leads;
 use leadline_store::merges::MergeRow;
@@ -51,41 +51,6 @@ pub struct LinkEvidence {
     pub lead_a: MatchEvidence,
     /// The record compared with `lead_b`.
     pub lead_b: MatchEvidence,
-}
-
-/// What the queue shows of a lead.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
-pub struct LeadSummary {
-    pub id: String,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub company: Option<String>,
-    /// The rep who owns the lead; null when nobody does.
-    pub owner_id: Option<String>,
-    pub source_id: Option<String>,
-    /// Set on a merged pair's lead that was merged away.
-    pub merged_into: Option<String>,
-    /// Epoch milliseconds.
-    pub created_at: i64,
-}
-
-impl From<LeadSummaryRow> for LeadSummary {
-    fn from(r: LeadSummaryRow) -> Self {
-        LeadSummary {
-            id: r.id,
-            first_name: r.first_name,
-            last_name: r.last_name,
-            email: r.email,
-            phone: r.phone,
-            company: r.company,
-            owner_id: r.owner_id,
-            source_id: r.source_id,
-            merged_into: r.merged_into,
-            created_at: r.created_at,
-        }
-    }
 }
 
 /// How a pair was decided.
@@ -192,8 +157,8 @@ fn item(listed: ListedPair) -> Result<DuplicateItem> {
         created_at: pair.created_at,
         decided_at: pair.decided_at,
         decided_by: pair.decided_by,
-        lead_a: a.into(),
-        lead_b: b.into(),
+        lead_a: a,
+        lead_b: b,
         evidence,
     })
 }

@@ -355,23 +355,26 @@ pub async fn clear_possible_duplicate_flag(
 }
 
 /// What the queue shows of a lead.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LeadSummaryRow {
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
+pub struct LeadSummary {
     pub id: String,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
     pub company: Option<String>,
+    /// The rep who owns the lead; null when nobody does.
     pub owner_id: Option<String>,
     pub source_id: Option<String>,
+    /// Set on a merged pair's lead that was merged away.
     pub merged_into: Option<String>,
+    /// Epoch milliseconds.
     pub created_at: i64,
 }
 
-fn summary_from_row(row: &AnyRow, prefix: &str) -> Result<LeadSummaryRow> {
+fn summary_from_row(row: &AnyRow, prefix: &str) -> Result<LeadSummary> {
     let col = |name: &str| format!("{prefix}{name}");
-    Ok(LeadSummaryRow {
+    Ok(LeadSummary {
         id: row.try_get(col("id").as_str())?,
         first_name: row.try_get(col("first_name").as_str())?,
         last_name: row.try_get(col("last_name").as_str())?,
@@ -415,8 +418,8 @@ pub struct PairCursor {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListedPair {
     pub pair: DuplicatePair,
-    pub a: LeadSummaryRow,
-    pub b: LeadSummaryRow,
+    pub a: LeadSummary,
+    pub b: LeadSummary,
 }
 
 const SUMMARY: [&str; 8] = [
