@@ -17,9 +17,9 @@
 //!   (see [`prepare`]) take no part.
 //! * **Blocking recall**: share of true pairs whose two records share at least one
 //!   *usable* blocking key. As in `Batch::load`, strong keys (e-mail, phone) are always
-//!   usable and a weak key only while its block is at most
-//!   [`LinkageModel::max_weak_block`] leads large; here a block's size is the number of
-//!   distinct true persons filed under the key over the whole list (the leads it
+//!   usable and a weak key only while its block is no larger than its pass's cap
+//!   ([`LinkageModel::block_usable`], [`matching::block_cap`]); here a block's size is
+//!   the number of distinct true persons filed under the key over the whole list (the leads it
 //!   would hold after a perfect de-duplication) — a static measure, independent of
 //!   the order and of the decisions.
 //! * **Sure precision / recall / F1**: over pairs of records in one lead at the end.
@@ -127,13 +127,9 @@ pub trait LinkageModel {
     fn blocking_keys(&self, r: &MatchRecord) -> Vec<String> {
         matching::blocking_keys(r)
     }
-    /// Keys used whatever the size of their block.
-    fn is_strong_key(&self, key: &str) -> bool {
-        matching::is_strong_key(key)
-    }
-    /// Largest block (in leads) a weak key may form and still be used.
-    fn max_weak_block(&self) -> usize {
-        matching::MAX_WEAK_BLOCK
+    /// Whether a block of `size` leads under `key` is used (see [`matching::block_cap`]).
+    fn block_usable(&self, key: &str, size: usize) -> bool {
+        matching::block_usable(key, size)
     }
     /// The candidate the incoming record matches best, as the capture pipeline asks.
     fn best_match<'a, K: Clone>(
@@ -452,7 +448,7 @@ impl<M: LinkageModel> Replay<'_, M> {
             let Some(block) = self.index.get(&key) else {
                 continue;
             };
-            if !self.model.is_strong_key(&key) && block.leads.len() > self.model.max_weak_block() {
+            if !self.model.block_usable(&key, block.leads.len()) {
                 self.skipped += 1;
                 continue;
             }
@@ -611,10 +607,7 @@ fn usable_keys<M: LinkageModel>(p: &Prepared, model: &M) -> Vec<Vec<String>> {
     keys.iter()
         .map(|ks| {
             ks.iter()
-                .filter(|k| {
-                    model.is_strong_key(k)
-                        || persons.get(k.as_str()).map_or(0, HashSet::len) <= model.max_weak_block()
-                })
+                .filter(|k| model.block_usable(k, persons.get(k.as_str()).map_or(0, HashSet::len)))
                 .cloned()
                 .collect()
         })
@@ -889,7 +882,7 @@ pub fn pass_yield(records: &[MatchRecord], person: &[u32]) -> Vec<PassYield> {
     // The passes (by index in PASSES) that bring each pair together.
     let mut pair_passes: HashMap<(u32, u32), u16> = HashMap::new();
     for (key, ids) in &blocks {
-        if ids.len() > matching::MAX_WEAK_BLOCK && !matching::is_strong_key(key) {
+        if !matching::block_usable(key, ids.len()) {
             continue;
         }
         let prefix = key.split(':').next().unwrap_or_default();
@@ -1009,8 +1002,8 @@ mod tests {
             }
             keys
         }
-        fn max_weak_block(&self) -> usize {
-            self.cap
+        fn block_usable(&self, key: &str, size: usize) -> bool {
+            key.starts_with("e:") || size <= self.cap
         }
         fn best_match<'a, K: Clone>(
             &self,

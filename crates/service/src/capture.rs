@@ -160,7 +160,7 @@ impl CaptureOutcome {
     }
 }
 
-/// Weak blocking keys whose block was over [`matching::MAX_WEAK_BLOCK`] when a batch
+/// Weak blocking keys whose block was over its cap ([`matching::block_cap`]) when a batch
 /// read it. Blocks only grow while leads come in, so such a block is not read again by
 /// this process (it would be dropped anyway); one that shrank below the cap later (a
 /// lead erased) stays skipped until a restart, which costs at most a candidate that
@@ -257,7 +257,7 @@ impl Batch {
         let mut by_key = leads::match_key_blocks(conn, &wanted).await?;
         let mut found_oversized = Vec::new();
         by_key.retain(|key, ids| {
-            let keep = ids.len() <= matching::MAX_WEAK_BLOCK || matching::is_strong_key(key);
+            let keep = matching::block_usable(key, ids.len());
             if !keep {
                 found_oversized.push(key.clone());
             }
@@ -357,8 +357,8 @@ impl Batch {
     }
 
     /// The leads sharing a usable key with `keys`. A weak key is usable while its block,
-    /// counting the leads this batch filed under it, is at most
-    /// [`matching::MAX_WEAK_BLOCK`] large — as at load time, so a lead's candidates do
+    /// counting the leads this batch filed under it, is within its pass's cap
+    /// ([`matching::block_cap`]) — as at load time, so a lead's candidates do
     /// not depend on whether its neighbours arrived in the same batch.
     fn candidates(&self, keys: &[String]) -> Vec<String> {
         let mut seen = HashSet::new();
@@ -366,7 +366,7 @@ impl Batch {
             .filter_map(|k| {
                 let ids = self.key_index.get(k)?;
                 let usable = matching::is_strong_key(k)
-                    || (ids.len() <= matching::MAX_WEAK_BLOCK && !self.oversized.contains(k));
+                    || (matching::block_usable(k, ids.len()) && !self.oversized.contains(k));
                 usable.then_some(ids)
             })
             .flatten()

@@ -267,7 +267,7 @@ impl App {
                 .into_iter()
                 .collect();
             let by_key = leads::find_by_match_keys(&mut conn, &all_keys, |key, size| {
-                size <= matching::MAX_WEAK_BLOCK || matching::is_strong_key(key)
+                matching::block_usable(key, size)
             })
             .await?;
             let missing: Vec<String> = by_key

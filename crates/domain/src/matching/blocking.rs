@@ -21,9 +21,34 @@ pub const MAX_WEAK_BLOCK: usize = 64;
 /// the fourteen passes with a surname + city block without the first initial.
 pub const BLOCKING_KEYS_VERSION: u32 = 3;
 
+/// Largest block a full-name key (`f`) or an e-mail local part (`l`) may form and
+/// still be used. These passes catch a person who moved or changed e-mail, but a name
+/// shared by more leads than this is a common one: it cannot make a pair sure on its
+/// own, and comparing with every namesake was most of an import's comparisons
+/// (BENCHMARKS.md).
+pub const MAX_NAME_BLOCK: usize = 16;
+
 /// True for keys that identify a person on their own (e-mail key, E.164 phone).
 pub fn is_strong_key(key: &str) -> bool {
     key.starts_with("e:") || key.starts_with("p:")
+}
+
+/// The largest block of `key`'s pass that is still used, or `None` for a strong key
+/// (used whatever its size).
+pub fn block_cap(key: &str) -> Option<usize> {
+    if is_strong_key(key) {
+        return None;
+    }
+    if key.starts_with("f:") || key.starts_with("l:") {
+        return Some(MAX_NAME_BLOCK);
+    }
+    Some(MAX_WEAK_BLOCK)
+}
+
+/// Whether a block of `size` leads under `key` is used for candidates (see
+/// [`block_cap`]).
+pub fn block_usable(key: &str, size: usize) -> bool {
+    block_cap(key).is_none_or(|cap| size <= cap)
 }
 
 /// The blocking passes, by key prefix, with what each one catches.

@@ -35,7 +35,10 @@ mod model;
 mod text;
 mod train;
 
-pub use blocking::{blocking_keys, is_strong_key, BLOCKING_KEYS_VERSION, MAX_WEAK_BLOCK, PASSES};
+pub use blocking::{
+    block_cap, block_usable, blocking_keys, is_strong_key, BLOCKING_KEYS_VERSION, MAX_NAME_BLOCK,
+    MAX_WEAK_BLOCK, PASSES,
+};
 pub use levels::{Comparable, Comparand, Field, Folded, Level};
 pub use model::{
     FieldParams, LevelParams, MatchModel, ModelOrigin, TermFrequencies, TrainingSummary,

@@ -1162,6 +1162,33 @@ fn email_and_phone_keys_are_strong_and_nothing_else_is() {
     assert!(keys.len() > strong.len());
 }
 
+#[test]
+fn each_pass_has_its_block_cap() {
+    // Strong keys are used whatever their size.
+    for key in ["e:jane@example.com", "p:+442079460958"] {
+        assert_eq!(block_cap(key), None);
+        assert!(block_usable(key, 100_000));
+    }
+    // A full name or an e-mail local part shared by many leads is a common name.
+    for key in ["f:doe:jane", "l:jane.doe"] {
+        assert_eq!(block_cap(key), Some(MAX_NAME_BLOCK));
+        assert!(block_usable(key, MAX_NAME_BLOCK));
+        assert!(!block_usable(key, MAX_NAME_BLOCK + 1));
+    }
+    // The other weak passes keep the wider cap.
+    for key in [
+        "n:D000:sw1a1aa",
+        "y:D000:london:j",
+        "c:acme:jD000",
+        "r:sw1a1aa:high",
+    ] {
+        assert_eq!(block_cap(key), Some(MAX_WEAK_BLOCK));
+        assert!(block_usable(key, MAX_WEAK_BLOCK));
+        assert!(!block_usable(key, MAX_WEAK_BLOCK + 1));
+    }
+    assert!(MAX_NAME_BLOCK < MAX_WEAK_BLOCK);
+}
+
 mod properties {
     use super::super::*;
     use proptest::prelude::*;
