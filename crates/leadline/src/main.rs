@@ -13,6 +13,12 @@ use leadline_service::{App, SystemClock};
 use leadline_store::Db;
 use std::sync::Arc;
 
+// An import allocates and frees millions of small strings (field values, blocking keys,
+// database rows); glibc's allocator spent about a quarter of an import's CPU time on
+// them (BENCHMARKS.md, docs/decisions.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
