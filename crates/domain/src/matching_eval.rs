@@ -19,8 +19,8 @@
 //!   *usable* blocking key. As in `Batch::load`, strong keys (e-mail, phone) are always
 //!   usable and a weak key only while its block is no larger than its pass's cap
 //!   ([`LinkageModel::block_usable`], [`matching::block_cap`]); here a block's size is
-//!   the number of distinct true persons filed under the key over the whole list (the leads it
-//!   would hold after a perfect de-duplication) — a static measure, independent of
+//!   the number of distinct true persons filed under the key over the whole list (the
+//!   leads it would hold after a perfect de-duplication) — a static measure, independent of
 //!   the order and of the decisions.
 //! * **Sure precision / recall / F1**: over pairs of records in one lead at the end.
 //!   Precision = pairs in one lead that are one person ÷ pairs in one lead; recall =

@@ -85,7 +85,7 @@ pub const PASSES: &[(&str, &str)] = &[
 /// the last name, which tolerates typos such as Smith/Smyth and Johnson/Jonhson). See
 /// [`PASSES`]. Nothing is keyed on country, city, first name or company alone, which
 /// would put a large share of all leads into one block; callers skip weak blocks
-/// larger than [`MAX_WEAK_BLOCK`].
+/// larger than their pass's cap ([`block_cap`]).
 pub fn blocking_keys(r: &MatchRecord) -> Vec<String> {
     keys_of(r, false)
 }
