@@ -1003,7 +1003,7 @@ mod tests {
             keys
         }
         fn block_usable(&self, key: &str, size: usize) -> bool {
-            key.starts_with("e:") || size <= self.cap
+            matching::is_strong_key(key) || size <= self.cap
         }
         fn best_match<'a, K: Clone>(
             &self,

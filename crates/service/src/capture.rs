@@ -365,8 +365,8 @@ impl Batch {
         keys.iter()
             .filter_map(|k| {
                 let ids = self.key_index.get(k)?;
-                let usable = matching::is_strong_key(k)
-                    || (matching::block_usable(k, ids.len()) && !self.oversized.contains(k));
+                // `oversized` holds weak keys only (see `load`).
+                let usable = matching::block_usable(k, ids.len()) && !self.oversized.contains(k);
                 usable.then_some(ids)
             })
             .flatten()

@@ -266,10 +266,8 @@ impl App {
                 .collect::<HashSet<_>>()
                 .into_iter()
                 .collect();
-            let by_key = leads::find_by_match_keys(&mut conn, &all_keys, |key, size| {
-                matching::block_usable(key, size)
-            })
-            .await?;
+            let by_key =
+                leads::find_by_match_keys(&mut conn, &all_keys, matching::block_usable).await?;
             let missing: Vec<String> = by_key
                 .values()
                 .flatten()
