@@ -1346,4 +1346,128 @@ mod tests {
             "{line}"
         );
     }
+
+    /// The bench's quality table on the three generated lists, without building the
+    /// server: `LINKAGE_RECORDS` (default 20000), `LINKAGE_SEED` (42), `LINKAGE_MODEL`
+    /// (`trained` or `prior`), `LINKAGE_DETAILS=1` for false merges and misses by cause.
+    /// `cargo test --release -p leadline-domain --lib quality_table -- --ignored --nocapture`
+    #[test]
+    #[ignore = "measurement, not a check: run by hand"]
+    fn quality_table() {
+        use crate::demo::{consumer_list, trade_show_list, ConsumerConfig, TradeShowConfig};
+        use crate::matching::{train, TrainingOptions};
+        let env = |k: &str, d: u64| {
+            std::env::var(k)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(d)
+        };
+        let records = env("LINKAGE_RECORDS", 20_000) as usize;
+        let seed = env("LINKAGE_SEED", 42);
+        let prior_only = std::env::var("LINKAGE_MODEL").is_ok_and(|m| m == "prior");
+        let details = std::env::var("LINKAGE_DETAILS").is_ok_and(|d| d == "1");
+        let consumer = consumer_list(&ConsumerConfig::new(records, seed));
+        let names_only = consumer.without_fields(
+            "consumer, names and address only",
+            &[LeadField::DateOfBirth, LeadField::Phone],
+        );
+        let lists = [
+            trade_show_list(&TradeShowConfig::new(records, seed)),
+            consumer,
+            names_only,
+        ];
+        println!(
+            "records {records}, seed {seed}, model {}",
+            if prior_only { "prior" } else { "trained" }
+        );
+        println!("| list | blocking recall | sure precision | sure recall | sure F1 | sure+possible recall | household merges | comparisons | seconds |");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let mut notes = String::new();
+        for list in &lists {
+            let started = std::time::Instant::now();
+            let prepared = prepare(list);
+            let prior = MatchModel::prior();
+            let model = if prior_only {
+                prior
+            } else {
+                train(&prepared.records, &prior, &TrainingOptions::default(), 0).unwrap_or(prior)
+            };
+            let opts = EvalOptions {
+                examples: if details {
+                    env("LINKAGE_EXAMPLES", 2) as usize
+                } else {
+                    0
+                },
+                ..EvalOptions::default()
+            };
+            let r = evaluate(&prepared, &model, &opts);
+            let household = r.household_merges - r.indistinguishable_household_merges;
+            println!(
+                "| {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {household} (+{} identical) | {} | {:.1} |",
+                list.name,
+                r.blocking_recall(),
+                r.precision(),
+                r.recall(),
+                r.f1(),
+                r.possible_recall(),
+                r.indistinguishable_household_merges,
+                r.comparisons,
+                started.elapsed().as_secs_f64()
+            );
+            if details {
+                use std::fmt::Write as _;
+                let _ = writeln!(
+                    notes,
+                    "\n## {} (prior log2 odds {:+.2})",
+                    list.name, model.prior_log2_odds
+                );
+                for f in &model.fields {
+                    let w: Vec<String> = f
+                        .levels
+                        .iter()
+                        .map(|l| format!("{} {:+.1}", l.level.name(), l.weight()))
+                        .collect();
+                    let _ = writeln!(notes, "  {:?}: {}", f.field, w.join(", "));
+                }
+                let mut causes: Vec<_> = r.false_merge_causes.iter().collect();
+                causes.sort_by(|a, b| b.1.cmp(a.1));
+                for (cause, n) in causes.iter().take(60) {
+                    let _ = writeln!(notes, "false merge {cause}: {n}");
+                }
+                for fm in &r.false_merges {
+                    let _ = writeln!(
+                        notes,
+                        "  FM {:?}/{:?}\n    {}\n    {}\n    {}",
+                        list.records[fm.record].tags,
+                        list.records[fm.matched].tags,
+                        record_line(&fm.incoming_values),
+                        record_line(&fm.candidate_values),
+                        evidence_line(&fm.evidence)
+                    );
+                }
+                for (kind, t) in &r.by_tag {
+                    let _ = writeln!(
+                        notes,
+                        "tag {kind}: pairs {} blocked {} merged {} found {}",
+                        t.pairs, t.blocked, t.merged, t.found
+                    );
+                }
+                let mut misses: Vec<_> = r.miss_count.iter().collect();
+                misses.sort_by(|a, b| b.1.cmp(a.1));
+                for (cause, n) in misses.iter().take(15) {
+                    let _ = writeln!(notes, "miss {cause}: {n}");
+                    for m in r.misses.get(*cause).into_iter().flatten() {
+                        let _ = writeln!(
+                            notes,
+                            "    {}\n    {}\n    {}",
+                            record_line(&prepared.records[m.first]),
+                            record_line(&prepared.records[m.second]),
+                            evidence_line(&m.evidence)
+                        );
+                    }
+                }
+            }
+        }
+        print!("{notes}");
+    }
 }

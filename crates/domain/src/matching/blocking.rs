@@ -18,8 +18,10 @@ pub const MAX_WEAK_BLOCK: usize = 64;
 /// The form of the keys [`blocking_keys`] makes. Stored keys of another form are
 /// rebuilt (`leadline matching reindex`, and at server start): bump this whenever a pass
 /// is added, removed or changes its key. 1 was the eight passes before issue 10, 2
-/// the fourteen passes with a surname + city block without the first initial.
-pub const BLOCKING_KEYS_VERSION: u32 = 3;
+/// the fourteen passes with a surname + city block without the first initial, 3 the
+/// surname + city block with the first initial, 4 street names with the French,
+/// Spanish, Dutch and German short forms unified (`r` keys).
+pub const BLOCKING_KEYS_VERSION: u32 = 4;
 
 /// Largest block a full-name key (`f`) or an e-mail local part (`l`) may form and
 /// still be used. These passes catch a person who moved or changed e-mail, but a name

@@ -7,7 +7,9 @@
 //! not disagreements.
 
 use super::model::TermFrequencies;
-use super::text::{postal_chars, present, street_parts, surname_code, StreetParts};
+use super::text::{
+    ocr_skeleton, postal_chars, present, sound_skeleton, street_parts, surname_code, StreetParts,
+};
 use super::MatchRecord;
 use rapidfuzz::distance::{jaro_winkler as jw, osa};
 use serde::{Deserialize, Serialize};
@@ -204,6 +206,12 @@ pub struct Folded {
     street: Option<StreetParts>,
     first_code: Option<String>,
     last_code: Option<String>,
+    /// How the names sound and how OCR reads them (see [`sound_skeleton`],
+    /// [`ocr_skeleton`]).
+    first_sound: String,
+    last_sound: String,
+    first_ocr: String,
+    last_ocr: String,
 }
 
 impl Folded {
@@ -214,6 +222,10 @@ impl Folded {
         Folded {
             first_code: surname_code(&first),
             last_code: surname_code(&last),
+            first_sound: sound_skeleton(&first),
+            last_sound: sound_skeleton(&last),
+            first_ocr: ocr_skeleton(&first),
+            last_ocr: ocr_skeleton(&last),
             first,
             last,
             company: fold(&r.company_key),
@@ -222,6 +234,35 @@ impl Folded {
                 .unwrap_or_default(),
             city: fold(&r.city),
             street: present(&r.street).map(street_parts),
+        }
+    }
+}
+
+/// The forms of one folded name the levels look at.
+#[derive(Clone, Copy)]
+struct Name<'a> {
+    folded: &'a str,
+    code: Option<&'a str>,
+    sound: &'a str,
+    ocr: &'a str,
+}
+
+impl Folded {
+    fn first(&self) -> Name<'_> {
+        Name {
+            folded: &self.first,
+            code: self.first_code.as_deref(),
+            sound: &self.first_sound,
+            ocr: &self.first_ocr,
+        }
+    }
+
+    fn last(&self) -> Name<'_> {
+        Name {
+            folded: &self.last,
+            code: self.last_code.as_deref(),
+            sound: &self.last_sound,
+            ocr: &self.last_ocr,
         }
     }
 }
@@ -300,17 +341,13 @@ pub(crate) fn observe<'v>(
     }
 
     // Names: look for a swap before grading each.
-    let first = (!fa.first.is_empty() && !fb.first.is_empty()).then(|| {
-        let codes = (fa.first_code.as_deref(), fb.first_code.as_deref());
-        name_level(&fa.first, &fb.first, codes, true, freqs.first)
-    });
-    let last = (!fa.last.is_empty() && !fb.last.is_empty()).then(|| {
-        let codes = (fa.last_code.as_deref(), fb.last_code.as_deref());
-        name_level(&fa.last, &fb.last, codes, false, freqs.last)
-    });
+    let (fa_first, fa_last, fb_first, fb_last) = (fa.first(), fa.last(), fb.first(), fb.last());
+    let first = (!fa.first.is_empty() && !fb.first.is_empty())
+        .then(|| name_level(fa_first, fb_first, true, freqs.first));
+    let last = (!fa.last.is_empty() && !fb.last.is_empty())
+        .then(|| name_level(fa_last, fb_last, false, freqs.last));
     let swapped = matches!(first, Some((Level::Disagree, _)))
-        && near(&fa.first, &fb.last)
-        && near(&fa.last, &fb.first);
+        && swapped_names(fa_first, fa_last, fb_first, fb_last);
     if let Some((level, sim)) = first {
         let level = if swapped { Level::Swapped } else { level };
         out(Observed {
@@ -331,6 +368,7 @@ pub(crate) fn observe<'v>(
     }
 
     let (ca, cb) = (&fa.company, &fb.company);
+    let mut company_agrees = false;
     if !ca.is_empty() && !cb.is_empty() {
         let (level, sim) = if ca == cb {
             (Level::Exact, 1.0)
@@ -351,9 +389,15 @@ pub(crate) fn observe<'v>(
             similarity: Some(sim),
             value: (level == Level::Exact).then_some(ca.as_str()),
         });
+        company_agrees = level == Level::Exact;
     }
+    // The web domain is the company's: when the company names agree it says nothing
+    // more, and counting both counted one fact twice (namesakes at one company were
+    // merged on it). It still speaks where the names are written differently.
     if let (Some(x), Some(y)) = (present(&a.domain), present(&b.domain)) {
-        out(exact(Field::Domain, x.eq_ignore_ascii_case(y)));
+        if !company_agrees {
+            out(exact(Field::Domain, x.eq_ignore_ascii_case(y)));
+        }
     }
 
     let countries = (present(&a.country), present(&b.country));
@@ -445,9 +489,27 @@ fn jaro_winkler(a: &str, b: &str) -> f64 {
     }
 }
 
-/// Exact or close, for the swap test.
-fn near(a: &str, b: &str) -> bool {
-    !a.is_empty() && !b.is_empty() && (a == b || typo_close(a, b))
+/// Exact or close, for the swap test: a typo, an OCR misreading or another spelling.
+fn near(a: Name<'_>, b: Name<'_>) -> bool {
+    !a.folded.is_empty()
+        && !b.folded.is_empty()
+        && (a.folded == b.folded
+            || typo_close(a.folded, b.folded)
+            || a.sound == b.sound
+            || a.ocr == b.ocr)
+}
+
+/// Whether the first and last names are swapped between the records: each cross pair
+/// near (see [`near`]). A looser test (two slips, or an initial, on one pair) swapped
+/// the names of household members (Harry and Henry James) too often.
+fn swapped_names(a_first: Name<'_>, a_last: Name<'_>, b_first: Name<'_>, b_last: Name<'_>) -> bool {
+    near(a_first, b_last) && near(a_last, b_first)
+}
+
+/// One side is the other's initial ("j" and "john").
+fn is_initial_of(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    short.chars().count() == 1 && long.chars().count() > 1 && long.starts_with(short)
 }
 
 /// One slip apart: Damerau–Levenshtein 1 for names of three letters or more, 2 for
@@ -458,20 +520,20 @@ fn typo_close(a: &str, b: &str) -> bool {
     shorter >= 3 && edits_within(a, b, allowed)
 }
 
-/// Grades two folded, non-empty names.
+/// Grades two non-empty names.
 fn name_level(
-    a: &str,
-    b: &str,
-    (code_a, code_b): (Option<&str>, Option<&str>),
+    na: Name<'_>,
+    nb: Name<'_>,
     first: bool,
     tf: Option<&TermFrequencies>,
 ) -> (Level, f64) {
+    let (a, b) = (na.folded, nb.folded);
     if a == b {
         return (Level::Exact, 1.0);
     }
     let sim = jaro_winkler(a, b);
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    if short.chars().count() == 1 && long.chars().count() > 1 && long.starts_with(short) {
+    if is_initial_of(a, b) {
         return (Level::Initial, sim);
     }
     if first && is_nickname(a, b) {
@@ -481,19 +543,38 @@ fn name_level(
     // few letters tell them apart or however alike they sound (Mark and Mary, Maria
     // and Mary, Michael and Michelle): a household has such pairs, a typo rarely
     // produces another common name.
-    let sound_alike = code_a == code_b;
     if established_pair(a, b, tf) {
         return (Level::Disagree, sim);
     }
     if sim >= NAME_CLOSE_JW || typo_close(a, b) {
         return (Level::Close, sim);
     }
-    if sound_alike && sim >= 0.75 {
+    // An OCR misreading ("Morris" read "Morns"), perhaps with a slip besides.
+    if na.ocr == nb.ocr
+        || (na.ocr.chars().count().min(nb.ocr.chars().count()) >= 5 && typo_close(na.ocr, nb.ocr))
+    {
+        return (Level::Close, sim);
+    }
+    let sound_alike = na.code == nb.code && sim >= 0.75;
+    let same_sound = na.sound == nb.sound
+        || (na.sound.chars().count().min(nb.sound.chars().count()) >= 5
+            && typo_close(na.sound, nb.sound));
+    if sound_alike || same_sound {
         return (Level::Phonetic, sim);
     }
     // A double name against one of its parts ("Anna Maria" and "Anna").
     if long.split(' ').any(|part| part == short) {
         return (Level::Close, sim);
+    }
+    // A first name cut short ("Chris" and "Christophe", "Ash" and "Ashley"): the
+    // short forms the nickname table does not list. Three letters more at least:
+    // José and Josefa, Paul and Paula, Christian and Christiane are couples.
+    if first
+        && short.chars().count() >= 3
+        && long.chars().count() >= short.chars().count() + 3
+        && long.starts_with(short)
+    {
+        return (Level::Nickname, sim);
     }
     (Level::Disagree, sim)
 }
@@ -835,6 +916,55 @@ mod tests {
     }
 
     #[test]
+    fn levels_ocr_misreadings_and_other_spellings() {
+        use Level::*;
+        for (x, y, want) in [
+            // OCR: "rr"/"rn", "ri"/"n", "cl"/"d".
+            ("Morris", "Morns", Close),
+            ("Mitchell", "Mitchcll", Close),
+            ("Karin", "Kann", Close),
+            ("Claude", "Daude", Close),
+            // Spellings that sound alike but start differently (Soundex misses them).
+            ("Olivia", "Eaulivia", Phonetic),
+            ("Phillips", "Fillips", Phonetic),
+            ("Johnson", "Johnsen", Close),
+            ("Mueller", "Müller", Close),
+            ("Schmidt", "Shmit", Phonetic),
+            // Still different names.
+            ("Morris", "Norton", Disagree),
+            ("Olivia", "Amelia", Disagree),
+        ] {
+            assert_eq!(last_level(x, y), want, "{x}/{y}");
+            assert_eq!(last_level(y, x), want, "{y}/{x} (symmetric)");
+        }
+        // A first name cut short is a nickname; a surname cut short is not.
+        assert_eq!(first_level("Ash", "Ashley"), Level::Nickname);
+        assert_eq!(first_level("Christophe", "Chris"), Level::Nickname);
+        assert_eq!(last_level("Ash", "Ashley"), Level::Disagree);
+        assert_eq!(first_level("Al", "Alfred"), Level::Disagree);
+        // Three letters more at least: a name and its feminine form are two people.
+        assert_eq!(first_level("Tom", "Tomas"), Level::Disagree);
+        assert_eq!(first_level("Dan", "Daniela"), Level::Nickname);
+    }
+
+    #[test]
+    fn levels_swaps_with_another_spelling_but_not_loose_ones() {
+        let l = levels_of(&rec("Peters", "Pieter"), &rec("Pieter", "Peeters"));
+        assert_eq!(l[0].1, Level::Swapped);
+        // An OCR misreading on one side.
+        let l = levels_of(&rec("Morns", "Anna"), &rec("Anna", "Morris"));
+        assert_eq!(l[0].1, Level::Swapped);
+        assert_eq!(levels_of(&rec("Anna", "Morris"), &rec("Morns", "Anna")), l);
+        // Two slips, or an initial, on one cross pair: two people (Harry and Henry James).
+        for (a, b) in [
+            (rec("James", "Harry"), rec("Henry", "James")),
+            (rec("C.", "Garcia"), rec("Garcia", "Carol")),
+        ] {
+            assert_ne!(levels_of(&a, &b)[0].1, Level::Swapped, "{a:?} {b:?}");
+        }
+    }
+
+    #[test]
     fn levels_swapped_first_and_last_names() {
         let l = levels_of(&rec("Smith", "John"), &rec("John", "Smith"));
         assert_eq!(
@@ -903,6 +1033,13 @@ mod tests {
             ("12 High Street", "12 Church Road", Some(Disagree)),
             ("12", "12", Some(NoNumber)),
             ("12", "High Street", None),
+            ("2162 rue du Faubourg", "2162 r. du Faubourg", Some(Exact)),
+            ("77 chemin des Vignes", "77 ch. des Vignes", Some(Exact)),
+            ("Calle Sierpes, 9", "C/ Sierpes, 9", Some(Exact)),
+            ("Königsallee 60", "Königsal. 60", Some(Exact)),
+            ("Oudegracht 108", "Oudegr. 108", Some(Exact)),
+            ("Avenida de Mayo 5", "Avda. de Mayo 5", Some(Exact)),
+            ("Bahnhofweg 3", "Bahnhofwg. 3", Some(Exact)),
         ] {
             assert_eq!(
                 street_of(&addr(x, pc, None), &addr(y, pc, None)),

@@ -27,7 +27,9 @@
 //! letter apart) or two complete dates of birth clearly differ; such a pair is at most
 //! `Possible`. So is a pair whose surnames clearly differ unless the e-mail agrees:
 //! colleagues share a switchboard, a company and often a first name; a surname
-//! changed by marriage usually keeps the e-mail.
+//! changed by marriage usually keeps the e-mail. And so is a pair where one side has
+//! no first name or only an initial, unless the e-mail key or the date of birth
+//! agrees: such a record at a household's address could be any of its members.
 
 mod blocking;
 pub mod levels;
@@ -183,11 +185,22 @@ fn guards(field: Field, level: Level) -> bool {
 /// birth disagreement, or two clearly different surnames without a shared e-mail (a
 /// shared phone, address or company is how colleagues and lodgers look alike; a
 /// surname changed by marriage keeps the e-mail).
+///
+/// A pair whose first names cannot be told apart (one side has none, or only an
+/// initial) is held back as well unless something only one person has agrees (the
+/// e-mail key, or the date of birth) or the two records are the same values again:
+/// "J Smith" or "Smith" at the Smiths' address and phone is any of the household.
 #[derive(Default)]
 struct Guard {
     tripped: bool,
     surnames_differ: bool,
     same_email: bool,
+    /// First names compared at a level other than an initial.
+    first_names_told: bool,
+    /// E-mail key or date of birth agree (exactly, or a date with a slip or swap).
+    personal: bool,
+    /// The two records carry the same values: the same record captured again.
+    identical: bool,
 }
 
 impl Guard {
@@ -195,10 +208,25 @@ impl Guard {
         self.tripped |= guards(field, level);
         self.surnames_differ |= field == Field::LastName && level == Level::Disagree;
         self.same_email |= field == Field::Email && level == Level::Exact;
+        self.first_names_told |= field == Field::FirstName && level != Level::Initial;
+        self.personal |= match field {
+            Field::Email => level == Level::Exact,
+            Field::DateOfBirth => level != Level::Disagree,
+            _ => false,
+        };
     }
 
     fn holds(&self) -> bool {
-        self.tripped || (self.surnames_differ && !self.same_email)
+        self.tripped
+            || (self.surnames_differ && !self.same_email)
+            || (!self.first_names_told && !self.personal && !self.identical)
+    }
+
+    /// Records whether the two records are identical, where that decides the guard.
+    fn compared(&mut self, a: &MatchRecord, b: &MatchRecord) {
+        if !self.first_names_told && !self.personal {
+            self.identical = a == b;
+        }
     }
 }
 
@@ -219,6 +247,7 @@ fn score_pair(
             guard.see(o.field, o.level);
         },
     );
+    guard.compared(a, b);
     (score, guard.holds())
 }
 
@@ -262,6 +291,7 @@ fn explain(
             });
         },
     );
+    guard.compared(a, b);
     MatchEvidence {
         score,
         probability: model.probability(score),

@@ -129,7 +129,8 @@ pub(crate) fn street_parts(s: &str) -> StreetParts {
     let mut parts = StreetParts::default();
     let mut skip_next = false;
     let mut after_number = false;
-    for tok in folded.split(' ').filter(|t| !t.is_empty()) {
+    let tokens: Vec<&str> = folded.split(' ').filter(|t| !t.is_empty()).collect();
+    for (at, &tok) in tokens.iter().enumerate() {
         if skip_next {
             skip_next = false;
             continue;
@@ -147,23 +148,43 @@ pub(crate) fn street_parts(s: &str) -> StreetParts {
             after_number = true;
             continue;
         }
-        if after_number && tok.chars().count() == 1 {
+        // "r", "c" and "q" before more words are "rue", "calle", "quai" ("2162 r. du
+        // Faubourg"), not a house number's letter.
+        let street_word = matches!(tok, "r" | "c" | "q") && at + 1 < tokens.len();
+        if after_number && tok.chars().count() == 1 && !street_word {
             // "12 a" is house number 12a.
             parts.number.push_str(tok);
             after_number = false;
             continue;
         }
         after_number = false;
-        if let Some(stem) = tok.strip_suffix("strasse").filter(|s| !s.is_empty()) {
-            // "hauptstrasse" → "hauptstr"; the whole word is handled by `abbreviate`.
+        // A street word at the end of a compound ("hauptstrasse" → "hauptstr",
+        // "konigsallee" → "konigsal"); the whole word is handled by `abbreviate`.
+        let compound = COMPOUND_SUFFIXES.iter().find_map(|(long, short)| {
+            tok.strip_suffix(long)
+                .filter(|stem| !stem.is_empty())
+                .map(|stem| (stem, short))
+        });
+        if let Some((stem, short)) = compound {
             parts.name.push_str(stem);
-            parts.name.push_str("str");
+            parts.name.push_str(short);
         } else {
             parts.name.push_str(abbreviate(tok));
         }
     }
     parts
 }
+
+/// Street words written at the end of a compound (German and Dutch) and their short
+/// forms; the short forms themselves ("hauptstr") are left as they are.
+const COMPOUND_SUFFIXES: &[(&str, &str)] = &[
+    ("strasse", "str"),
+    ("straat", "str"),
+    ("allee", "al"),
+    ("gracht", "gr"),
+    ("plein", "pl"),
+    ("weg", "wg"),
+];
 
 /// "1st", "22nd", "3rd", "4th": a street name, not a house number.
 fn is_ordinal(tok: &str) -> bool {
@@ -189,7 +210,18 @@ fn abbreviate(tok: &str) -> &str {
         "crescent" => "cres",
         "highway" => "hwy",
         "parkway" => "pkwy",
-        "strasse" => "str",
+        "strasse" | "straat" => "str",
+        "allee" | "all" => "al",
+        "weg" => "wg",
+        "gracht" => "gr",
+        "plein" | "plaza" | "pza" => "pl",
+        "rue" => "r",
+        "chemin" => "ch",
+        "quai" => "q",
+        "bd" => "blvd",
+        "laan" => "ln",
+        "calle" | "carrer" => "c",
+        "avenida" | "avda" => "ave",
         other => other,
     }
 }
@@ -216,4 +248,111 @@ pub(crate) fn folded(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     fold_into(s, &mut out);
     out
+}
+
+/// Spellings that sound alike, longest first, each rewritten to one form: the common
+/// ways English, German, French and Dutch write one sound ("ph"/"f", "eau"/"o",
+/// "ue"/"u" for a transliterated ü, "ij"/"y"/"i", "tz"/"z"/"s" …).
+const SOUND_RULES: &[(&str, &str)] = &[
+    ("sch", "s"),
+    ("eau", "o"),
+    ("ph", "f"),
+    ("ck", "k"),
+    ("qu", "k"),
+    ("th", "t"),
+    ("dt", "t"),
+    ("tz", "s"),
+    ("ch", "s"),
+    ("sh", "s"),
+    ("ie", "i"),
+    ("ey", "i"),
+    ("ij", "i"),
+    ("ee", "i"),
+    ("ei", "e"),
+    ("ai", "e"),
+    ("ay", "e"),
+    ("au", "o"),
+    ("ou", "u"),
+    ("oo", "u"),
+    ("ue", "u"),
+    ("oe", "o"),
+    ("ae", "a"),
+    ("x", "ks"),
+    ("y", "i"),
+    ("c", "k"),
+    ("z", "s"),
+    ("w", "v"),
+];
+
+/// Sequences OCR reads one for another, each rewritten to one form ("rn" and "m",
+/// "cl" and "d", "li" and "h", "ri" and "n", digits for the letters they resemble).
+const OCR_RULES: &[(&str, &str)] = &[
+    ("rn", "m"),
+    ("in", "m"),
+    ("nn", "m"),
+    ("ri", "n"),
+    ("cl", "d"),
+    ("vv", "w"),
+    ("li", "h"),
+    ("ii", "u"),
+    ("0", "o"),
+    ("1", "l"),
+    ("5", "s"),
+    ("8", "b"),
+    ("2", "z"),
+    ("6", "g"),
+];
+
+fn rewrite(s: &str, rules: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    'outer: while let Some(c) = rest.chars().next() {
+        for (from, to) in rules {
+            if let Some(tail) = rest.strip_prefix(from) {
+                out.push_str(to);
+                rest = tail;
+                continue 'outer;
+            }
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// A folded name as it sounds: [`SOUND_RULES`] applied, doubled letters written once
+/// and a final "sen" written "son" (Johnsen, Johnson). Two spellings of one name that
+/// Soundex misses because they start differently ("Phillips"/"Fillips",
+/// "Eaulivia"/"Olivia") get the same skeleton.
+pub(crate) fn sound_skeleton(folded: &str) -> String {
+    let mut s = rewrite(folded, SOUND_RULES);
+    collapse_runs(&mut s);
+    if let Some(stem) = s.strip_suffix("sen") {
+        s = format!("{stem}son");
+    }
+    s
+}
+
+/// A folded value with [`OCR_RULES`] applied until nothing changes (at most three
+/// rounds): "Karin" and its misreading "Kann" give the same form.
+pub(crate) fn ocr_skeleton(folded: &str) -> String {
+    let mut s = folded.to_string();
+    for _ in 0..3 {
+        let next = rewrite(&s, OCR_RULES);
+        if next == s {
+            break;
+        }
+        s = next;
+    }
+    s
+}
+
+/// Runs of one letter written once.
+fn collapse_runs(s: &mut String) {
+    let mut prev = None;
+    s.retain(|c| {
+        let keep = Some(c) != prev;
+        prev = Some(c);
+        keep
+    });
 }
