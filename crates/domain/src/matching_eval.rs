@@ -1380,18 +1380,20 @@ mod tests {
             "records {records}, seed {seed}, model {}",
             if prior_only { "prior" } else { "trained" }
         );
-        println!("| list | blocking recall | sure precision | sure recall | sure F1 | sure+possible recall | household merges | comparisons | seconds |");
-        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!("| list | blocking recall | sure precision | sure recall | sure F1 | sure+possible recall | household merges | comparisons | training s | seconds |");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         let mut notes = String::new();
         for list in &lists {
             let started = std::time::Instant::now();
             let prepared = prepare(list);
             let prior = MatchModel::prior();
+            let training = std::time::Instant::now();
             let model = if prior_only {
                 prior
             } else {
                 train(&prepared.records, &prior, &TrainingOptions::default(), 0).unwrap_or(prior)
             };
+            let training = training.elapsed().as_secs_f64();
             let opts = EvalOptions {
                 examples: if details {
                     env("LINKAGE_EXAMPLES", 2) as usize
@@ -1403,7 +1405,7 @@ mod tests {
             let r = evaluate(&prepared, &model, &opts);
             let household = r.household_merges - r.indistinguishable_household_merges;
             println!(
-                "| {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {household} (+{} identical) | {} | {:.1} |",
+                "| {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {household} (+{} identical) | {} | {training:.1} | {:.1} |",
                 list.name,
                 r.blocking_recall(),
                 r.precision(),
