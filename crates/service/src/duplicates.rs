@@ -269,13 +269,14 @@ pub(crate) fn capture_pairs(
             else {
                 continue;
             };
-            let comparison = matching::compare(rx.record(), ry.record(), model);
-            if comparison.household_guard {
-                // Two members of one household, each sure for a record that names
-                // neither (a letter to the family): the record is ambiguous, the two
-                // are not one person.
+            if matching::shown_apart(rx.record(), ry.record(), model) {
+                // Two members of one household, each sure for one record (a letter to
+                // the family): the record is ambiguous, the two are not one person.
+                // Two leads that merely cannot be told apart (one has no first name)
+                // are linked: the record is sure for each.
                 continue;
             }
+            let comparison = matching::compare(rx.record(), ry.record(), model);
             let linked = x.evidence.score.min(y.evidence.score);
             let score = comparison.score.max(linked);
             let evidence = PairEvidence {

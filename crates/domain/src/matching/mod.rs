@@ -217,9 +217,16 @@ impl Guard {
     }
 
     fn holds(&self) -> bool {
-        self.tripped
-            || (self.surnames_differ && !self.same_email)
-            || (!self.first_names_told && !self.personal && !self.identical)
+        self.apart() || (!self.first_names_told && !self.personal && !self.identical)
+    }
+
+    /// The part of the guard that shows the two to be two people (a clear first-name
+    /// or date-of-birth disagreement, or clearly different surnames without a shared
+    /// e-mail). First names that cannot be told apart hold a pair back from a sure
+    /// merge but say nothing of the kind: two leads a record is sure for are not two
+    /// people because one of them has no first name.
+    fn apart(&self) -> bool {
+        self.tripped || (self.surnames_differ && !self.same_email)
     }
 
     /// Records whether the two records are identical, where that decides the guard.
@@ -249,6 +256,34 @@ fn score_pair(
     );
     guard.compared(a, b);
     (score, guard.holds())
+}
+
+/// Whether the household guard shows the two records to be two people (see
+/// `Guard::apart`); cheaper than [`compare`], no explanation built.
+fn shown_apart_folded(
+    (a, fa): (&MatchRecord, &Folded),
+    (b, fb): (&MatchRecord, &Folded),
+    model: &MatchModel,
+) -> bool {
+    let mut guard = Guard::default();
+    observe(
+        (a, fa),
+        (b, fb),
+        name_frequencies(model),
+        &mut |o: Observed<'_>| guard.see(o.field, o.level),
+    );
+    guard.apart()
+}
+
+/// Whether the household guard shows `a` and `b` to be two people: clearly different
+/// first names or complete dates of birth, or clearly different surnames without a
+/// shared e-mail. Narrower than [`MatchEvidence::household_guard`], which also holds
+/// back a pair whose first names cannot be told apart (one side has none, or only an
+/// initial): such a pair is not sure, but nothing shows it to be two people. This is
+/// the test for two leads one record is sure for: apart, the record is ambiguous;
+/// otherwise the record links them.
+pub fn shown_apart(a: &MatchRecord, b: &MatchRecord, model: &MatchModel) -> bool {
+    shown_apart_folded((a, &Folded::of(a)), (b, &Folded::of(b)), model)
 }
 
 fn name_frequencies(model: &MatchModel) -> NameFrequencies<'_> {
@@ -375,8 +410,8 @@ fn score_all<'a, K, R: Comparand + 'a>(
 }
 
 /// Whether the best of `ranked` is sure but another sure candidate is a member of its
-/// household (the guard keeps the two apart): a record with only the surname and the
-/// address could be either, so a person decides.
+/// household (the guard shows the two to be two people, [`shown_apart`]): the record
+/// could be either, so a person decides.
 fn ambiguous<K, R: Comparand>(ranked: &[Scored<'_, K, R>], model: &MatchModel) -> bool {
     let Some((winner, rest)) = ranked.split_first() else {
         return false;
@@ -389,7 +424,7 @@ fn ambiguous<K, R: Comparand>(ranked: &[Scored<'_, K, R>], model: &MatchModel) -
         .take_while(|o| o.decision == MatchDecision::Sure)
         .any(|o| {
             let (r, fr) = o.record.view();
-            score_pair((w, &fw), (r, &fr), model).1
+            shown_apart_folded((w, &fw), (r, &fr), model)
         })
 }
 
@@ -425,8 +460,8 @@ pub fn all_matches<'a, K: Clone, R: Comparand + 'a>(
 /// Finds the best candidate for `incoming`, or `None` when every candidate is distinct
 /// (ranked as in [`all_matches`]). Only the winner's explanation is built, keeping the
 /// per-candidate cost low. When the record is sure for two candidates that the
-/// household guard keeps apart from each other (it names no first name, and two
-/// members of the household are leads), it is only `Possible`.
+/// household guard shows to be two people ([`shown_apart`]: two members of the
+/// household are leads), it is only `Possible`.
 pub fn best_match<'a, K: Clone, R: Comparand + 'a>(
     incoming: &impl Comparand,
     candidates: impl IntoIterator<Item = (K, &'a R)>,

@@ -1413,6 +1413,59 @@ fn matching_rank_matches_agrees_with_best_match_and_all_matches() {
 }
 
 #[test]
+fn matching_a_lead_without_a_first_name_is_not_a_household_member() {
+    // Found by the service's tests: a record sure for "Ines" with her e-mail and for
+    // "Moreau" with her phone and date of birth. The two leads cannot be told apart
+    // (one has no first name), which holds them back from a sure merge with each
+    // other, but nothing shows them to be two people: the record is not ambiguous.
+    let model = MatchModel::prior();
+    let by_mail = rec(&[("first", "Ines"), ("email", "ines.moreau@acme.example.com")]);
+    let by_phone = rec(&[
+        ("last", "Moreau"),
+        ("phone", "+33142685300"),
+        ("dob", "1984-06-11"),
+    ]);
+    let record = rec(&[
+        ("first", "Ines"),
+        ("last", "Moreau"),
+        ("email", "ines.moreau@acme.example.com"),
+        ("phone", "+33142685300"),
+        ("dob", "1984-06-11"),
+    ]);
+    assert!(compare(&by_mail, &by_phone).household_guard);
+    assert!(!shown_apart(&by_mail, &by_phone, &model));
+    let all = all_matches(&record, [(0, &by_mail), (1, &by_phone)], &model);
+    assert!(
+        all.iter().all(|m| m.decision == MatchDecision::Sure),
+        "{all:?}"
+    );
+    let best = best_match(&record, [(0, &by_mail), (1, &by_phone)], &model).expect("a match");
+    assert_eq!(best.decision, MatchDecision::Sure);
+    // Without the date of birth a surname and a phone could be anyone in the
+    // household: only possible for that lead, and the e-mail's lead is the match.
+    let by_phone = rec(&[("last", "Moreau"), ("phone", "+33142685300")]);
+    let all = all_matches(&record, [(0, &by_mail), (1, &by_phone)], &model);
+    assert_eq!(
+        all.iter()
+            .map(|m| (m.candidate, m.decision))
+            .collect::<Vec<_>>(),
+        [(0, MatchDecision::Sure), (1, MatchDecision::Possible)]
+    );
+    // Two members told apart by their first names are: the household's letter.
+    let emily = rec(&[
+        ("first", "Emily"),
+        ("last", "Moreau"),
+        ("phone", "+33142685300"),
+    ]);
+    let david = rec(&[
+        ("first", "David"),
+        ("last", "Moreau"),
+        ("phone", "+33142685300"),
+    ]);
+    assert!(shown_apart(&emily, &david, &model));
+}
+
+#[test]
 fn matching_a_record_on_file_as_it_is_is_not_ambiguous() {
     // Found by proptest: the same shared mailbox and company, on file as the record
     // itself and as two people told apart by their dates of birth. The two people tie

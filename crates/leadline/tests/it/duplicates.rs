@@ -171,15 +171,18 @@ backend_tests! {
     async fn a_record_surely_matching_two_leads_queues_them_as_a_pair(srv: TestServer) {
         let srv = &srv;
         // Two leads sharing no value: nothing relates them until one record is surely both.
+        // The one without a first name carries a date of birth: a surname and a phone
+        // alone could be anyone in the household (only possible), the date makes it sure.
         let by_mail = created(srv, json!({ "first_name": "Ines", "email": "ines.moreau@acme.example.com" })).await;
         srv.clock.advance(1000);
-        let by_phone = created(srv, json!({ "last_name": "Moreau", "phone": "+33 1 42 68 53 00" })).await;
+        let by_phone = created(srv, json!({ "last_name": "Moreau", "phone": "+33 1 42 68 53 00",
+            "date_of_birth": "1984-06-11" })).await;
         let (m, p) = (by_mail["lead"]["id"].as_str().unwrap(), by_phone["lead"]["id"].as_str().unwrap());
         assert!(by_phone["possible_duplicate_of"].is_null(), "{by_phone}");
         assert!(queue(srv, "").await.is_empty());
         srv.clock.advance(1000);
         let record = json!({ "first_name": "Ines", "last_name": "Moreau", "email": "ines.moreau@acme.example.com",
-            "phone": "+33 1 42 68 53 00", "source": "Trade show" });
+            "phone": "+33 1 42 68 53 00", "date_of_birth": "1984-06-11", "source": "Trade show" });
         let (status, merged) = srv.create_lead(record.clone()).await;
         assert_eq!(status, StatusCode::OK, "{merged}");
         assert_eq!(merged["outcome"], "merged");
