@@ -177,8 +177,9 @@ pub enum ScoringCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum MatchingCommand {
-    /// Learn the match weights from this database's own leads (EM over the candidate
-    /// pairs blocking finds) and put them in force for every instance.
+    /// Learn the match weights from this database's own leads (u from random pairs, m
+    /// by EM per blocking pass, the population prior) and put them in force for every
+    /// instance.
     Train {
         /// Most candidate pairs to learn from.
         #[arg(long, default_value_t = 2_000_000)]

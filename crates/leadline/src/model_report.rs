@@ -36,8 +36,12 @@ pub fn render(model: &MatchModel) -> String {
     let prior_p = model.probability(0.0);
     let _ = writeln!(
         out,
-        "prior: log2 odds {:+.2} (a candidate pair is a match with probability {prior_p:.4} before any evidence)",
-        model.prior_log2_odds
+        "prior: log2 odds {:+.2} (two leads picked at random are one person with probability {prior_p:.3e} before any evidence; {})",
+        model.prior_log2_odds,
+        match &model.origin {
+            ModelOrigin::Prior => "hand-set",
+            ModelOrigin::Trained(_) => "the population prior, learned from these leads",
+        }
     );
     let bits = |p: f64| (p / (1.0 - p)).log2() - model.prior_log2_odds;
     let _ = writeln!(
@@ -101,5 +105,9 @@ mod tests {
             .count();
         assert_eq!(rows, model.fields[2].levels.len());
         assert!(text.contains("score >= 20.0 bits"), "{text}");
+        assert!(
+            text.contains("prior: log2 odds -10.00 (two leads picked at random are one person with probability 9.756e-4 before any evidence; hand-set)"),
+            "{text}"
+        );
     }
 }

@@ -13,9 +13,9 @@
 //! point of the score comes from a listed [`Comparison`], so each decision explains
 //! itself.
 //!
-//! The m and u values are learned per database by [`train`] (EM over the candidate
-//! pairs blocking produces); [`MatchModel::prior`] holds hand-set values for a database
-//! too small to learn from.
+//! The m and u values are learned per database by [`train`] (u from random pairs, m by
+//! EM per blocking pass, and the prior odds of two random leads being one person);
+//! [`MatchModel::prior`] holds hand-set values for a database too small to learn from.
 //!
 //! # The household guard
 //!
@@ -29,7 +29,9 @@
 //! colleagues share a switchboard, a company and often a first name; a surname
 //! changed by marriage usually keeps the e-mail. And so is a pair where one side has
 //! no first name or only an initial, unless the e-mail key or the date of birth
-//! agrees: such a record at a household's address could be any of its members.
+//! agrees: such a record at a household's address could be any of its members. That
+//! last rule only holds a pair back; it does not show two leads to be two people
+//! ([`shown_apart`]), so a record sure for both is not ambiguous between them.
 
 mod blocking;
 pub mod levels;

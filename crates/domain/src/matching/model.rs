@@ -106,7 +106,8 @@ pub struct TrainingSummary {
     pub trained_at: i64,
     /// Records trained on.
     pub records: u64,
-    /// Candidate pairs from blocking that EM ran over.
+    /// Candidate pairs from blocking the population prior was estimated over (m is
+    /// estimated per blocking pass, u from random pairs).
     pub pairs: u64,
     /// Distinct comparison patterns among them.
     pub patterns: u64,
@@ -122,7 +123,10 @@ pub struct MatchModel {
     /// Increases with every training run on a database; 0 for the built-in prior.
     pub version: u64,
     pub origin: ModelOrigin,
-    /// log2 of the prior odds that a compared (blocked) pair is a match.
+    /// log2 of the prior odds that two leads picked at random are one person (the
+    /// population prior; training estimates it, the hand-set prior fixes it at −10).
+    /// Blocking chooses which pairs are compared, it does not change these odds: a
+    /// candidate's shared key counts in its score like any other agreement.
     pub prior_log2_odds: f64,
     /// A pair at or above this match probability is merged without asking, unless
     /// the household guard holds it back.
