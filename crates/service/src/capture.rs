@@ -7,6 +7,7 @@
 //! memory (also against leads created earlier in the same batch), and written back with
 //! multi-row statements.
 
+use crate::candidate_cache::{CachedCandidate, CandidateCache};
 use crate::clock::date_of;
 use crate::error::{Result, ServiceError};
 use crate::outbox::lead_summary;
@@ -26,6 +27,7 @@ use leadline_store::{new_id, sources, AnyConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// Where a capture came from beyond its source and campaign.
@@ -200,7 +202,7 @@ struct WorkingLead {
 struct Batch {
     /// Comparable views of every candidate and of every lead created in this batch.
     /// Full rows are loaded only for the few that a capture merges into.
-    candidates: HashMap<String, Comparable>,
+    candidates: HashMap<String, Arc<Comparable>>,
     leads: HashMap<String, WorkingLead>,
     new_order: Vec<String>,
     key_index: HashMap<String, Vec<String>>,
@@ -230,15 +232,26 @@ struct Batch {
     compared: usize,
 }
 
+/// How a batch's candidates were found (for the debug log).
+#[derive(Default)]
+struct LoadStats {
+    /// Taken from the candidate cache, still at the revision read.
+    cached: usize,
+    /// Read from the database (not cached, or changed since).
+    read: usize,
+}
+
 impl Batch {
     /// Loads the comparable view of every existing lead that shares a blocking key
-    /// with the batch, and the fingerprints already captured.
+    /// with the batch (from `cache` where it still holds), and the fingerprints already
+    /// captured.
     async fn load(
         conn: &mut AnyConnection,
         keys: Vec<String>,
         fingerprints: Vec<String>,
         need_owners: bool,
         known_oversized: &std::sync::Mutex<OversizedKeys>,
+        cache: &CandidateCache,
     ) -> Result<Batch> {
         let mut batch = Batch::default();
         if !fingerprints.is_empty() {
@@ -279,19 +292,15 @@ impl Batch {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let mut merged = HashMap::new();
-        for (id, record, merged_into) in leads::match_records(conn, &ids).await? {
-            if let Some(into) = merged_into {
-                merged.insert(id.clone(), into);
-            }
-            batch.candidates.insert(id, Comparable::new(record));
-        }
+        let (merged, stats) = batch.load_candidates(conn, ids, cache).await?;
         let records_read = started.elapsed();
         batch.survivors = survivors(conn, merged).await?;
         tracing::debug!(
             keys = wanted.len(),
             oversized = batch.oversized.len(),
             candidates = batch.candidates.len(),
+            cached = stats.cached,
+            read = stats.read,
             blocks_ms = blocks_read.as_millis(),
             records_ms = (records_read - blocks_read).as_millis(),
             "capture batch: candidates loaded"
@@ -326,6 +335,102 @@ impl Batch {
             batch.key_index.insert(key, live);
         }
         Ok(batch)
+    }
+
+    /// Puts the comparable view of each of `ids` into `candidates`: from the cache
+    /// where the lead's revision is still the cached one (an alias's always is), read
+    /// and folded otherwise (and cached). Returns the merged-away candidates with the
+    /// lead each was merged into.
+    async fn load_candidates(
+        &mut self,
+        conn: &mut AnyConnection,
+        ids: Vec<String>,
+        cache: &CandidateCache,
+    ) -> Result<(HashMap<String, String>, LoadStats)> {
+        let mut merged = HashMap::new();
+        let mut stats = LoadStats::default();
+        let mut to_read = Vec::new();
+        let mut to_check = Vec::new();
+        for id in ids {
+            match cache.get(&id) {
+                Some(CachedCandidate {
+                    alias_of: Some(lead),
+                    comparable,
+                    ..
+                }) => {
+                    merged.insert(id.clone(), lead);
+                    self.candidates.insert(id, comparable);
+                    stats.cached += 1;
+                }
+                Some(cached) => to_check.push((id, cached)),
+                None => to_read.push(id),
+            }
+        }
+        let check_ids: Vec<String> = to_check.iter().map(|(id, _)| id.clone()).collect();
+        let current = leads::match_revisions(conn, &check_ids).await?;
+        for (id, cached) in to_check {
+            match current.get(&id) {
+                Some((revision, merged_into)) if *revision == cached.revision => {
+                    if let Some(into) = merged_into {
+                        merged.insert(id.clone(), into.clone());
+                    }
+                    self.candidates.insert(id, cached.comparable);
+                    stats.cached += 1;
+                }
+                Some(_) => to_read.push(id),
+                None => cache.remove(&id),
+            }
+        }
+        for row in leads::match_records(conn, &to_read).await? {
+            let comparable = Arc::new(Comparable::new(row.record));
+            let is_alias = row.id.starts_with(ALIAS_PREFIX);
+            if let Some(into) = &row.merged_into {
+                merged.insert(row.id.clone(), into.clone());
+            }
+            // Cached before this transaction commits: what was read is committed
+            // state at that revision, whatever becomes of this batch.
+            cache.insert(
+                row.id.clone(),
+                CachedCandidate {
+                    revision: row.revision,
+                    alias_of: row.merged_into.filter(|_| is_alias),
+                    comparable: comparable.clone(),
+                },
+            );
+            self.candidates.insert(row.id, comparable);
+            stats.read += 1;
+        }
+        Ok((merged, stats))
+    }
+
+    /// After the batch committed: its new leads and aliases go into the cache as
+    /// written (revision 0), and the existing leads it changed leave it (their revision
+    /// was bumped).
+    fn update_cache(&self, cache: &CandidateCache) {
+        for (id, lead) in &self.leads {
+            if lead.is_new {
+                if let Some(comparable) = self.candidates.get(id) {
+                    let cached = CachedCandidate {
+                        revision: 0,
+                        alias_of: None,
+                        comparable: comparable.clone(),
+                    };
+                    cache.insert(id.clone(), cached);
+                }
+            } else if lead.dirty {
+                cache.remove(id);
+            }
+        }
+        for alias in &self.aliases {
+            if let Some(comparable) = self.candidates.get(&alias.id) {
+                let cached = CachedCandidate {
+                    revision: 0,
+                    alias_of: Some(alias.lead_id.clone()),
+                    comparable: comparable.clone(),
+                };
+                cache.insert(alias.id.clone(), cached);
+            }
+        }
     }
 
     /// Makes sure the full rows (and touch counts) of these candidates are at hand
@@ -450,7 +555,7 @@ impl Batch {
         let id = new_id();
         self.owners.insert(id.clone(), capture.owner_of_created());
         self.index(&id, keys.clone());
-        self.candidates.insert(id.clone(), match_record);
+        self.candidates.insert(id.clone(), Arc::new(match_record));
         self.leads.insert(
             id.clone(),
             WorkingLead {
@@ -514,7 +619,7 @@ impl Batch {
     fn add_alias(&mut self, lead_id: &str, record: Comparable, keys: Vec<String>, now: i64) {
         let id = format!("{ALIAS_PREFIX}{}", new_id());
         let alias_record = record.record().clone();
-        self.candidates.insert(id.clone(), record);
+        self.candidates.insert(id.clone(), Arc::new(record));
         self.survivors.insert(id.clone(), lead_id.to_string());
         self.alias_keys
             .extend(keys.iter().map(|key| (key.clone(), id.clone())));
@@ -546,7 +651,7 @@ impl Batch {
             let keys = matching::blocking_keys(&record);
             lead.keys = Some(keys.clone());
             self.candidates
-                .insert(lead_id.to_string(), Comparable::new(record));
+                .insert(lead_id.to_string(), Arc::new(Comparable::new(record)));
             self.index(lead_id, keys);
         }
         (plan.filled, plan.conflicts)
@@ -711,6 +816,7 @@ impl App {
             fingerprints,
             need_owners,
             &self.oversized_keys,
+            &self.candidate_cache,
         )
         .await?;
         let loaded_in = started.elapsed();
@@ -745,7 +851,7 @@ impl App {
                 &record,
                 candidates
                     .iter()
-                    .filter_map(|id| batch.candidates.get(id).map(|r| (id.clone(), r))),
+                    .filter_map(|id| batch.candidates.get(id).map(|r| (id.clone(), &**r))),
                 &model,
             );
             let outcome = match best {
@@ -880,7 +986,9 @@ impl App {
         }
         let matched_in = started.elapsed();
         write_batch(&mut tx, &mut batch, now).await?;
+        let wrote_in = started.elapsed();
         tx.commit().await.map_err(StoreError::from)?;
+        batch.update_cache(&self.candidate_cache);
         let written_in = started.elapsed();
         if !batch.announced.is_empty() {
             self.outbox_written();
@@ -894,7 +1002,8 @@ impl App {
             prepare_and_lock_ms = prepared_in.as_millis(),
             load_ms = (loaded_in - prepared_in).as_millis(),
             match_ms = (matched_in - loaded_in).as_millis(),
-            write_ms = (written_in - matched_in).as_millis(),
+            write_ms = (wrote_in - matched_in).as_millis(),
+            commit_ms = (written_in - wrote_in).as_millis(),
             "capture batch written"
         );
         // Freeing a large batch's maps and strings takes a noticeable share of an
@@ -936,6 +1045,16 @@ async fn survivors(
 
 /// Links leads to accounts by web domain, then writes everything the batch produced.
 async fn write_batch(conn: &mut AnyConnection, batch: &mut Batch, now: i64) -> Result<()> {
+    let started = std::time::Instant::now();
+    let mut lap = {
+        let mut last = started;
+        move || {
+            let now = std::time::Instant::now();
+            let ms = (now - last).as_millis();
+            last = now;
+            ms
+        }
+    };
     let mut domains: Vec<(String, Option<String>)> = Vec::new();
     let mut seen = HashSet::new();
     for lead in batch.leads.values() {
@@ -964,7 +1083,9 @@ async fn write_batch(conn: &mut AnyConnection, batch: &mut Batch, now: i64) -> R
         .iter()
         .map(|id| batch.leads[id].record.clone())
         .collect();
+    let accounts_ms = lap();
     leads::insert_many(conn, &new_leads).await?;
+    let leads_ms = lap();
     let mut keys = Vec::new();
     let mut changed = Vec::new();
     for lead in batch.leads.values_mut() {
@@ -984,15 +1105,19 @@ async fn write_batch(conn: &mut AnyConnection, batch: &mut Batch, now: i64) -> R
         }
     }
     leads::update_many(conn, &changed).await?;
+    let updates_ms = lap();
     // In key order the rows land next to each other in the key index's B-tree.
     keys.sort_unstable();
     leads::insert_match_keys(conn, &keys).await?;
     leads::insert_aliases(conn, &batch.aliases).await?;
     leads::insert_alias_keys(conn, &batch.alias_keys).await?;
+    let keys_ms = lap();
     touches::insert_many(conn, &batch.touches).await?;
     touches::insert_consents(conn, &batch.consents).await?;
+    let touches_ms = lap();
     timeline::append(conn, &batch.events).await?;
     timeline::record_match_decisions(conn, &batch.decisions).await?;
+    let timeline_ms = lap();
     leadline_store::duplicates::insert_many(conn, &batch.pairs).await?;
     // A lead its creator owns (a rep's own entry) starts with its work row.
     let owned: Vec<LeadWork> = batch
@@ -1029,5 +1154,16 @@ async fn write_batch(conn: &mut AnyConnection, batch: &mut Batch, now: i64) -> R
         .collect();
     outbox::emit(conn, &created).await?;
     leadline_store::followups::insert_many(conn, &batch.followups).await?;
+    tracing::debug!(
+        accounts_ms,
+        leads_ms,
+        updates_ms,
+        key_rows = keys.len(),
+        keys_ms,
+        touches_ms,
+        timeline_ms,
+        rest_ms = lap(),
+        "capture batch: written"
+    );
     Ok(())
 }

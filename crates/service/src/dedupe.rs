@@ -252,8 +252,8 @@ impl App {
             let mut records: HashMap<String, Comparable> = leads::match_records(&mut conn, &ids)
                 .await?
                 .into_iter()
-                .filter(|(_, _, merged)| merged.is_none())
-                .map(|(id, record, _)| (id, Comparable::new(record)))
+                .filter(|row| row.merged_into.is_none())
+                .map(|row| (row.id, Comparable::new(row.record)))
                 .collect();
             let keys: HashMap<String, Vec<String>> = records
                 .iter()
@@ -276,9 +276,9 @@ impl App {
                 .collect::<HashSet<_>>()
                 .into_iter()
                 .collect();
-            for (id, record, merged) in leads::match_records(&mut conn, &missing).await? {
-                if merged.is_none() {
-                    records.insert(id, Comparable::new(record));
+            for row in leads::match_records(&mut conn, &missing).await? {
+                if row.merged_into.is_none() {
+                    records.insert(row.id, Comparable::new(row.record));
                 }
             }
             for id in &ids {

@@ -30,6 +30,7 @@ use leadline_store::timeline::{self, TimelineEvent};
 use leadline_store::{AnyConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 
 /// Why two leads may be one person.
@@ -219,11 +220,11 @@ const MAX_LINKED: usize = 8;
 /// - With `new_lead` (the capture created a lead): the new lead and every candidate.
 /// - Whenever the record is sure for two or more live leads: those leads with each
 ///   other, since one record cannot be two people.
-pub(crate) fn capture_pairs(
+pub(crate) fn capture_pairs<C: Borrow<Comparable>>(
     new_lead: Option<&str>,
     matches: &[MatchResult<String>],
     live: &dyn Fn(&str) -> String,
-    records: &HashMap<String, Comparable>,
+    records: &HashMap<String, C>,
     model: &MatchModel,
     at: i64,
 ) -> Vec<DuplicatePair> {
@@ -269,6 +270,7 @@ pub(crate) fn capture_pairs(
             else {
                 continue;
             };
+            let (rx, ry): (&Comparable, &Comparable) = (rx.borrow(), ry.borrow());
             if matching::shown_apart(rx.record(), ry.record(), model) {
                 // Two members of one household, each sure for one record (a letter to
                 // the family): the record is ambiguous, the two are not one person.

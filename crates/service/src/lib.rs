@@ -3,6 +3,7 @@
 //! and nothing else, so both behave the same.
 
 pub mod access;
+mod candidate_cache;
 pub mod capture;
 pub mod catalog;
 pub mod clock;
@@ -46,6 +47,8 @@ pub struct App {
     model_cache: Arc<matching::ModelCache>,
     /// Weak blocking keys whose block was found over the size cap (see `capture`).
     oversized_keys: Arc<std::sync::Mutex<capture::OversizedKeys>>,
+    /// Comparable views of leads capture has read (see `candidate_cache`).
+    candidate_cache: Arc<candidate_cache::CandidateCache>,
     /// Learn the match model again after an import of at least this many created or
     /// merged rows (the server sets it; tools and tests leave it off).
     pub retrain_after_import_rows: Option<u64>,
@@ -95,6 +98,7 @@ impl App {
             capture_queue: Arc::default(),
             model_cache: Arc::default(),
             oversized_keys: Arc::default(),
+            candidate_cache: Arc::default(),
             retrain_after_import_rows: None,
             idempotency: Default::default(),
             import_updates: Arc::new(tokio::sync::watch::Sender::new(0)),

@@ -253,7 +253,7 @@ impl App {
             after = last.clone();
             let records = leads::match_records(&mut tx, &ids).await?;
             let (mut lead_keys, mut alias_keys) = (Vec::new(), Vec::new());
-            for (id, record, _) in &records {
+            for leads::MatchRow { id, record, .. } in &records {
                 let keys = if id.starts_with(leads::ALIAS_PREFIX) {
                     &mut alias_keys
                 } else {

@@ -158,7 +158,11 @@ pub async fn update(conn: &mut AnyConnection, lead: &LeadRecord) -> Result<()> {
         .enumerate()
         .map(|(i, c)| format!("{c} = ${}", i + 2))
         .collect();
-    let sql = format!("UPDATE leads SET {} WHERE id = $1", assignments.join(", "));
+    // Every write bumps the revision, so cached comparable views notice it.
+    let sql = format!(
+        "UPDATE leads SET {}, match_revision = match_revision + 1 WHERE id = $1",
+        assignments.join(", ")
+    );
     let done = bind_lead(sqlx::query(&sql), lead)
         .execute(&mut *conn)
         .await?;
@@ -178,7 +182,8 @@ pub async fn update_many(conn: &mut AnyConnection, leads: &[LeadRecord]) -> Resu
         .collect();
     for chunk in leads.chunks(rows_per_statement(cols)) {
         let sql = format!(
-            "INSERT INTO leads ({}) VALUES {} ON CONFLICT (id) DO UPDATE SET {}",
+            "INSERT INTO leads ({}) VALUES {} ON CONFLICT (id) DO UPDATE SET {}, \
+             match_revision = leads.match_revision + 1",
             select_list(),
             row_placeholders(conn, chunk.len(), cols),
             assignments.join(", ")
@@ -435,18 +440,26 @@ pub async fn match_key_blocks(
     Ok(out)
 }
 
+/// One lead's (or alias's) comparable values as [`match_records`] reads them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchRow {
+    pub id: String,
+    pub record: MatchRecord,
+    /// The lead it was merged into; for an alias, its lead.
+    pub merged_into: Option<String>,
+    /// The lead's `match_revision` (0 for an alias, which never changes).
+    pub revision: i64,
+}
+
 /// The comparable view of leads, with the lead each was merged into (if any): just the
 /// columns matching reads, so loading thousands of candidates per import batch stays
 /// cheap. A merged-away lead still stands for what its person was (an old e-mail), so
 /// a new capture matching it can be sent to the lead it lives on in.
-pub async fn match_records(
-    conn: &mut AnyConnection,
-    ids: &[String],
-) -> Result<Vec<(String, MatchRecord, Option<String>)>> {
+pub async fn match_records(conn: &mut AnyConnection, ids: &[String]) -> Result<Vec<MatchRow>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(rows_per_statement(1)) {
         let sql = format!(
-            "SELECT {MATCH_COLUMNS} FROM leads WHERE id IN ({})",
+            "SELECT {MATCH_COLUMNS}, match_revision FROM leads WHERE id IN ({})",
             placeholders(conn, 1, chunk.len())
         );
         let mut q = sqlx::query(&sql);
@@ -454,11 +467,12 @@ pub async fn match_records(
             q = q.bind(id.as_str());
         }
         for row in q.fetch_all(&mut *conn).await? {
-            out.push((
-                row.try_get("id")?,
-                match_record_of(&row)?,
-                row.try_get("merged_into")?,
-            ));
+            out.push(MatchRow {
+                id: row.try_get("id")?,
+                record: match_record_of(&row)?,
+                merged_into: row.try_get("merged_into")?,
+                revision: row.try_get("match_revision")?,
+            });
         }
     }
     // Alias ids come back like merged-away leads, pointing at their lead.
@@ -478,11 +492,36 @@ pub async fn match_records(
             q = q.bind(id.as_str());
         }
         for row in q.fetch_all(&mut *conn).await? {
-            out.push((
-                row.try_get("id")?,
-                match_record_of(&row)?,
-                Some(row.try_get("lead_id")?),
-            ));
+            out.push(MatchRow {
+                id: row.try_get("id")?,
+                record: match_record_of(&row)?,
+                merged_into: Some(row.try_get("lead_id")?),
+                revision: 0,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The current `match_revision` and `merged_into` of these leads (aliases are not
+/// looked up): what a cached comparable view is checked against. A lead not found is
+/// left out.
+pub async fn match_revisions(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, (i64, Option<String>)>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT id, match_revision, merged_into FROM leads WHERE id IN ({})",
+            placeholders(conn, 1, chunk.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, i64, Option<String>)>(&sql);
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        for (id, revision, merged_into) in q.fetch_all(&mut *conn).await? {
+            out.insert(id, (revision, merged_into));
         }
     }
     Ok(out)

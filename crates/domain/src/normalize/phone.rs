@@ -41,6 +41,7 @@ impl PhoneValue {
 /// has no place for it. Anything that is not a valid number comes back as
 /// [`PhoneValue::Unparseable`].
 pub fn normalize_phone(raw: &str, region: Option<&str>) -> PhoneValue {
+    widen_regex_cache();
     let Some(cleaned) = clean_line(raw) else {
         return PhoneValue::Unparseable(String::new());
     };
@@ -49,6 +50,25 @@ pub fn normalize_phone(raw: &str, region: Option<&str>) -> PhoneValue {
     }
     let region = region.and_then(|r| r.trim().to_ascii_uppercase().parse::<Id>().ok());
     read(&cleaned, region).map_or(PhoneValue::Unparseable(cleaned), PhoneValue::E164)
+}
+
+/// The phone metadata's patterns are compiled on first use into one cache of 100
+/// regular expressions shared by the whole process, behind one mutex that is held while
+/// each runs. Validating a number tries every number type of every region that shares
+/// its country code (25 regions for +1), so 100 was far too few: expressions were
+/// compiled again and again, which made phone parsing most of the time spent
+/// normalising an import. The cache is made large enough for every pattern the
+/// metadata has; only those used are ever compiled.
+fn widen_regex_cache() {
+    static WIDENED: std::sync::Once = std::sync::Once::new();
+    WIDENED.call_once(|| {
+        const PATTERNS: usize = 16_384;
+        let cache = DATABASE.cache();
+        let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.capacity() < PATTERNS {
+            cache.set_capacity(PATTERNS);
+        }
+    });
 }
 
 /// Reads cleaned text as a valid number in E.164, according to how it is written.
@@ -420,6 +440,23 @@ mod tests {
         assert_eq!(valid.as_str(), "+12015550123");
         let json = serde_json::to_string(&valid).unwrap_or_default();
         assert_eq!(json, r#"{"kind":"e164","value":"+12015550123"}"#);
+    }
+
+    #[test]
+    fn the_pattern_cache_keeps_more_than_a_hundred_expressions() {
+        // Numbers of every North American region: each is tried against the number
+        // types of all 25 regions of +1, more patterns than the crate's own cache of 100.
+        for meta in DATABASE.by_code(&1).unwrap() {
+            for kind in VALID_TYPES {
+                if let Some(example) = meta.descriptors().get(kind).and_then(|d| d.example()) {
+                    normalize_phone(&format!("+1 {example}"), None);
+                }
+            }
+        }
+        let cache = DATABASE.cache();
+        let cache = cache.lock().unwrap();
+        assert!(cache.capacity() >= 16_384);
+        assert!(cache.len() > 100, "{} patterns kept", cache.len());
     }
 
     #[test]

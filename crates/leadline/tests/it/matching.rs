@@ -46,7 +46,7 @@ backend_tests! {
         };
         let mut want = {
             let mut conn = srv.app.db.acquire().await.unwrap();
-            let (_, record, _) = leadline_store::leads::match_records(&mut conn, std::slice::from_ref(&id)).await.unwrap().pop().unwrap();
+            let record = leadline_store::leads::match_records(&mut conn, std::slice::from_ref(&id)).await.unwrap().pop().unwrap().record;
             leadline_domain::matching::blocking_keys(&record)
         };
         want.sort();
@@ -271,5 +271,37 @@ backend_tests! {
         assert!(via.is_some(), "the capture says it matched earlier values: {timeline}");
         let (_, list) = srv.send(srv.get("/api/v1/leads")).await;
         assert_eq!(list["leads"].as_array().unwrap().len(), 1, "{list}");
+    }
+
+    async fn a_lead_changed_by_another_instance_is_compared_as_it_is_now(srv: TestServer) {
+        // The capture leaves the lead's comparable view in this server's candidate cache.
+        let (status, first) = srv.create_lead(json!({ "first_name": "Orla", "last_name": "Brennick",
+            "email": "orla.brennick@harbourlights.ie", "source": "Webinar" })).await;
+        assert_eq!(status, StatusCode::CREATED, "{first}");
+        let id = first["lead"]["id"].as_str().unwrap().to_string();
+        // Another instance on the same database changes her e-mail.
+        let other = leadline_service::App::new(srv.app.db.clone(), srv.clock.clone());
+        let mut patch = leadline_service::leads::LeadPatch::default();
+        patch.fields.insert(leadline_domain::LeadField::Email, Some("orla@brennick-design.ie".into()));
+        other.patch_lead(&leadline_domain::access::LeadScope::All, &id, &patch, "test").await.unwrap();
+        // A record with the new e-mail is her: compared with the lead as it is now, not
+        // as this server last read it (the old e-mail would disagree).
+        let (status, second) = srv.create_lead(json!({ "first_name": "Orla", "last_name": "Brennick",
+            "email": "orla@brennick-design.ie", "source": "Newsletter" })).await;
+        assert_eq!(status, StatusCode::OK, "{second}");
+        assert_eq!(second["outcome"], "merged", "{second}");
+        assert_eq!(second["lead"]["id"], id.as_str());
+        // And once merged away by the other instance, a record of her lands on the
+        // survivor, not on the lead this server saw live.
+        let (status, survivor) = srv.create_lead(json!({ "first_name": "Orla", "last_name": "Shaw",
+            "phone": "+353 1 555 0142", "source": "Trade show" })).await;
+        assert_eq!(status, StatusCode::CREATED, "{survivor}");
+        let survivor_id = survivor["lead"]["id"].as_str().unwrap().to_string();
+        other.merge_leads(&leadline_domain::access::LeadScope::All, &survivor_id, &id, "test").await.unwrap();
+        let (status, third) = srv.create_lead(json!({ "first_name": "Orla", "last_name": "Brennick",
+            "email": "orla@brennick-design.ie", "source": "Postcard" })).await;
+        assert_eq!(status, StatusCode::OK, "{third}");
+        assert_eq!(third["outcome"], "merged", "{third}");
+        assert_eq!(third["lead"]["id"], survivor_id.as_str(), "{third}");
     }
 }
