@@ -4,7 +4,7 @@
 //! each one's values and folding them (case, accents, phonetic codes) again for every
 //! batch was the larger part of loading them. The cache keeps each view with the lead's
 //! `match_revision`, and a batch reads only `(id, match_revision, merged_into)` to know
-//! which views still hold: every write of a lead bumps its revision (`leads::update`,
+//! which views still hold: every write of a lead's values bumps its revision (`leads::update`,
 //! `leads::update_many`), on whichever instance it happens, so a stale view is never
 //! used. Aliases (`lead_aliases`) never change and are kept as they are.
 
