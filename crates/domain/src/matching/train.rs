@@ -298,37 +298,50 @@ fn field_values<'a>(
         .filter_map(move |r| present(pick(r)).map(fold))
 }
 
-/// Candidate pairs from blocking, deterministic and capped.
-fn candidate_pairs(records: &[MatchRecord], max_pairs: usize) -> Vec<(u32, u32)> {
+/// The training keys' blocks of two leads or more and within the weak-block cap (as
+/// capture skips larger ones), by key, in key order.
+fn usable_blocks(records: &[MatchRecord]) -> Vec<(String, Vec<u32>)> {
     let mut blocks: HashMap<String, Vec<u32>> = HashMap::new();
     for (i, r) in records.iter().enumerate() {
         for key in training_keys(r) {
             blocks.entry(key).or_default().push(i as u32);
         }
     }
-    let mut keys: Vec<&String> = blocks
-        .iter()
+    let mut usable: Vec<(String, Vec<u32>)> = blocks
+        .into_iter()
         .filter(|(_, ids)| ids.len() >= 2 && ids.len() <= MAX_WEAK_BLOCK)
-        .map(|(k, _)| k)
         .collect();
-    keys.sort();
+    usable.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    usable
+}
+
+/// The distinct pairs within these blocks, in block order, at most `max_pairs`.
+fn distinct_pairs<'a>(
+    blocks: impl Iterator<Item = &'a [u32]>,
+    max_pairs: usize,
+) -> Vec<(u32, u32)> {
     let mut seen: HashSet<(u32, u32)> = HashSet::new();
     let mut pairs = Vec::new();
-    'blocks: for key in keys {
-        let ids = &blocks[key];
+    for ids in blocks {
         for (x, &i) in ids.iter().enumerate() {
             for &j in &ids[x + 1..] {
                 let pair = (i.min(j), i.max(j));
                 if seen.insert(pair) {
                     pairs.push(pair);
                     if pairs.len() >= max_pairs {
-                        break 'blocks;
+                        return pairs;
                     }
                 }
             }
         }
     }
     pairs
+}
+
+/// Candidate pairs from blocking, deterministic and capped.
+fn candidate_pairs(records: &[MatchRecord], max_pairs: usize) -> Vec<(u32, u32)> {
+    let blocks = usable_blocks(records);
+    distinct_pairs(blocks.iter().map(|(_, ids)| ids.as_slice()), max_pairs)
 }
 
 /// The comparison pattern of a pair under `model` (whose term frequencies tell
@@ -543,38 +556,15 @@ fn fit_m(
 /// Pairs of each training pass, from the training keys' blocks (weak blocks over the
 /// cap skipped, as in capture), each pass capped at `max_pairs`, deterministic.
 fn pass_pairs(records: &[MatchRecord], max_pairs: usize) -> Vec<Vec<(u32, u32)>> {
-    let mut blocks: HashMap<String, Vec<u32>> = HashMap::new();
-    for (i, r) in records.iter().enumerate() {
-        for key in training_keys(r) {
-            blocks.entry(key).or_default().push(i as u32);
-        }
-    }
-    let mut keys: Vec<&String> = blocks
-        .iter()
-        .filter(|(_, ids)| ids.len() >= 2 && ids.len() <= MAX_WEAK_BLOCK)
-        .map(|(k, _)| k)
-        .collect();
-    keys.sort();
+    let blocks = usable_blocks(records);
     TRAINING_PASSES
         .iter()
         .map(|(prefix, _)| {
-            let mut seen: HashSet<(u32, u32)> = HashSet::new();
-            let mut pairs = Vec::new();
-            'blocks: for key in keys.iter().filter(|k| k.split(':').next() == Some(prefix)) {
-                let ids = &blocks[*key];
-                for (x, &i) in ids.iter().enumerate() {
-                    for &j in &ids[x + 1..] {
-                        let pair = (i.min(j), i.max(j));
-                        if seen.insert(pair) {
-                            pairs.push(pair);
-                            if pairs.len() >= max_pairs {
-                                break 'blocks;
-                            }
-                        }
-                    }
-                }
-            }
-            pairs
+            let of_pass = blocks
+                .iter()
+                .filter(|(key, _)| key.split(':').next() == Some(prefix))
+                .map(|(_, ids)| ids.as_slice());
+            distinct_pairs(of_pass, max_pairs)
         })
         .collect()
 }
