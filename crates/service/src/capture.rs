@@ -774,41 +774,30 @@ impl App {
     /// Captures many leads in one transaction; outcomes come back in input order.
     /// A rejected capture never affects the others.
     pub async fn capture_batch(&self, captures: Vec<Capture>) -> Result<Vec<CaptureOutcome>> {
-        let now = self.now();
-        let today = date_of(now);
-        let started = std::time::Instant::now();
-        // Normalising and key building are pure and need no lock.
-        let prepared: Vec<_> = captures
-            .iter()
-            .map(|c| {
-                let opts = NormalizeOptions {
-                    default_region: c.default_region.clone(),
-                    today: Some(today),
-                };
-                normalize_lead(&c.input, &opts).map(|lead| {
-                    let record = Comparable::new(MatchRecord::from_lead(&lead));
-                    let keys = matching::blocking_keys(record.record());
-                    (lead, record, keys)
-                })
-            })
-            .collect();
-        let all_keys: Vec<String> = prepared
-            .iter()
-            .filter_map(|p| p.as_ref().ok())
-            .flat_map(|(_, _, keys)| keys.iter().cloned())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let fingerprints: Vec<String> = captures
-            .iter()
-            .filter_map(|c| c.fingerprint.clone())
-            .collect();
+        let prepared = PreparedBatch::new(captures, date_of(self.now()));
+        self.capture_prepared(prepared).await
+    }
 
+    /// Captures a batch prepared beforehand (see [`PreparedBatch`]): an import prepares
+    /// its next batch on another thread while this one is matched and written.
+    pub(crate) async fn capture_prepared(
+        &self,
+        batch: PreparedBatch,
+    ) -> Result<Vec<CaptureOutcome>> {
+        let PreparedBatch {
+            captures,
+            prepared,
+            all_keys,
+            fingerprints,
+            prepare_ms,
+        } = batch;
+        let now = self.now();
+        let started = std::time::Instant::now();
         let model = self.match_model().await?;
         let _guard = self.capture_lock.lock().await;
         let mut tx = self.db.begin().await?;
         let need_owners = captures.iter().any(|c| !c.scope().is_all());
-        // Normalising, then waiting for the capture lock and a transaction.
+        // Waiting for the capture lock and a transaction.
         let prepared_in = started.elapsed();
         let mut batch = Batch::load(
             &mut tx,
@@ -999,7 +988,8 @@ impl App {
         tracing::debug!(
             captures = captures.len(),
             compared = batch.compared,
-            prepare_and_lock_ms = prepared_in.as_millis(),
+            prepare_ms,
+            lock_ms = prepared_in.as_millis(),
             load_ms = (loaded_in - prepared_in).as_millis(),
             match_ms = (matched_in - loaded_in).as_millis(),
             write_ms = (wrote_in - matched_in).as_millis(),
@@ -1010,6 +1000,61 @@ impl App {
         // import; another thread does it while this one goes on.
         tokio::task::spawn_blocking(move || drop(batch));
         Ok(outcomes)
+    }
+}
+
+/// One capture normalised, with its comparable view and blocking keys, or why it was
+/// rejected.
+type Prepared = std::result::Result<(NormalizedLead, Comparable, Vec<String>), Vec<FieldError>>;
+
+/// A batch of captures normalised, with each one's comparable view and blocking keys:
+/// pure work that needs no lock and no database, so it can be done ahead.
+pub(crate) struct PreparedBatch {
+    captures: Vec<Capture>,
+    prepared: Vec<Prepared>,
+    /// Every blocking key of the batch, once.
+    all_keys: Vec<String>,
+    fingerprints: Vec<String>,
+    /// How long preparing took (for the debug log).
+    prepare_ms: u128,
+}
+
+impl PreparedBatch {
+    /// Prepares `captures`, checking dates of birth against `today`.
+    pub(crate) fn new(captures: Vec<Capture>, today: time::Date) -> PreparedBatch {
+        let started = std::time::Instant::now();
+        let prepared: Vec<_> = captures
+            .iter()
+            .map(|c| {
+                let opts = NormalizeOptions {
+                    default_region: c.default_region.clone(),
+                    today: Some(today),
+                };
+                normalize_lead(&c.input, &opts).map(|lead| {
+                    let record = Comparable::new(MatchRecord::from_lead(&lead));
+                    let keys = matching::blocking_keys(record.record());
+                    (lead, record, keys)
+                })
+            })
+            .collect();
+        let all_keys: Vec<String> = prepared
+            .iter()
+            .filter_map(|p| p.as_ref().ok())
+            .flat_map(|(_, _, keys)| keys.iter().cloned())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let fingerprints: Vec<String> = captures
+            .iter()
+            .filter_map(|c| c.fingerprint.clone())
+            .collect();
+        PreparedBatch {
+            captures,
+            prepared,
+            all_keys,
+            fingerprints,
+            prepare_ms: started.elapsed().as_millis(),
+        }
     }
 }
 

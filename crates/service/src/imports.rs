@@ -21,6 +21,9 @@ use std::collections::HashMap;
 /// small enough that progress moves and a failure loses little work.
 pub const BATCH_ROWS: usize = 10_000;
 
+/// A batch of an import being prepared on a blocking thread.
+type PreparingBatch = tokio::task::JoinHandle<crate::capture::PreparedBatch>;
+
 /// What to import and how.
 #[derive(Debug, Clone)]
 pub struct ImportRequest {
@@ -286,6 +289,8 @@ impl App {
         let mut seen = HashMap::new();
         let mut report: Vec<RowReport> = Vec::new();
         let mut pending: Vec<(u64, Capture)> = Vec::with_capacity(BATCH_ROWS);
+        // The batch being prepared, with its file lines.
+        let mut in_flight: Option<(Vec<u64>, PreparingBatch)> = None;
         let mut records = parsed.records();
         loop {
             let next = records.next();
@@ -324,29 +329,27 @@ impl App {
                 None => {}
             }
             if pending.len() >= BATCH_ROWS || (next.is_none() && !pending.is_empty()) {
-                let batch = std::mem::take(&mut pending);
-                let n = batch.len() as u64;
-                let (lines, captures): (Vec<u64>, Vec<Capture>) = batch.into_iter().unzip();
-                let outcomes = self.capture_batch(captures).await?;
-                for (line, outcome) in lines.into_iter().zip(&outcomes) {
-                    match outcome {
-                        CaptureOutcome::Created { .. } => job.created_count += 1,
-                        CaptureOutcome::Merged { .. } | CaptureOutcome::RecordedForOwner { .. } => {
-                            job.merged_count += 1
-                        }
-                        CaptureOutcome::Unchanged { .. } => job.unchanged_count += 1,
-                        CaptureOutcome::Rejected { .. } => job.rejected_count += 1,
-                    }
-                    report.push(RowReport::from_outcome(line, outcome));
+                // This batch is prepared on another thread while the one before it is
+                // matched and written; batches are still written one after another,
+                // in file order.
+                let (lines, captures): (Vec<u64>, Vec<Capture>) =
+                    std::mem::take(&mut pending).into_iter().unzip();
+                let today = crate::clock::date_of(self.now());
+                let preparing = tokio::task::spawn_blocking(move || {
+                    crate::capture::PreparedBatch::new(captures, today)
+                });
+                if let Some((lines, earlier)) = in_flight.replace((lines, preparing)) {
+                    self.write_import_batch(&mut job, &mut report, lines, earlier, progress)
+                        .await?;
                 }
-                job.total_rows += n as i64;
-                job.processed_rows = job.total_rows;
-                self.save_job(&job).await?;
-                progress.advance(n);
             }
             if next.is_none() {
                 break;
             }
+        }
+        if let Some((lines, last)) = in_flight.take() {
+            self.write_import_batch(&mut job, &mut report, lines, last, progress)
+                .await?;
         }
         job.processed_rows = job.total_rows;
         report.sort_by_key(|r| r.line);
@@ -365,6 +368,39 @@ impl App {
             self.retrain_in_background();
         }
         Ok(ImportResult { job, rows: report })
+    }
+
+    /// Writes one prepared batch of an import and accounts for its rows in the job,
+    /// the report and the progress.
+    async fn write_import_batch(
+        &self,
+        job: &mut ImportJob,
+        report: &mut Vec<RowReport>,
+        lines: Vec<u64>,
+        preparing: PreparingBatch,
+        progress: &dyn ImportProgress,
+    ) -> Result<()> {
+        let prepared = preparing.await.map_err(|e| {
+            ServiceError::Internal(anyhow::anyhow!("preparing an import batch failed: {e}"))
+        })?;
+        let n = lines.len() as u64;
+        let outcomes = self.capture_prepared(prepared).await?;
+        for (line, outcome) in lines.into_iter().zip(&outcomes) {
+            match outcome {
+                CaptureOutcome::Created { .. } => job.created_count += 1,
+                CaptureOutcome::Merged { .. } | CaptureOutcome::RecordedForOwner { .. } => {
+                    job.merged_count += 1
+                }
+                CaptureOutcome::Unchanged { .. } => job.unchanged_count += 1,
+                CaptureOutcome::Rejected { .. } => job.rejected_count += 1,
+            }
+            report.push(RowReport::from_outcome(line, outcome));
+        }
+        job.total_rows += n as i64;
+        job.processed_rows = job.total_rows;
+        self.save_job(job).await?;
+        progress.advance(n);
+        Ok(())
     }
 
     /// Saves a finished (or failed) job and announces it as `import.finished`.
