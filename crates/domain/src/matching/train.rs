@@ -817,22 +817,7 @@ mod tests {
     #[test]
     fn em_recovers_a_known_mixture() {
         let truth = truth();
-        let mut rng = StdRng::seed_from_u64(7);
-        let mut counted: HashMap<Pattern, u64> = HashMap::new();
-        for _ in 0..60_000 {
-            let is_match = rng.gen::<f64>() < truth.lambda;
-            let mut p: Pattern = [None; 10];
-            for (f, level) in p.iter_mut().enumerate() {
-                // A fifth of fields missing at random.
-                if rng.gen::<f64>() < 0.2 {
-                    continue;
-                }
-                let probs = if is_match { &truth.m[f] } else { &truth.u[f] };
-                *level = Some(sample(probs, &mut rng));
-            }
-            *counted.entry(p).or_default() += 1;
-        }
-        let patterns: Vec<(Pattern, u64)> = counted.into_iter().collect();
+        let patterns = draw(&truth, 60_000, 7);
         // Start from the hand-set prior, far from the truth.
         let init = Mixture::from_model(&MatchModel::prior(), 0.05);
         let fit = fit_mixture(&patterns, init, None, 500, 1e-8);
