@@ -56,8 +56,7 @@ pub fn normalize_phone(raw: &str, region: Option<&str>) -> PhoneValue {
 /// regular expressions shared by the whole process, behind one mutex that is held while
 /// each runs. Validating a number tries every number type of every region that shares
 /// its country code (25 regions for +1), so 100 was far too few: expressions were
-/// compiled again and again, which made phone parsing most of the time spent
-/// normalising an import. The cache is made large enough for every pattern the
+/// compiled again and again. The cache is made large enough for every pattern the
 /// metadata has; only those used are ever compiled.
 fn widen_regex_cache() {
     static WIDENED: std::sync::Once = std::sync::Once::new();
