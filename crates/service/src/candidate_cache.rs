@@ -3,8 +3,9 @@
 //! An import batch compares its rows with tens of thousands of existing leads; reading
 //! each one's values and folding them (case, accents, phonetic codes) again for every
 //! batch was the larger part of loading them. The cache keeps each view with the lead's
-//! `match_revision`, and a batch reads only `(id, match_revision, merged_into)` to know
-//! which views still hold: every write of a lead's values bumps its revision (`leads::update`,
+//! `match_revision` and `merged_into`, and a batch asks the database only which of its
+//! cached leads are now at another revision (`leads::changed_since`): every write of a
+//! lead's values, `merged_into` among them, bumps its revision (`leads::update`,
 //! `leads::update_many`), on whichever instance it happens, so a stale view is never
 //! used. Aliases (`lead_aliases`) never change and are kept as they are.
 
@@ -15,9 +16,9 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub(crate) struct CachedCandidate {
     pub revision: i64,
-    /// For an alias, its lead (an alias's lead never changes); `None` for a lead, whose
-    /// `merged_into` is read with its revision.
-    pub alias_of: Option<String>,
+    /// For an alias, its lead (which never changes); for a lead, the lead it was merged
+    /// into at this revision (a merge is a write, so it bumps the revision).
+    pub merged_into: Option<String>,
     pub comparable: Arc<Comparable>,
 }
 

@@ -349,41 +349,35 @@ impl Batch {
     ) -> Result<(HashMap<String, String>, LoadStats)> {
         let mut merged = HashMap::new();
         let mut stats = LoadStats::default();
+        let before = self.candidates.len();
         let mut to_read = Vec::new();
         let mut to_check = Vec::new();
         for id in ids {
             match cache.get(&id) {
-                Some(CachedCandidate {
-                    alias_of: Some(lead),
-                    comparable,
-                    ..
-                }) => {
-                    merged.insert(id.clone(), lead);
-                    self.candidates.insert(id, comparable);
-                    stats.cached += 1;
+                Some(cached) if id.starts_with(ALIAS_PREFIX) => {
+                    self.use_cached(id, cached, &mut merged)
                 }
                 Some(cached) => to_check.push((id, cached)),
                 None => to_read.push(id),
             }
         }
-        let check_ids: Vec<String> = to_check.iter().map(|(id, _)| id.clone()).collect();
-        let current = leads::match_revisions(conn, &check_ids).await?;
+        let seen: Vec<(String, i64)> = to_check
+            .iter()
+            .map(|(id, cached)| (id.clone(), cached.revision))
+            .collect();
+        let changed = leads::changed_since(conn, &seen).await?;
         for (id, cached) in to_check {
-            match current.get(&id) {
-                Some((revision, merged_into)) if *revision == cached.revision => {
-                    if let Some(into) = merged_into {
-                        merged.insert(id.clone(), into.clone());
-                    }
-                    self.candidates.insert(id, cached.comparable);
-                    stats.cached += 1;
-                }
-                Some(_) => to_read.push(id),
-                None => cache.remove(&id),
+            if changed.contains(&id) {
+                // Read again below; a lead that is gone stays out of the cache.
+                cache.remove(&id);
+                to_read.push(id);
+            } else {
+                self.use_cached(id, cached, &mut merged);
             }
         }
+        stats.cached = self.candidates.len() - before;
         for row in leads::match_records(conn, &to_read).await? {
             let comparable = Arc::new(Comparable::new(row.record));
-            let is_alias = row.id.starts_with(ALIAS_PREFIX);
             if let Some(into) = &row.merged_into {
                 merged.insert(row.id.clone(), into.clone());
             }
@@ -393,7 +387,7 @@ impl Batch {
                 row.id.clone(),
                 CachedCandidate {
                     revision: row.revision,
-                    alias_of: row.merged_into.filter(|_| is_alias),
+                    merged_into: row.merged_into.clone(),
                     comparable: comparable.clone(),
                 },
             );
@@ -412,7 +406,7 @@ impl Batch {
                 if let Some(comparable) = self.candidates.get(id) {
                     let cached = CachedCandidate {
                         revision: 0,
-                        alias_of: None,
+                        merged_into: None,
                         comparable: comparable.clone(),
                     };
                     cache.insert(id.clone(), cached);
@@ -425,12 +419,25 @@ impl Batch {
             if let Some(comparable) = self.candidates.get(&alias.id) {
                 let cached = CachedCandidate {
                     revision: 0,
-                    alias_of: Some(alias.lead_id.clone()),
+                    merged_into: Some(alias.lead_id.clone()),
                     comparable: comparable.clone(),
                 };
                 cache.insert(alias.id.clone(), cached);
             }
         }
+    }
+
+    /// Takes a cached view that still holds.
+    fn use_cached(
+        &mut self,
+        id: String,
+        cached: CachedCandidate,
+        merged: &mut HashMap<String, String>,
+    ) {
+        if let Some(into) = cached.merged_into {
+            merged.insert(id.clone(), into);
+        }
+        self.candidates.insert(id, cached.comparable);
     }
 
     /// Makes sure the full rows (and touch counts) of these candidates are at hand
@@ -1151,11 +1158,9 @@ async fn write_batch(conn: &mut AnyConnection, batch: &mut Batch, now: i64) -> R
     }
     leads::update_many(conn, &changed).await?;
     let updates_ms = lap();
-    // In key order the rows land next to each other in the key index's B-tree.
-    keys.sort_unstable();
-    leads::insert_match_keys(conn, &keys).await?;
     leads::insert_aliases(conn, &batch.aliases).await?;
-    leads::insert_alias_keys(conn, &batch.alias_keys).await?;
+    keys.extend(batch.alias_keys.iter().cloned());
+    leads::insert_match_keys(conn, &keys).await?;
     let keys_ms = lap();
     touches::insert_many(conn, &batch.touches).await?;
     touches::insert_consents(conn, &batch.consents).await?;

@@ -252,24 +252,16 @@ impl App {
             };
             after = last.clone();
             let records = leads::match_records(&mut tx, &ids).await?;
-            let (mut lead_keys, mut alias_keys) = (Vec::new(), Vec::new());
-            for leads::MatchRow { id, record, .. } in &records {
-                let keys = if id.starts_with(leads::ALIAS_PREFIX) {
-                    &mut alias_keys
-                } else {
-                    &mut lead_keys
-                };
-                keys.extend(
+            let keys: Vec<(String, String)> = records
+                .iter()
+                .flat_map(|leads::MatchRow { id, record, .. }| {
                     matching::blocking_keys(record)
                         .into_iter()
-                        .map(|k| (k, id.clone())),
-                );
-            }
-            lead_keys.sort_unstable();
-            alias_keys.sort_unstable();
+                        .map(move |k| (k, id.clone()))
+                })
+                .collect();
             leads::delete_keys_of(&mut tx, &ids).await?;
-            leads::insert_match_keys(&mut tx, &lead_keys).await?;
-            leads::insert_alias_keys(&mut tx, &alias_keys).await?;
+            leads::insert_match_keys(&mut tx, &keys).await?;
             tx.commit()
                 .await
                 .map_err(leadline_store::StoreError::from)?;
