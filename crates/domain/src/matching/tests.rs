@@ -1488,3 +1488,26 @@ fn matching_a_record_on_file_as_it_is_is_not_ambiguous() {
     let best = best_match(&incoming, [(0, &one), (1, &other)], &model).expect("a match");
     assert_eq!(best.decision, MatchDecision::Possible);
 }
+
+#[test]
+fn present_values_are_trimmed_and_blanks_are_missing() {
+    use super::text::present;
+    let cases: [(Option<&str>, Option<&str>); 12] = [
+        (None, None),
+        (Some(""), None),
+        (Some("   "), None),
+        (Some("\u{a0}\u{2003}"), None),
+        (Some("a"), Some("a")),
+        (Some("ab"), Some("ab")),
+        (Some(" ab"), Some("ab")),
+        (Some("ab\t"), Some("ab")),
+        (Some("\u{a0}Zoë\u{a0}"), Some("Zoë")),
+        (Some("Zoë"), Some("Zoë")),
+        (Some("ü"), Some("ü")),
+        (Some("a b"), Some("a b")),
+    ];
+    for (value, want) in cases {
+        let value = value.map(str::to_string);
+        assert_eq!(present(&value), want, "{value:?}");
+    }
+}

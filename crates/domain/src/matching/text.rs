@@ -6,7 +6,16 @@ use unicode_normalization::UnicodeNormalization;
 
 /// Trimmed value, `None` when missing or blank.
 pub(crate) fn present(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    let s = v.as_deref()?;
+    // Normalised values are trimmed already, and a comparison asks this a dozen times
+    // per pair: when both ends are visible ASCII there is nothing to trim (Unicode
+    // trimming decodes from each end), otherwise trim as usual.
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => {
+            Some(s)
+        }
+        _ => Some(s.trim()).filter(|t| !t.is_empty()),
+    }
 }
 
 /// Case- and accent-folds `s` into `out`: lower case, combining marks removed, a few
