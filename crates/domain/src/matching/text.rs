@@ -11,9 +11,7 @@ pub(crate) fn present(v: &Option<String>) -> Option<&str> {
     // per pair: when both ends are visible ASCII there is nothing to trim (Unicode
     // trimming decodes from each end), otherwise trim as usual.
     match (s.as_bytes().first(), s.as_bytes().last()) {
-        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => {
-            Some(s)
-        }
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => Some(s),
         _ => Some(s.trim()).filter(|t| !t.is_empty()),
     }
 }
