@@ -1,7 +1,7 @@
 -- One table of blocking keys for leads and aliases alike, each key stored as a 64-bit
 -- hash of its text (leads::match_key_hash). The key index is the one every capture
 -- batch searches ~90,000 times and grows at random places: eight bytes instead of the
--- text make it about a fifth smaller and faster to search, and one table instead of
+-- text make it about 15% smaller and faster to search, and one table instead of
 -- lead_match_keys + lead_alias_keys halves the searches (each key looked up once, not
 -- once per table). `record_id` is a lead's id or an alias's (`alias-…`), so it has no
 -- foreign key; whoever removes a lead or alias removes its keys (leads::delete_keys_of).
