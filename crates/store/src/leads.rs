@@ -391,33 +391,13 @@ pub async fn find_by_match_keys(
     keys: &[String],
     mut keep_block: impl FnMut(&str, usize) -> bool,
 ) -> Result<HashMap<String, Vec<String>>> {
-    let mut kept: Vec<String> = Vec::with_capacity(keys.len());
-    for chunk in keys.chunks(rows_per_statement(1)) {
-        let sql = format!(
-            "SELECT match_key, COUNT(*) FROM match_keys WHERE match_key IN ({}) GROUP BY match_key",
-            placeholders(conn, 1, chunk.len())
-        );
-        let hashed = hashed_keys(chunk);
-        let mut q = sqlx::query_as::<_, (i64, i64)>(&sql);
-        for (hash, _) in &hashed {
-            q = q.bind(*hash);
-        }
-        let key_of: HashMap<i64, &String> = hashed.iter().copied().collect();
-        for (hash, size) in q.fetch_all(&mut *conn).await? {
-            let Some(key) = key_of.get(&hash) else {
-                continue;
-            };
-            if keep_block(key, usize::try_from(size).unwrap_or(usize::MAX)) {
-                kept.push((*key).clone());
-            }
-        }
-    }
+    let kept: Vec<String> = per_match_key::<i64>(conn, keys, "COUNT(*)")
+        .await?
+        .into_iter()
+        .filter(|(key, size)| keep_block(key, usize::try_from(*size).unwrap_or(usize::MAX)))
+        .map(|(key, _)| key.clone())
+        .collect();
     match_key_blocks(conn, &kept).await
-}
-
-/// Each key with its stored form.
-fn hashed_keys(keys: &[String]) -> Vec<(i64, &String)> {
-    keys.iter().map(|k| (match_key_hash(k), k)).collect()
 }
 
 /// Every lead and alias filed under each of `keys` (keys with none are left out): the
@@ -426,29 +406,50 @@ pub async fn match_key_blocks(
     conn: &mut AnyConnection,
     keys: &[String],
 ) -> Result<HashMap<String, Vec<String>>> {
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
     // Ids, leads' and aliases' alike, contain no commas.
-    for chunk in keys.chunks(rows_per_statement(1)) {
-        let sql = format!(
-            "SELECT match_key, {} FROM match_keys WHERE match_key IN ({}) GROUP BY match_key",
-            comma_joined(conn, "record_id"),
-            placeholders(conn, 1, chunk.len())
-        );
-        let hashed = hashed_keys(chunk);
-        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
-        for (hash, _) in &hashed {
-            q = q.bind(*hash);
-        }
-        let key_of: HashMap<i64, &String> = hashed.iter().copied().collect();
-        for (hash, ids) in q.fetch_all(&mut *conn).await? {
-            let Some(key) = key_of.get(&hash) else {
-                continue;
-            };
+    let ids_joined = comma_joined(conn, "record_id");
+    let blocks = per_match_key::<String>(conn, keys, &ids_joined).await?;
+    Ok(blocks
+        .into_iter()
+        .map(|(key, ids)| {
             let mut ids: Vec<String> = ids.split(',').map(str::to_string).collect();
             // In a fixed order (leads by id, then aliases, as "alias-" sorts after
             // every lead id), whatever order the database joined them in.
             ids.sort_unstable();
-            out.insert((*key).clone(), ids);
+            (key.clone(), ids)
+        })
+        .collect())
+}
+
+/// `aggregate` (an SQL aggregate over a key's `match_keys` rows) for each of `keys`
+/// that has rows, with the key text it was asked for: the store's one reader of keys by
+/// their stored form ([`match_key_hash`]).
+async fn per_match_key<'k, T>(
+    conn: &mut AnyConnection,
+    keys: &'k [String],
+    aggregate: &str,
+) -> Result<Vec<(&'k String, T)>>
+where
+    T: Send + Unpin,
+    for<'r> (i64, T): sqlx::FromRow<'r, AnyRow>,
+{
+    let mut out = Vec::new();
+    for chunk in keys.chunks(rows_per_statement(1)) {
+        // One placeholder per distinct hash: a key given twice is asked for once.
+        let key_of: HashMap<i64, &String> = chunk.iter().map(|k| (match_key_hash(k), k)).collect();
+        let sql = format!(
+            "SELECT match_key, {aggregate} FROM match_keys WHERE match_key IN ({}) \
+             GROUP BY match_key",
+            placeholders(conn, 1, key_of.len())
+        );
+        let mut q = sqlx::query_as::<_, (i64, T)>(&sql);
+        for hash in key_of.keys() {
+            q = q.bind(*hash);
+        }
+        for (hash, value) in q.fetch_all(&mut *conn).await? {
+            if let Some(key) = key_of.get(&hash) {
+                out.push((*key, value));
+            }
         }
     }
     Ok(out)
