@@ -12,7 +12,7 @@
 //! Shared by `leadline bench kill` and the integration test `kill_harness`, which
 //! includes this file (and `load.rs`) with `#[path]`; all traffic goes to 127.0.0.1.
 
-use super::load::{form_token, open_loop, round_the_clock};
+use super::load::{form_token, open_loop_until, round_the_clock};
 use anyhow::Context;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -55,7 +55,8 @@ pub struct KillPlan {
     pub burst: Duration,
     /// When the signal is due, counted from the start of the burst. It goes out with
     /// the first acknowledgement after that (or 2 s later if none comes), so that the
-    /// server holds work it has just promised.
+    /// server holds work it has just promised. A late signal stretches the burst: offers
+    /// go on for `burst - kill_after` after it, so the signal always falls mid-burst.
     pub kill_after: Duration,
     /// Reps sharing the leads by weighted round robin.
     pub reps: usize,
@@ -636,18 +637,31 @@ pub async fn run(plan: &KillPlan) -> anyhow::Result<KillReport> {
     let signal_due = burst_start + plan.kill_after;
     let (acks, mut acked_seen) = tokio::sync::watch::channel(0u64);
     let acks = Arc::new(acks);
+    let (signal_sent, signal_seen) = tokio::sync::oneshot::channel::<Instant>();
     let stopper = tokio::spawn(async move {
         tokio::time::sleep_until(signal_due.into()).await;
         acked_seen.mark_unchanged();
         let _ = tokio::time::timeout(Duration::from_secs(2), acked_seen.changed()).await;
         let at = Instant::now();
+        let _ = signal_sent.send(at);
         let exit = match server.signal(signal) {
             Ok(()) => server.wait_exit(at, grace).await,
             Err(e) => Err(e),
         };
         (at, exit)
     });
-    let offers = open_loop(plan.rate, plan.burst, plan.concurrency, |n| {
+    // On a loaded machine the first acknowledgement after `kill_after` can come after
+    // the planned burst is over; the rest of the burst then follows the signal.
+    let burst_end = burst_start + plan.burst;
+    let after_signal = plan.burst.saturating_sub(plan.kill_after);
+    let stop = async move {
+        let end = match signal_seen.await {
+            Ok(at) => burst_end.max(at + after_signal),
+            Err(_) => burst_end,
+        };
+        tokio::time::sleep_until(end.into()).await;
+    };
+    let offers = open_loop_until(plan.rate, stop, plan.concurrency, |n| {
         let (client, url, acks) = (client.clone(), form_url.clone(), acks.clone());
         let email = email_of(n);
         let body = json!({ "_ts": ts, "email": email, "first_name": format!("Caller {n}"),
@@ -753,7 +767,10 @@ pub async fn run(plan: &KillPlan) -> anyhow::Result<KillReport> {
             "SQLite"
         },
         rate: plan.rate,
-        burst: plan.burst,
+        // As offered: longer than planned when the signal came late.
+        burst: offers
+            .last()
+            .map_or(plan.burst, |o| o.sent.duration_since(burst_start)),
         due_ms: plan.kill_after.as_millis() as u64,
         signal_ms: signal_at.duration_since(burst_start).as_millis() as u64,
         offered: offers.len(),

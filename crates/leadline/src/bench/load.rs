@@ -18,6 +18,23 @@ pub async fn open_loop<F, Fut>(
     rate: u32,
     duration: Duration,
     concurrency: usize,
+    make: F,
+) -> anyhow::Result<Vec<Fut::Output>>
+where
+    F: FnMut(u64) -> Fut,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    open_loop_until(rate, tokio::time::sleep(duration), concurrency, make).await
+}
+
+/// [`open_loop`] that stops offering when `stop` completes instead of after a fixed
+/// time: for a burst whose end depends on something else (the kill harness offers on
+/// until well after its signal has gone out, however late that is).
+pub async fn open_loop_until<F, Fut>(
+    rate: u32,
+    stop: impl Future<Output = ()>,
+    concurrency: usize,
     mut make: F,
 ) -> anyhow::Result<Vec<Fut::Output>>
 where
@@ -28,27 +45,28 @@ where
     let limit = Arc::new(tokio::sync::Semaphore::new(
         concurrency.clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
     ));
-    let started = Instant::now();
-    let deadline = started + duration;
     let interval = if rate == 0 {
         Duration::ZERO
     } else {
         Duration::from_secs_f64(1.0 / f64::from(rate))
     };
-    let mut next = started;
+    let mut next = Instant::now();
     let mut n: u64 = 0;
     let mut tasks = Vec::new();
+    let mut stop = std::pin::pin!(stop);
     loop {
-        if rate > 0 {
-            if next >= deadline {
-                break;
-            }
-            tokio::time::sleep_until(next.into()).await;
-            next += interval;
-        } else if Instant::now() >= deadline {
-            break;
+        // `biased`: a stop that is due wins over an offer that is due too.
+        tokio::select! {
+            biased;
+            () = &mut stop => break,
+            () = tokio::time::sleep_until(next.into()) => {}
         }
-        let permit = limit.clone().acquire_owned().await?;
+        next += interval;
+        let permit = tokio::select! {
+            biased;
+            () = &mut stop => break,
+            permit = limit.clone().acquire_owned() => permit?,
+        };
         n += 1;
         let offer = make(n);
         tasks.push(tokio::spawn(async move {

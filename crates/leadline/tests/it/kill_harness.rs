@@ -6,6 +6,7 @@
 #[path = "../../src/bench/kill.rs"]
 mod kill;
 #[path = "../../src/bench/load.rs"]
+#[allow(dead_code)] // the fixed-length `open_loop` serves the benchmarks, not the harness
 mod load;
 
 use crate::backend_tests;
