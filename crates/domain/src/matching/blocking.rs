@@ -20,14 +20,16 @@ pub const MAX_WEAK_BLOCK: usize = 64;
 /// is added, removed or changes its key. 1 was the eight passes before issue 10, 2
 /// the fourteen passes with a surname + city block without the first initial, 3 the
 /// surname + city block with the first initial, 4 street names with the French,
-/// Spanish, Dutch and German short forms unified (`r` keys).
-pub const BLOCKING_KEYS_VERSION: u32 = 4;
+/// Spanish, Dutch and German short forms unified (`r` keys), 5 the web domain block
+/// with the first initial (`d` keys).
+pub const BLOCKING_KEYS_VERSION: u32 = 5;
 
-/// Largest block a full-name key (`f`) or an e-mail local part (`l`) may form and
-/// still be used. These passes catch a person who moved or changed e-mail, but a name
+/// Largest block a name key may form and still be used: the full name (`f`), the
+/// e-mail local part (`l`) and the surname code + city + initial (`y`). These passes
+/// catch a person who moved, changed e-mail or left out the postcode, but a name
 /// shared by more leads than this is a common one: it cannot make a pair sure on its
 /// own, and comparing with every namesake was most of an import's comparisons
-/// (BENCHMARKS.md).
+/// (BENCHMARKS.md: `y` alone gave 28 of 47 candidates per record at 267,000 leads).
 pub const MAX_NAME_BLOCK: usize = 16;
 
 /// True for keys that identify a person on their own (e-mail key, E.164 phone).
@@ -41,7 +43,7 @@ pub fn block_cap(key: &str) -> Option<usize> {
     if is_strong_key(key) {
         return None;
     }
-    if key.starts_with("f:") || key.starts_with("l:") {
+    if key.starts_with("f:") || key.starts_with("l:") || key.starts_with("y:") {
         return Some(MAX_NAME_BLOCK);
     }
     Some(MAX_WEAK_BLOCK)
@@ -76,7 +78,7 @@ pub const PASSES: &[(&str, &str)] = &[
         "m",
         "first name + postcode (a surname typo in its first letter)",
     ),
-    ("d", "web domain + surname Soundex"),
+    ("d", "web domain + first initial + surname Soundex"),
     ("c", "company + first initial + surname Soundex"),
     ("l", "e-mail local part (the same person at another domain)"),
     ("b", "date of birth + surname Soundex"),
@@ -158,13 +160,13 @@ fn keys_of(r: &MatchRecord, for_training: bool) -> Vec<String> {
     if let (Some(city), Some(h), Some(sx)) = (&city, &house, &surname) {
         keys.push(format!("t:{city}:{h}:{sx}"));
     }
+    let initial = first
+        .as_deref()
+        .and_then(|f| f.chars().next())
+        .unwrap_or('_');
     if let (Some(sx), Some(city)) = (&surname, &city) {
         // With the first initial: a surname code and a city alone put most of a
         // town's Smiths into one block, for a handful of pairs no other key finds.
-        let initial = first
-            .as_deref()
-            .and_then(|f| f.chars().next())
-            .unwrap_or('_');
         keys.push(format!("y:{sx}:{city}:{initial}"));
         if for_training {
             keys.push(format!("w:{sx}:{city}"));
@@ -183,13 +185,12 @@ fn keys_of(r: &MatchRecord, for_training: bool) -> Vec<String> {
         }
     }
     if let (Some(d), Some(sx)) = (present(&r.domain), &surname) {
-        keys.push(format!("d:{}:{sx}", d.to_lowercase()));
+        // With the first initial, as the company block: a surname code alone put a
+        // large employer's namesakes into one block (6 candidates per record at
+        // 267,000 leads, a seventh of all comparisons) for pairs no other pass missed.
+        keys.push(format!("d:{}:{initial}{sx}", d.to_lowercase()));
     }
     if let (Some(c), Some(sx)) = (present(&r.company_key), &surname) {
-        let initial = first
-            .as_deref()
-            .and_then(|f| f.chars().next())
-            .unwrap_or('_');
         keys.push(format!("c:{}:{initial}{sx}", c.to_lowercase()));
     }
     if let Some(dob) = present(&r.date_of_birth) {
