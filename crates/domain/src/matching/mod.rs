@@ -29,7 +29,8 @@
 //! colleagues share a switchboard, a company and often a first name; a surname
 //! changed by marriage usually keeps the e-mail. And so is a pair where one side has
 //! no first name or only an initial, unless the e-mail key or the date of birth
-//! agrees: such a record at a household's address could be any of its members. That
+//! agrees, or the phone and the company do (a workplace line, not a household's):
+//! such a record at a household's address could be any of its members. That
 //! last rule only holds a pair back; it does not show two leads to be two people
 //! ([`shown_apart`]), so a record sure for both is not ambiguous between them.
 
@@ -190,7 +191,8 @@ fn guards(field: Field, level: Level) -> bool {
 ///
 /// A pair whose first names cannot be told apart (one side has none, or only an
 /// initial) is held back as well unless something only one person has agrees (the
-/// e-mail key, or the date of birth) or the two records are the same values again:
+/// e-mail key, the date of birth, or the phone at the same company) or the two records
+/// are the same values again:
 /// "J Smith" or "Smith" at the Smiths' address and phone is any of the household.
 #[derive(Default)]
 struct Guard {
@@ -201,6 +203,9 @@ struct Guard {
     first_names_told: bool,
     /// E-mail key or date of birth agree (exactly, or a date with a slip or swap).
     personal: bool,
+    /// Company and phone agree: a workplace, not a household.
+    same_company: bool,
+    same_phone: bool,
     /// The two records carry the same values: the same record captured again.
     identical: bool,
 }
@@ -211,6 +216,9 @@ impl Guard {
         self.surnames_differ |= field == Field::LastName && level == Level::Disagree;
         self.same_email |= field == Field::Email && level == Level::Exact;
         self.first_names_told |= field == Field::FirstName && level != Level::Initial;
+        self.same_company |=
+            field == Field::Company && matches!(level, Level::Exact | Level::Close);
+        self.same_phone |= field == Field::Phone && level == Level::Exact;
         self.personal |= match field {
             Field::Email => level == Level::Exact,
             Field::DateOfBirth => level != Level::Disagree,
@@ -219,7 +227,14 @@ impl Guard {
     }
 
     fn holds(&self) -> bool {
-        self.apart() || (!self.first_names_told && !self.personal && !self.identical)
+        self.apart() || (!self.first_names_told && !self.known_person() && !self.identical)
+    }
+
+    /// Whether something beyond the names pins the record to one person: the e-mail
+    /// key or the date of birth, or the same phone at the same company ("S. Johnson"
+    /// on Granite Analytics' line is Susan, unless two Johnsons with an S work there).
+    fn known_person(&self) -> bool {
+        self.personal || (self.same_company && self.same_phone)
     }
 
     /// The part of the guard that shows the two to be two people (a clear first-name
@@ -233,7 +248,7 @@ impl Guard {
 
     /// Records whether the two records are identical, where that decides the guard.
     fn compared(&mut self, a: &MatchRecord, b: &MatchRecord) {
-        if !self.first_names_told && !self.personal {
+        if !self.first_names_told && !self.known_person() {
             self.identical = a == b;
         }
     }

@@ -409,6 +409,39 @@ fn cases() -> Vec<Case> {
             ],
             Possible,
         ),
+        // At a workplace the same line and company pin the initial to one person.
+        case(
+            "initial and full first name with phone at one company",
+            &[
+                ("phone", "+4930123456"),
+                ("first", "J"),
+                ("last", "Schmidt"),
+                ("company", "contoso"),
+            ],
+            &[
+                ("phone", "+4930123456"),
+                ("first", "Jürgen"),
+                ("last", "Schmidt"),
+                ("company", "contoso"),
+            ],
+            Sure,
+        ),
+        case(
+            "initial and full first name at one company, another phone",
+            &[
+                ("phone", "+4930123456"),
+                ("first", "J"),
+                ("last", "Schmidt"),
+                ("company", "contoso"),
+            ],
+            &[
+                ("phone", "+4930999999"),
+                ("first", "Jürgen"),
+                ("last", "Schmidt"),
+                ("company", "contoso"),
+            ],
+            Possible,
+        ),
         case(
             "initial and full first name with email",
             &[
