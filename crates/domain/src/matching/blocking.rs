@@ -21,12 +21,14 @@ pub const MAX_WEAK_BLOCK: usize = 64;
 /// the fourteen passes with a surname + city block without the first initial, 3 the
 /// surname + city block with the first initial, 4 street names with the French,
 /// Spanish, Dutch and German short forms unified (`r` keys), 5 the web domain block
-/// with the first initial (`d` keys).
+/// with the first initial (`d` keys) and the street + city (`s`) and company + first
+/// name (`k`) blocks.
 pub const BLOCKING_KEYS_VERSION: u32 = 5;
 
 /// Largest block a name key may form and still be used: the full name (`f`), the
-/// e-mail local part (`l`) and the surname code + city + initial (`y`). These passes
-/// catch a person who moved, changed e-mail or left out the postcode, but a name
+/// e-mail local part (`l`), the surname code + city + initial (`y`) and the company +
+/// first name (`k`). These passes catch a person who moved, changed e-mail, left out
+/// the postcode or misspelt the surname, but a name
 /// shared by more leads than this is a common one: it cannot make a pair sure on its
 /// own, and comparing with every namesake was most of an import's comparisons
 /// (BENCHMARKS.md: `y` alone gave 28 of 47 candidates per record at 267,000 leads).
@@ -43,7 +45,7 @@ pub fn block_cap(key: &str) -> Option<usize> {
     if is_strong_key(key) {
         return None;
     }
-    if key.starts_with("f:") || key.starts_with("l:") || key.starts_with("y:") {
+    if ["f:", "l:", "y:", "k:"].iter().any(|p| key.starts_with(p)) {
         return Some(MAX_NAME_BLOCK);
     }
     Some(MAX_WEAK_BLOCK)
@@ -67,6 +69,10 @@ pub const PASSES: &[(&str, &str)] = &[
     ),
     ("t", "city + house number + surname Soundex (no postcode)"),
     (
+        "s",
+        "city + street name + house number (a postcode and a surname typo)",
+    ),
+    (
         "y",
         "surname Soundex + city + first initial (no postcode, no house number)",
     ),
@@ -80,6 +86,10 @@ pub const PASSES: &[(&str, &str)] = &[
     ),
     ("d", "web domain + first initial + surname Soundex"),
     ("c", "company + first initial + surname Soundex"),
+    (
+        "k",
+        "company + first name (a surname typo that changes its Soundex code)",
+    ),
     ("l", "e-mail local part (the same person at another domain)"),
     ("b", "date of birth + surname Soundex"),
     ("g", "date of birth + first name (a changed surname)"),
@@ -160,6 +170,9 @@ fn keys_of(r: &MatchRecord, for_training: bool) -> Vec<String> {
     if let (Some(city), Some(h), Some(sx)) = (&city, &house, &surname) {
         keys.push(format!("t:{city}:{h}:{sx}"));
     }
+    if let (Some(city), Some(name), Some(h)) = (&city, &street_name, &house) {
+        keys.push(format!("s:{city}:{name}:{h}"));
+    }
     let initial = first
         .as_deref()
         .and_then(|f| f.chars().next())
@@ -190,8 +203,14 @@ fn keys_of(r: &MatchRecord, for_training: bool) -> Vec<String> {
         // 267,000 leads, a seventh of all comparisons) for pairs no other pass missed.
         keys.push(format!("d:{}:{initial}{sx}", d.to_lowercase()));
     }
-    if let (Some(c), Some(sx)) = (present(&r.company_key), &surname) {
-        keys.push(format!("c:{}:{initial}{sx}", c.to_lowercase()));
+    if let Some(c) = present(&r.company_key) {
+        let c = c.to_lowercase();
+        if let Some(sx) = &surname {
+            keys.push(format!("c:{c}:{initial}{sx}"));
+        }
+        if let Some(f) = first.as_ref().filter(|f| f.chars().count() > 1) {
+            keys.push(format!("k:{c}:{f}"));
+        }
     }
     if let Some(dob) = present(&r.date_of_birth) {
         if let Some(sx) = &surname {

@@ -1036,11 +1036,13 @@ fn matching_blocking_keys_shape() {
             "a:SW1A1AA:12",
             "r:SW1A1AA:highst",
             "t:london:12:D000",
+            "s:london:highst:12",
             "y:D000:london:j",
             "f:doe:jane",
             "m:jane:SW1A1AA",
             "d:acme.com:jD000",
             "c:acme:jD000",
+            "k:acme:jane",
             "b:1980-04-12:D000",
             "g:1980-04-12:jane",
         ]
@@ -1232,7 +1234,7 @@ fn each_pass_has_its_block_cap() {
     }
     // A full name, an e-mail local part or a surname and initial in one city shared
     // by many leads is a common name.
-    for key in ["f:doe:jane", "l:jane.doe", "y:D000:london:j"] {
+    for key in ["f:doe:jane", "l:jane.doe", "y:D000:london:j", "k:acme:jane"] {
         assert_eq!(block_cap(key), Some(MAX_NAME_BLOCK));
         assert!(block_usable(key, MAX_NAME_BLOCK));
         assert!(!block_usable(key, MAX_NAME_BLOCK + 1));
@@ -1242,6 +1244,7 @@ fn each_pass_has_its_block_cap() {
         "n:D000:sw1a1aa",
         "d:acme.com:jD000",
         "c:acme:jD000",
+        "s:london:highst:12",
         "r:sw1a1aa:high",
     ] {
         assert_eq!(block_cap(key), Some(MAX_WEAK_BLOCK));
