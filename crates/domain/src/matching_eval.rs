@@ -137,9 +137,27 @@ pub trait LinkageModel {
         incoming: &MatchRecord,
         candidates: impl IntoIterator<Item = (K, &'a MatchRecord)>,
     ) -> Option<MatchResult<K>>;
+    /// The best candidate as [`LinkageModel::best_match`] decides it, and every
+    /// candidate that is not distinct, best first: what capture puts in the duplicates
+    /// review queue. A model without a ranking gives only its best.
+    fn ranked_matches<'a, K: Clone>(
+        &self,
+        incoming: &MatchRecord,
+        candidates: impl IntoIterator<Item = (K, &'a MatchRecord)>,
+    ) -> (Option<MatchResult<K>>, Vec<MatchResult<K>>) {
+        let best = self.best_match(incoming, candidates);
+        let all = best.iter().cloned().collect();
+        (best, all)
+    }
     /// The evidence for one pair (for the diagnosis of misses and false merges).
     fn compare(&self, a: &MatchRecord, b: &MatchRecord) -> MatchEvidence;
     fn decide(&self, evidence: &MatchEvidence) -> MatchDecision;
+    /// Whether the household guard shows the two to be two people
+    /// ([`matching::shown_apart`]): two leads one record is sure for are then not
+    /// linked as each other's duplicates.
+    fn shown_apart(&self, _a: &MatchRecord, _b: &MatchRecord) -> bool {
+        true
+    }
 }
 
 /// The production model: levels, learned or prior weights, thresholds.
@@ -152,12 +170,25 @@ impl LinkageModel for MatchModel {
         matching::best_match(incoming, candidates, self)
     }
 
+    fn ranked_matches<'a, K: Clone>(
+        &self,
+        incoming: &MatchRecord,
+        candidates: impl IntoIterator<Item = (K, &'a MatchRecord)>,
+    ) -> (Option<MatchResult<K>>, Vec<MatchResult<K>>) {
+        let ranked = matching::rank_matches(incoming, candidates, self);
+        (ranked.best, ranked.all)
+    }
+
     fn compare(&self, a: &MatchRecord, b: &MatchRecord) -> MatchEvidence {
         matching::compare(a, b, self)
     }
 
     fn decide(&self, evidence: &MatchEvidence) -> MatchDecision {
         matching::decide(evidence, self)
+    }
+
+    fn shown_apart(&self, a: &MatchRecord, b: &MatchRecord) -> bool {
+        matching::shown_apart(a, b, self)
     }
 }
 
@@ -320,13 +351,14 @@ pub struct EvalReport {
     pub merged_pairs: u64,
     /// Of those, pairs of one person.
     pub correct_pairs: u64,
-    /// True pairs merged or linked by a possible-duplicate flag.
+    /// True pairs merged, or whose two leads are a pair in the review queue.
     pub found_pairs: u64,
     pub household_merges: u64,
     /// Household merges of two people with identical clean values on this list.
     pub indistinguishable_household_merges: u64,
+    /// Pairs of leads the replay put in the duplicates review queue.
     pub possible_flags: usize,
-    /// Flags between two leads that share a person.
+    /// Of those, pairs of leads that share a person.
     pub true_possible_flags: usize,
     /// Candidates scored in all (the cost of matching).
     pub comparisons: u64,
@@ -401,7 +433,6 @@ struct Lead {
     /// The candidate holding the lead's merged values, once it has one of its own.
     view: Option<usize>,
     members: Vec<usize>,
-    possible_of: Option<usize>,
 }
 
 struct Replay<'a, M> {
@@ -414,9 +445,48 @@ struct Replay<'a, M> {
     comparisons: u64,
     skipped: u64,
     false_merges: Vec<FalseMerge>,
+    /// Pairs of leads in the duplicates review queue, `(lower, higher)`.
+    links: HashSet<(usize, usize)>,
 }
 
+/// Most leads one record links as each other's duplicates (as capture does).
+const MAX_LINKED: usize = 8;
+
 impl<M: LinkageModel> Replay<'_, M> {
+    fn link(&mut self, a: usize, b: usize) {
+        if a != b {
+            self.links.insert((a.min(b), a.max(b)));
+        }
+    }
+
+    /// What capture queues for review (`duplicates::capture_pairs` in the service):
+    /// the record's lead (`created`, or the one it merged into) with every lead the
+    /// record possibly matched, a created lead also with those it was held back from,
+    /// and the leads the record is sure for with each other unless the household
+    /// guard shows them apart.
+    fn queue_pairs(&mut self, lead: usize, created: bool, matches: &[MatchResult<usize>]) {
+        let mut sure: Vec<(usize, usize)> = Vec::new();
+        for m in matches {
+            let other = self.candidates[m.candidate].lead;
+            if created || m.decision == MatchDecision::Possible {
+                self.link(lead, other);
+            } else if !sure.iter().any(|&(_, l)| l == other) {
+                sure.push((m.candidate, other));
+            }
+        }
+        sure.truncate(MAX_LINKED);
+        for (x, &(cx, lx)) in sure.iter().enumerate() {
+            for &(cy, ly) in &sure[x + 1..] {
+                let apart = self
+                    .model
+                    .shown_apart(&self.candidates[cx].record, &self.candidates[cy].record);
+                if !apart {
+                    self.link(lx, ly);
+                }
+            }
+        }
+    }
+
     fn file(&mut self, candidate: usize) {
         let lead = self.candidates[candidate].lead;
         for key in self.model.blocking_keys(&self.candidates[candidate].record) {
@@ -461,19 +531,13 @@ impl<M: LinkageModel> Replay<'_, M> {
         out
     }
 
-    fn new_lead(
-        &mut self,
-        i: usize,
-        lead: &NormalizedLead,
-        record: &MatchRecord,
-        possible_of: Option<usize>,
-    ) {
+    /// Makes a lead of record `i` and returns its index.
+    fn new_lead(&mut self, i: usize, lead: &NormalizedLead, record: &MatchRecord) -> usize {
         let id = self.leads.len();
         self.leads.push(Lead {
             values: lead.clone(),
             view: None,
             members: vec![i],
-            possible_of,
         });
         self.lead_of[i] = Some(id);
         let c = self.add_candidate(record.clone(), id, Origin::Record(i));
@@ -481,6 +545,7 @@ impl<M: LinkageModel> Replay<'_, M> {
             // The lead's own values are its only candidate, updated in place.
             self.leads[id].view = Some(c);
         }
+        id
     }
 
     fn merge(&mut self, i: usize, lead: &NormalizedLead, record: &MatchRecord, into: usize) {
@@ -523,6 +588,7 @@ pub fn evaluate<M: LinkageModel>(p: &Prepared, model: &M, opts: &EvalOptions) ->
         comparisons: 0,
         skipped: 0,
         false_merges: Vec::new(),
+        links: HashSet::new(),
     };
     for i in 0..n {
         let Some(lead) = &p.leads[i] else {
@@ -531,7 +597,7 @@ pub fn evaluate<M: LinkageModel>(p: &Prepared, model: &M, opts: &EvalOptions) ->
         let record = &p.records[i];
         let found = replay.lookup(record);
         replay.comparisons += found.len() as u64;
-        let best = model.best_match(
+        let (best, all) = model.ranked_matches(
             record,
             found.iter().map(|&c| (c, &replay.candidates[c].record)),
         );
@@ -562,12 +628,15 @@ pub fn evaluate<M: LinkageModel>(p: &Prepared, model: &M, opts: &EvalOptions) ->
                     });
                 }
                 replay.merge(i, lead, record, into);
+                replay.queue_pairs(into, false, &all);
             }
-            Some(m) => {
-                let of = replay.candidates[m.candidate].lead;
-                replay.new_lead(i, lead, record, Some(of));
+            Some(_) => {
+                let created = replay.new_lead(i, lead, record);
+                replay.queue_pairs(created, true, &all);
             }
-            None => replay.new_lead(i, lead, record, None),
+            None => {
+                replay.new_lead(i, lead, record);
+            }
         }
     }
     measure(p, model, opts, replay)
@@ -716,9 +785,8 @@ fn measure<M: LinkageModel>(
         ..EvalReport::default()
     };
     let lead_of = &replay.lead_of;
-    let linked = |a: usize, b: usize| {
-        replay.leads[a].possible_of == Some(b) || replay.leads[b].possible_of == Some(a)
-    };
+    // Found for review: the two leads are a pair in the review queue.
+    let linked = |a: usize, b: usize| replay.links.contains(&(a.min(b), a.max(b)));
 
     // Merged pairs, household merges.
     for lead in &replay.leads {
@@ -736,18 +804,20 @@ fn measure<M: LinkageModel>(
             }
         }
     }
-    // Possible flags.
-    for lead in &replay.leads {
-        if let Some(of) = lead.possible_of {
-            report.possible_flags += 1;
-            let here: HashSet<u32> = lead.members.iter().map(|&i| p.person[i]).collect();
-            if replay.leads[of]
-                .members
-                .iter()
-                .any(|&j| here.contains(&p.person[j]))
-            {
-                report.true_possible_flags += 1;
-            }
+    // The review queue.
+    for &(a, b) in &replay.links {
+        report.possible_flags += 1;
+        let here: HashSet<u32> = replay.leads[a]
+            .members
+            .iter()
+            .map(|&i| p.person[i])
+            .collect();
+        if replay.leads[b]
+            .members
+            .iter()
+            .any(|&j| here.contains(&p.person[j]))
+        {
+            report.true_possible_flags += 1;
         }
     }
     // False merges by kind, a few examples each.
@@ -1380,8 +1450,8 @@ mod tests {
             "records {records}, seed {seed}, model {}",
             if prior_only { "prior" } else { "trained" }
         );
-        println!("| list | blocking recall | sure precision | sure recall | sure F1 | sure+possible recall | household merges | comparisons | training s | seconds |");
-        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!("| list | blocking recall | sure precision | sure recall | sure F1 | sure+possible recall | household merges | review pairs (one person) | comparisons | training s | seconds |");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         let mut notes = String::new();
         for list in &lists {
             let started = std::time::Instant::now();
@@ -1405,7 +1475,7 @@ mod tests {
             let r = evaluate(&prepared, &model, &opts);
             let household = r.household_merges - r.indistinguishable_household_merges;
             println!(
-                "| {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {household} (+{} identical) | {} | {training:.1} | {:.1} |",
+                "| {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {household} (+{} identical) | {} ({}) | {} | {training:.1} | {:.1} |",
                 list.name,
                 r.blocking_recall(),
                 r.precision(),
@@ -1413,6 +1483,8 @@ mod tests {
                 r.f1(),
                 r.possible_recall(),
                 r.indistinguishable_household_merges,
+                r.possible_flags,
+                r.true_possible_flags,
                 r.comparisons,
                 started.elapsed().as_secs_f64()
             );

@@ -605,14 +605,14 @@ impl Batch {
     fn queue_pairs(
         &mut self,
         capture: &Capture,
-        new_lead: Option<&str>,
+        captured: crate::duplicates::Captured<'_>,
         matches: &[matching::MatchResult<String>],
         model: &matching::MatchModel,
         at: i64,
     ) {
         let live = |id: &str| self.survivor(id).to_string();
         let mut pairs =
-            crate::duplicates::capture_pairs(new_lead, matches, &live, &self.candidates, model, at);
+            crate::duplicates::capture_pairs(captured, matches, &live, &self.candidates, model, at);
         for pair in &mut pairs {
             pair.source_id = Some(capture.source_id.clone());
             pair.import_id = capture.import_id.clone();
@@ -911,7 +911,8 @@ impl App {
                         created_at: at,
                     });
                     batch.add_touch(capture, &lead_id, at);
-                    batch.queue_pairs(capture, None, &matches, &model, at);
+                    let merged = crate::duplicates::Captured::Merged(&lead_id);
+                    batch.queue_pairs(capture, merged, &matches, &model, at);
                     outcome
                 }
                 best => {
@@ -921,7 +922,8 @@ impl App {
                         .map(|m| batch.survivor(&m.candidate).to_string());
                     let lead_id =
                         batch.create(capture, lead, record, keys, duplicate_of.clone(), at);
-                    batch.queue_pairs(capture, Some(&lead_id), &matches, &model, at);
+                    let created = crate::duplicates::Captured::Created(&lead_id);
+                    batch.queue_pairs(capture, created, &matches, &model, at);
                     let mut payload = source_payload(capture);
                     payload["outcome"] = json!("created");
                     if let (Some(m), Some(other)) = (&possible, &duplicate_of) {

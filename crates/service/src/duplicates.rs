@@ -212,16 +212,25 @@ pub(crate) fn new_pair(
 /// matching more than this many leads is a data problem a person sees anyway.
 const MAX_LINKED: usize = 8;
 
+/// What a capture became: the lead it created, or the one it merged into.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Captured<'a> {
+    Created(&'a str),
+    Merged(&'a str),
+}
+
 /// The pairs a capture queues, from every candidate the record matched (`matches`,
 /// as [`matching::all_matches`] ranks them). `live` gives the lead a candidate lives
 /// on as (candidates may be merged-away leads or earlier values of a lead), and
 /// `records` every candidate's comparable values.
 ///
-/// - With `new_lead` (the capture created a lead): the new lead and every candidate.
+/// - A created lead: with every candidate.
+/// - A lead the record merged into: with every candidate the record possibly
+///   matched (the record is this lead's person, and perhaps that one's too).
 /// - Whenever the record is sure for two or more live leads: those leads with each
 ///   other, since one record cannot be two people.
 pub(crate) fn capture_pairs<C: Borrow<Comparable>>(
-    new_lead: Option<&str>,
+    captured: Captured<'_>,
     matches: &[MatchResult<String>],
     live: &dyn Fn(&str) -> String,
     records: &HashMap<String, C>,
@@ -247,15 +256,20 @@ pub(crate) fn capture_pairs<C: Borrow<Comparable>>(
             ));
         }
     };
-    if let Some(new_lead) = new_lead {
-        for m in matches {
+    let (lead, created) = match captured {
+        Captured::Created(lead) => (lead, true),
+        Captured::Merged(lead) => (lead, false),
+    };
+    for m in matches {
+        if created || m.decision == MatchDecision::Possible {
             let evidence = PairEvidence {
                 comparison: m.evidence.clone(),
                 linked_by: None,
             };
-            add(new_lead, &live(&m.candidate), evidence, m.evidence.score);
+            add(lead, &live(&m.candidate), evidence, m.evidence.score);
         }
     }
+    let new_lead = created.then_some(lead);
     let mut sure: Vec<(&MatchResult<String>, String)> = Vec::new();
     for m in matches.iter().filter(|m| m.decision == MatchDecision::Sure) {
         let lead = live(&m.candidate);
@@ -576,7 +590,7 @@ mod tests {
     fn pairs_for(
         incoming: &MatchRecord,
         pool: &[(&str, MatchRecord)],
-        new_lead: Option<&str>,
+        captured: Captured<'_>,
     ) -> Vec<(String, String)> {
         let model = MatchModel::prior();
         let records: HashMap<String, Comparable> = pool
@@ -590,7 +604,7 @@ mod tests {
         );
         let live = |id: &str| id.to_string();
         let mut pairs: Vec<(String, String)> =
-            capture_pairs(new_lead, &matches, &live, &records, &model, 0)
+            capture_pairs(captured, &matches, &live, &records, &model, 0)
                 .into_iter()
                 .map(|p| (p.lead_a, p.lead_b))
                 .collect();
@@ -610,7 +624,10 @@ mod tests {
             ),
         ];
         let both = person(Some("Emily"), None);
-        assert_eq!(pairs_for(&both, &twice, None), [("a".into(), "b".into())]);
+        assert_eq!(
+            pairs_for(&both, &twice, Captured::Merged("a")),
+            [("a".into(), "b".into())]
+        );
 
         // Two members of a household and a letter naming neither: no pair between
         // them, only each with the new lead.
@@ -619,10 +636,32 @@ mod tests {
             ("b", person(Some("David"), None)),
         ];
         let letter = person(None, None);
-        assert!(pairs_for(&letter, &household, None).is_empty());
         assert_eq!(
-            pairs_for(&letter, &household, Some("n")),
+            pairs_for(&letter, &household, Captured::Created("n")),
             [("a".into(), "n".into()), ("b".into(), "n".into())]
         );
+    }
+
+    #[test]
+    fn a_merged_record_links_its_lead_with_the_leads_it_possibly_matched() {
+        // The record merges into Emily's lead (same e-mail) and could also be the
+        // lead without a first name at the address: that pair goes to review.
+        let pool = [
+            ("a", person(Some("Emily"), Some("emily@example.org"))),
+            ("b", person(None, None)),
+        ];
+        let incoming = person(Some("Emily"), Some("emily@example.org"));
+        let model = MatchModel::prior();
+        let decisions: Vec<MatchDecision> = pool
+            .iter()
+            .map(|(_, r)| matching::decide(&matching::compare(&incoming, r, &model), &model))
+            .collect();
+        assert_eq!(decisions, [MatchDecision::Sure, MatchDecision::Possible]);
+        assert_eq!(
+            pairs_for(&incoming, &pool, Captured::Merged("a")),
+            [("a".into(), "b".into())]
+        );
+        // Merged into a lead it matches alone, nothing is queued.
+        assert!(pairs_for(&incoming, &pool[..1], Captured::Merged("a")).is_empty());
     }
 }

@@ -183,8 +183,8 @@ fn details(row: &Row, list: &LabelledList) -> String {
     let _ = writeln!(
         out,
         "{} records of {} people ({} rejected, {} values dropped by normalisation) -> {} leads; \
-         {} merged pairs, {} correct; {} possible-duplicate flags, {} of them between one person's \
-         leads; {} candidates scored, {} weak-key lookups skipped for block size.",
+         {} merged pairs, {} correct; {} pairs of leads queued for review, {} of them one \
+         person's leads; {} candidates scored, {} weak-key lookups skipped for block size.",
         thousands(r.records as u64),
         thousands(r.persons as u64),
         r.rejected,
