@@ -26,13 +26,20 @@ pub const MAX_WEAK_BLOCK: usize = 64;
 pub const BLOCKING_KEYS_VERSION: u32 = 5;
 
 /// Largest block a name key may form and still be used: the full name (`f`), the
-/// e-mail local part (`l`), the surname code + city + initial (`y`) and the company +
-/// first name (`k`). These passes catch a person who moved, changed e-mail, left out
-/// the postcode or misspelt the surname, but a name
+/// e-mail local part (`l`) and the surname code + city + initial (`y`). These passes
+/// catch a person who moved, changed e-mail or left out the postcode, but a name
 /// shared by more leads than this is a common one: it cannot make a pair sure on its
 /// own, and comparing with every namesake was most of an import's comparisons
 /// (BENCHMARKS.md: `y` alone gave 28 of 47 candidates per record at 267,000 leads).
+/// The full address (`s`) has this cap too: an address more leads share is an office
+/// or a block of flats.
 pub const MAX_NAME_BLOCK: usize = 16;
+
+/// Largest block of one first name at one company (`k`) still used. It catches a
+/// misspelt surname at the same employer; past a handful of namesakes it is a large
+/// employer's Johns (6 candidates per record at 267,000 leads with a cap of 16, 1.2
+/// with this one).
+pub const MAX_COLLEAGUE_BLOCK: usize = 8;
 
 /// True for keys that identify a person on their own (e-mail key, E.164 phone).
 pub fn is_strong_key(key: &str) -> bool {
@@ -45,10 +52,11 @@ pub fn block_cap(key: &str) -> Option<usize> {
     if is_strong_key(key) {
         return None;
     }
-    if ["f:", "l:", "y:", "k:"].iter().any(|p| key.starts_with(p)) {
-        return Some(MAX_NAME_BLOCK);
-    }
-    Some(MAX_WEAK_BLOCK)
+    Some(match key.split_once(':').map_or("", |(pass, _)| pass) {
+        "f" | "l" | "y" | "s" => MAX_NAME_BLOCK,
+        "k" => MAX_COLLEAGUE_BLOCK,
+        _ => MAX_WEAK_BLOCK,
+    })
 }
 
 /// Whether a block of `size` leads under `key` is used for candidates (see

@@ -41,8 +41,8 @@ mod text;
 mod train;
 
 pub use blocking::{
-    block_cap, block_usable, blocking_keys, is_strong_key, BLOCKING_KEYS_VERSION, MAX_NAME_BLOCK,
-    MAX_WEAK_BLOCK, PASSES,
+    block_cap, block_usable, blocking_keys, is_strong_key, BLOCKING_KEYS_VERSION,
+    MAX_COLLEAGUE_BLOCK, MAX_NAME_BLOCK, MAX_WEAK_BLOCK, PASSES,
 };
 pub use levels::{Comparable, Comparand, Field, Folded, Level};
 pub use model::{

@@ -1233,8 +1233,13 @@ fn each_pass_has_its_block_cap() {
         assert!(block_usable(key, 100_000));
     }
     // A full name, an e-mail local part or a surname and initial in one city shared
-    // by many leads is a common name.
-    for key in ["f:doe:jane", "l:jane.doe", "y:D000:london:j", "k:acme:jane"] {
+    // by many leads is a common name; an address shared by many, an office.
+    for key in [
+        "f:doe:jane",
+        "l:jane.doe",
+        "y:D000:london:j",
+        "s:london:highst:12",
+    ] {
         assert_eq!(block_cap(key), Some(MAX_NAME_BLOCK));
         assert!(block_usable(key, MAX_NAME_BLOCK));
         assert!(!block_usable(key, MAX_NAME_BLOCK + 1));
@@ -1244,14 +1249,16 @@ fn each_pass_has_its_block_cap() {
         "n:D000:sw1a1aa",
         "d:acme.com:jD000",
         "c:acme:jD000",
-        "s:london:highst:12",
         "r:sw1a1aa:high",
     ] {
         assert_eq!(block_cap(key), Some(MAX_WEAK_BLOCK));
         assert!(block_usable(key, MAX_WEAK_BLOCK));
         assert!(!block_usable(key, MAX_WEAK_BLOCK + 1));
     }
-    const { assert!(MAX_NAME_BLOCK < MAX_WEAK_BLOCK) };
+    // One first name at one company: past a handful, a large employer's namesakes.
+    assert_eq!(block_cap("k:acme:jane"), Some(MAX_COLLEAGUE_BLOCK));
+    assert!(!block_usable("k:acme:jane", MAX_COLLEAGUE_BLOCK + 1));
+    const { assert!(MAX_COLLEAGUE_BLOCK < MAX_NAME_BLOCK && MAX_NAME_BLOCK < MAX_WEAK_BLOCK) };
 }
 
 mod properties {
