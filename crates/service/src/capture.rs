@@ -26,7 +26,8 @@ use leadline_store::work::LeadWork;
 use leadline_store::{new_id, sources, AnyConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -255,7 +256,10 @@ impl Batch {
     ) -> Result<Batch> {
         let mut batch = Batch::default();
         if !fingerprints.is_empty() {
-            batch.fingerprints = touches::known_fingerprints(conn, &fingerprints).await?;
+            batch.fingerprints = touches::known_fingerprints(conn, &fingerprints)
+                .await?
+                .into_iter()
+                .collect();
         }
         let started = std::time::Instant::now();
         // Weak blocks known to be too large are not read again; every other block is

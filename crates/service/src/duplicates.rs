@@ -229,11 +229,11 @@ pub(crate) enum Captured<'a> {
 ///   matched (the record is this lead's person, and perhaps that one's too).
 /// - Whenever the record is sure for two or more live leads: those leads with each
 ///   other, since one record cannot be two people.
-pub(crate) fn capture_pairs<C: Borrow<Comparable>>(
+pub(crate) fn capture_pairs<C: Borrow<Comparable>, S: std::hash::BuildHasher>(
     captured: Captured<'_>,
     matches: &[MatchResult<String>],
     live: &dyn Fn(&str) -> String,
-    records: &HashMap<String, C>,
+    records: &HashMap<String, C, S>,
     model: &MatchModel,
     at: i64,
 ) -> Vec<DuplicatePair> {
