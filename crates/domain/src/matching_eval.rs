@@ -449,41 +449,24 @@ struct Replay<'a, M> {
     links: HashSet<(usize, usize)>,
 }
 
-/// Most leads one record links as each other's duplicates (as capture does).
-const MAX_LINKED: usize = 8;
-
 impl<M: LinkageModel> Replay<'_, M> {
-    fn link(&mut self, a: usize, b: usize) {
-        if a != b {
-            self.links.insert((a.min(b), a.max(b)));
-        }
-    }
-
-    /// What capture queues for review (`duplicates::capture_pairs` in the service):
-    /// the record's lead (`created`, or the one it merged into) with every lead the
-    /// record possibly matched, a created lead also with those it was held back from,
-    /// and the leads the record is sure for with each other unless the household
-    /// guard shows them apart.
+    /// Queues what capture queues for review ([`matching::review_pairs`]): `lead`, the
+    /// record's own (created or merged into), with the leads it matched, and the leads
+    /// it is sure for with each other.
     fn queue_pairs(&mut self, lead: usize, created: bool, matches: &[MatchResult<usize>]) {
-        let mut sure: Vec<(usize, usize)> = Vec::new();
-        for m in matches {
-            let other = self.candidates[m.candidate].lead;
-            if created || m.decision == MatchDecision::Possible {
-                self.link(lead, other);
-            } else if !sure.iter().any(|&(_, l)| l == other) {
-                sure.push((m.candidate, other));
-            }
-        }
-        sure.truncate(MAX_LINKED);
-        for (x, &(cx, lx)) in sure.iter().enumerate() {
-            for &(cy, ly) in &sure[x + 1..] {
-                let apart = self
-                    .model
-                    .shown_apart(&self.candidates[cx].record, &self.candidates[cy].record);
-                if !apart {
-                    self.link(lx, ly);
-                }
-            }
+        let candidates = &self.candidates;
+        let pairs = matching::review_pairs(
+            &lead,
+            created,
+            matches,
+            |&c| candidates[c].lead,
+            |&x, &y| {
+                self.model
+                    .shown_apart(&candidates[x].record, &candidates[y].record)
+            },
+        );
+        for (a, b, _) in pairs {
+            self.links.insert((a.min(b), a.max(b)));
         }
     }
 

@@ -18,7 +18,7 @@ use crate::error::{Result, ServiceError};
 use crate::App;
 use leadline_domain::access::LeadScope;
 use leadline_domain::matching::{
-    self, Comparable, MatchDecision, MatchEvidence, MatchModel, MatchResult,
+    self, Comparable, MatchEvidence, MatchModel, MatchResult, ReviewReason,
 };
 pub use leadline_store::duplicates::LeadSummary;
 use leadline_store::duplicates::{
@@ -208,10 +208,6 @@ pub(crate) fn new_pair(
     )
 }
 
-/// Most leads one record is linked to as each other's duplicates; a record surely
-/// matching more than this many leads is a data problem a person sees anyway.
-const MAX_LINKED: usize = 8;
-
 /// What a capture became: the lead it created, or the one it merged into.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Captured<'a> {
@@ -260,49 +256,40 @@ pub(crate) fn capture_pairs<C: Borrow<Comparable>, S: std::hash::BuildHasher>(
         Captured::Created(lead) => (lead, true),
         Captured::Merged(lead) => (lead, false),
     };
-    for m in matches {
-        if created || m.decision == MatchDecision::Possible {
-            let evidence = PairEvidence {
-                comparison: m.evidence.clone(),
-                linked_by: None,
-            };
-            add(lead, &live(&m.candidate), evidence, m.evidence.score);
-        }
-    }
-    let new_lead = created.then_some(lead);
-    let mut sure: Vec<(&MatchResult<String>, String)> = Vec::new();
-    for m in matches.iter().filter(|m| m.decision == MatchDecision::Sure) {
-        let lead = live(&m.candidate);
-        if Some(lead.as_str()) != new_lead && !sure.iter().any(|(_, l)| *l == lead) {
-            sure.push((m, lead));
-        }
-    }
-    sure.truncate(MAX_LINKED);
-    for (i, (x, x_lead)) in sure.iter().enumerate() {
-        for (y, y_lead) in &sure[i + 1..] {
-            let (Some(rx), Some(ry)) = (records.get(&x.candidate), records.get(&y.candidate))
-            else {
-                continue;
-            };
-            let (rx, ry): (&Comparable, &Comparable) = (rx.borrow(), ry.borrow());
-            if matching::shown_apart(rx.record(), ry.record(), model) {
-                // Two members of one household, each sure for one record (a letter to
-                // the family): the record is ambiguous, the two are not one person.
-                // Two leads that merely cannot be told apart (one has no first name)
-                // are linked: the record is sure for each.
-                continue;
+    let record = |id: &String| records.get(id).map(|r| r.borrow().record());
+    let apart = |x: &String, y: &String| match (record(x), record(y)) {
+        (Some(rx), Some(ry)) => matching::shown_apart(rx, ry, model),
+        // Without both candidates' values nothing links them.
+        _ => true,
+    };
+    let pairs = matching::review_pairs(&lead.to_string(), created, matches, |id| live(id), apart);
+    for (a, b, reason) in pairs {
+        match reason {
+            ReviewReason::Matched(i) => {
+                let m = &matches[i];
+                let evidence = PairEvidence {
+                    comparison: m.evidence.clone(),
+                    linked_by: None,
+                };
+                add(&a, &b, evidence, m.evidence.score);
             }
-            let comparison = matching::compare(rx.record(), ry.record(), model);
-            let linked = x.evidence.score.min(y.evidence.score);
-            let score = comparison.score.max(linked);
-            let evidence = PairEvidence {
-                comparison,
-                linked_by: Some(LinkEvidence {
-                    lead_a: x.evidence.clone(),
-                    lead_b: y.evidence.clone(),
-                }),
-            };
-            add(x_lead, y_lead, evidence, score);
+            ReviewReason::SureForBoth(i, j) => {
+                let (x, y) = (&matches[i], &matches[j]);
+                let (Some(rx), Some(ry)) = (record(&x.candidate), record(&y.candidate)) else {
+                    continue;
+                };
+                let comparison = matching::compare(rx, ry, model);
+                let linked = x.evidence.score.min(y.evidence.score);
+                let score = comparison.score.max(linked);
+                let evidence = PairEvidence {
+                    comparison,
+                    linked_by: Some(LinkEvidence {
+                        lead_a: x.evidence.clone(),
+                        lead_b: y.evidence.clone(),
+                    }),
+                };
+                add(&a, &b, evidence, score);
+            }
         }
     }
     out
@@ -573,7 +560,7 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use leadline_domain::matching::MatchRecord;
+    use leadline_domain::matching::{MatchDecision, MatchRecord};
 
     fn person(first: Option<&str>, email: Option<&str>) -> MatchRecord {
         MatchRecord {

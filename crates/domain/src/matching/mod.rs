@@ -527,5 +527,71 @@ pub fn rank_matches<'a, K: Clone, R: Comparand + 'a>(
     RankedMatches { best, all }
 }
 
+/// Most leads one record links as each other's duplicates; a record surely matching
+/// more than this many leads is a data problem a person sees anyway.
+pub const MAX_LINKED: usize = 8;
+
+/// Why a capture puts a pair of leads in the duplicates review queue (indices into the
+/// record's matches).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewReason {
+    /// The record's own lead and the lead of the match the record matched.
+    Matched(usize),
+    /// The leads of two matches the record is sure for.
+    SureForBoth(usize, usize),
+}
+
+/// The pairs of leads a capture puts in the duplicates review queue, from every
+/// candidate the record matched (`matches`, as [`rank_matches`] lists them); `live`
+/// gives the lead a candidate stands for.
+///
+/// - `lead`, the one the record created (`created`) or merged into, with the lead of
+///   every match (a created lead) or of every possible match (a merged one: the record
+///   is this lead's person, and perhaps that one's too).
+/// - The leads the record is sure for with each other, since one record cannot be two
+///   people, unless `apart` says the two candidates are two people ([`shown_apart`]:
+///   two members of a household, each sure for a letter to the family). Two leads
+///   that merely cannot be told apart (one has no first name) are linked.
+///
+/// A lead is never paired with itself; the same pair may come twice.
+pub fn review_pairs<K, L: PartialEq + Clone>(
+    lead: &L,
+    created: bool,
+    matches: &[MatchResult<K>],
+    live: impl Fn(&K) -> L,
+    apart: impl Fn(&K, &K) -> bool,
+) -> Vec<(L, L, ReviewReason)> {
+    let mut out = Vec::new();
+    for (i, m) in matches.iter().enumerate() {
+        if created || m.decision == MatchDecision::Possible {
+            let other = live(&m.candidate);
+            if other != *lead {
+                out.push((lead.clone(), other, ReviewReason::Matched(i)));
+            }
+        }
+    }
+    let mut sure: Vec<(usize, L)> = Vec::new();
+    for (i, m) in matches.iter().enumerate() {
+        if m.decision != MatchDecision::Sure {
+            continue;
+        }
+        let other = live(&m.candidate);
+        // A created lead is no candidate, but `live` could still name it.
+        let own_new_lead = created && other == *lead;
+        if !own_new_lead && !sure.iter().any(|(_, l)| *l == other) {
+            sure.push((i, other));
+        }
+    }
+    sure.truncate(MAX_LINKED);
+    for (x, (i, a)) in sure.iter().enumerate() {
+        for (j, b) in &sure[x + 1..] {
+            if !apart(&matches[*i].candidate, &matches[*j].candidate) {
+                out.push((a.clone(), b.clone(), ReviewReason::SureForBoth(*i, *j)));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests;

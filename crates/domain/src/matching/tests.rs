@@ -1555,3 +1555,50 @@ fn present_values_are_trimmed_and_blanks_are_missing() {
         assert_eq!(present(&value), want, "{value:?}");
     }
 }
+
+#[test]
+fn review_pairs_link_the_records_lead_and_the_leads_it_is_sure_for() {
+    use MatchDecision::{Possible, Sure};
+    let m = |candidate: &'static str, decision| MatchResult {
+        candidate,
+        evidence: MatchEvidence {
+            score: 0.0,
+            probability: 0.0,
+            household_guard: false,
+            comparisons: Vec::new(),
+        },
+        decision,
+    };
+    let live = |c: &&str| c.trim_end_matches(char::is_numeric).to_string();
+    let never_apart = |_: &&str, _: &&str| false;
+    let matches = [m("a", Sure), m("b", Possible), m("c", Sure)];
+    let pairs = |lead: &str, created, apart: &dyn Fn(&&str, &&str) -> bool| {
+        review_pairs(&lead.to_string(), created, &matches, live, apart)
+    };
+    let p = |a: &str, b: &str, why| (a.to_string(), b.to_string(), why);
+    use ReviewReason::{Matched, SureForBoth};
+
+    // A created lead goes with every match; the two sure ones with each other.
+    assert_eq!(
+        pairs("n", true, &never_apart),
+        [
+            p("n", "a", Matched(0)),
+            p("n", "b", Matched(1)),
+            p("n", "c", Matched(2)),
+            p("a", "c", SureForBoth(0, 2)),
+        ]
+    );
+    // Merged into a: a with the possible match, and with the other sure one.
+    assert_eq!(
+        pairs("a", false, &never_apart),
+        [p("a", "b", Matched(1)), p("a", "c", SureForBoth(0, 2))]
+    );
+    // Two household members, each sure for the record, are not linked.
+    assert_eq!(
+        pairs("a", false, &|x: &&str, y: &&str| (*x, *y) == ("a", "c")),
+        [p("a", "b", Matched(1))]
+    );
+    // Two candidates of one lead (a merged-away lead, an alias) make no pair.
+    let same_lead = [m("a1", Sure), m("a2", Sure)];
+    assert!(review_pairs(&"a".to_string(), false, &same_lead, live, never_apart).is_empty());
+}
