@@ -33,6 +33,12 @@
 //! such a record at a household's address could be any of its members. That
 //! last rule only holds a pair back; it does not show two leads to be two people
 //! ([`shown_apart`]), so a record sure for both is not ambiguous between them.
+//!
+//! A first-name disagreement does not hold back two records at the same company that
+//! share one person's own work address (`anne.duval@horizontextile.fr`, not `info@`,
+//! not free mail, more in it than the surname): a household shares a family mailbox,
+//! colleagues do not share a named one, so "Aqnne" and "Pat" there are a slip and a
+//! nickname the lists do not know.
 
 mod blocking;
 pub mod levels;
@@ -179,9 +185,69 @@ pub struct MatchResult<K> {
     pub decision: MatchDecision,
 }
 
-/// Whether an observed level trips the household guard on its own.
-fn guards(field: Field, level: Level) -> bool {
-    level == Level::Disagree && matches!(field, Field::FirstName | Field::DateOfBirth)
+/// Local parts of shared mailboxes: a first-name disagreement there is two people.
+const ROLE_MAILBOXES: &[&str] = &[
+    "accounts",
+    "admin",
+    "bookings",
+    "buero",
+    "büro",
+    "careers",
+    "contact",
+    "contacto",
+    "enquiries",
+    "events",
+    "finance",
+    "hello",
+    "help",
+    "hr",
+    "info",
+    "inquiries",
+    "jobs",
+    "kontakt",
+    "mail",
+    "marketing",
+    "news",
+    "noreply",
+    "office",
+    "orders",
+    "post",
+    "press",
+    "reception",
+    "sales",
+    "service",
+    "support",
+    "team",
+    "webmaster",
+];
+
+/// Whether `email` (an e-mail key) reads as one person's own address at an employer:
+/// not free mail, not a role mailbox, and with more in its local part than `surname`
+/// (`jsmith@`, but not the `smith@` a family business shares).
+fn own_work_address(email: &str, surname: Option<&str>) -> bool {
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    if crate::normalize::is_free_mail_domain(domain) {
+        return false;
+    }
+    let local = local.to_lowercase();
+    let mailbox = local.trim_end_matches(|c: char| c.is_ascii_digit());
+    if ROLE_MAILBOXES.contains(&mailbox) {
+        return false;
+    }
+    let surname: String = surname
+        .map(text::folded)
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect();
+    let rest = if surname.is_empty() {
+        local
+    } else {
+        local.replacen(&surname, "", 1)
+    };
+    rest.chars().any(char::is_alphabetic)
 }
 
 /// The guard as the comparisons of a pair decide it: a clear first-name or date-of-
@@ -196,7 +262,13 @@ fn guards(field: Field, level: Level) -> bool {
 /// "J Smith" or "Smith" at the Smiths' address and phone is any of the household.
 #[derive(Default)]
 struct Guard {
+    /// A complete date of birth clearly differs.
     tripped: bool,
+    /// The first names clearly differ.
+    first_names_differ: bool,
+    /// Both carry the same e-mail key, and it is one person's own work address
+    /// ([`own_work_address`]).
+    own_work_address: bool,
     surnames_differ: bool,
     same_email: bool,
     /// First names compared at a level other than an initial.
@@ -211,8 +283,23 @@ struct Guard {
 }
 
 impl Guard {
+    fn of(a: &MatchRecord, b: &MatchRecord) -> Guard {
+        let shared = match (&a.email_key, &b.email_key) {
+            (Some(x), Some(y)) if x == y => Some(x.as_str()),
+            _ => None,
+        };
+        Guard {
+            own_work_address: shared.is_some_and(|email| {
+                own_work_address(email, a.last_name.as_deref())
+                    && own_work_address(email, b.last_name.as_deref())
+            }),
+            ..Guard::default()
+        }
+    }
+
     fn see(&mut self, field: Field, level: Level) {
-        self.tripped |= guards(field, level);
+        self.tripped |= field == Field::DateOfBirth && level == Level::Disagree;
+        self.first_names_differ |= field == Field::FirstName && level == Level::Disagree;
         self.surnames_differ |= field == Field::LastName && level == Level::Disagree;
         self.same_email |= field == Field::Email && level == Level::Exact;
         self.first_names_told |= field == Field::FirstName && level != Level::Initial;
@@ -243,7 +330,9 @@ impl Guard {
     /// merge but say nothing of the kind: two leads a record is sure for are not two
     /// people because one of them has no first name.
     fn apart(&self) -> bool {
-        self.tripped || (self.surnames_differ && !self.same_email)
+        let first_names_apart =
+            self.first_names_differ && !(self.own_work_address && self.same_company);
+        self.tripped || first_names_apart || (self.surnames_differ && !self.same_email)
     }
 
     /// Records whether the two records are identical, where that decides the guard.
@@ -261,7 +350,7 @@ fn score_pair(
     model: &MatchModel,
 ) -> (f64, bool) {
     let mut score = 0.0;
-    let mut guard = Guard::default();
+    let mut guard = Guard::of(a, b);
     observe(
         (a, fa),
         (b, fb),
@@ -282,7 +371,7 @@ fn shown_apart_folded(
     (b, fb): (&MatchRecord, &Folded),
     model: &MatchModel,
 ) -> bool {
-    let mut guard = Guard::default();
+    let mut guard = Guard::of(a, b);
     observe(
         (a, fa),
         (b, fb),
@@ -325,7 +414,7 @@ fn explain(
 ) -> MatchEvidence {
     let mut comparisons = Vec::with_capacity(10);
     let mut score = 0.0;
-    let mut guard = Guard::default();
+    let mut guard = Guard::of(a, b);
     observe(
         (a, fa),
         (b, fb),

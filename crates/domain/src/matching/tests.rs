@@ -394,6 +394,122 @@ fn cases() -> Vec<Case> {
             ],
             Distinct,
         ),
+        // One person's own work address at one company: a first name that differs is
+        // a slip or a nickname the lists do not know.
+        case(
+            "first names differ on one named work address",
+            &[
+                ("email", "anne.duval@horizontextile.fr"),
+                ("phone", "+33600558233"),
+                ("first", "Aqnne"),
+                ("last", "Duval"),
+                ("company", "horizon textile"),
+            ],
+            &[
+                ("email", "anne.duval@horizontextile.fr"),
+                ("phone", "+33600558233"),
+                ("first", "Anne"),
+                ("last", "Duval"),
+                ("company", "horizon textile"),
+            ],
+            Sure,
+        ),
+        case(
+            "nickname the list does not know on one named work address",
+            &[
+                ("email", "patricia.anderson@harborview-health.com"),
+                ("first", "Trish"),
+                ("last", "Anderson"),
+                ("company", "harborview health"),
+                ("country", "US"),
+            ],
+            &[
+                ("email", "patricia.anderson@harborview-health.com"),
+                ("first", "Pat"),
+                ("last", "Anderson"),
+                ("company", "harborview health"),
+                ("country", "US"),
+            ],
+            Sure,
+        ),
+        // A shared mailbox is two people's: a role address, free mail, or a family
+        // business's surname-only address.
+        case(
+            "first names differ on a role mailbox",
+            &[
+                ("email", "info@weber-bau.de"),
+                ("phone", "+4930123456"),
+                ("first", "Julia"),
+                ("last", "Weber"),
+                ("company", "weber bau"),
+            ],
+            &[
+                ("email", "info@weber-bau.de"),
+                ("phone", "+4930123456"),
+                ("first", "Markus"),
+                ("last", "Weber"),
+                ("company", "weber bau"),
+            ],
+            NotSure,
+        ),
+        case(
+            "first names differ on a family business's surname address",
+            &[
+                ("email", "weber@weber-bau.de"),
+                ("phone", "+4930123456"),
+                ("first", "Julia"),
+                ("last", "Weber"),
+                ("company", "weber bau"),
+            ],
+            &[
+                ("email", "weber@weber-bau.de"),
+                ("phone", "+4930123456"),
+                ("first", "Markus"),
+                ("last", "Weber"),
+                ("company", "weber bau"),
+            ],
+            NotSure,
+        ),
+        case(
+            "first names differ on a household's free-mail address",
+            &[
+                ("email", "anne.duval@gmail.com"),
+                ("phone", "+33600558233"),
+                ("first", "Marc"),
+                ("last", "Duval"),
+                ("street", "12 rue de la Paix"),
+                ("postal", "75002"),
+            ],
+            &[
+                ("email", "anne.duval@gmail.com"),
+                ("phone", "+33600558233"),
+                ("first", "Anne"),
+                ("last", "Duval"),
+                ("street", "12 rue de la Paix"),
+                ("postal", "75002"),
+            ],
+            NotSure,
+        ),
+        case(
+            "first names differ on a named work address without a shared company",
+            &[
+                ("email", "anne.duval@horizontextile.fr"),
+                ("phone", "+33600558233"),
+                ("first", "Marc"),
+                ("last", "Duval"),
+                ("street", "12 rue de la Paix"),
+                ("postal", "75002"),
+            ],
+            &[
+                ("email", "anne.duval@horizontextile.fr"),
+                ("phone", "+33600558233"),
+                ("first", "Anne"),
+                ("last", "Duval"),
+                ("street", "12 rue de la Paix"),
+                ("postal", "75002"),
+            ],
+            NotSure,
+        ),
         // A household shares its phone: "J Schmidt" could be Jürgen or Julia.
         case(
             "initial and full first name with phone",
