@@ -140,6 +140,11 @@ pub struct ServeArgs {
     /// so training stays a deliberate `leadline matching train` for now.
     #[arg(long, default_value_t = 0)]
     pub retrain_after_import_rows: u64,
+    /// Memory for the comparable views of leads that capture keeps between batches, in
+    /// MiB (about 420 bytes a lead): with room for every lead, an import into a large
+    /// database reads far fewer rows from disk.
+    #[arg(long, env = "LEADLINE_MATCH_CACHE_MIB", default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..))]
+    pub match_cache_mib: u64,
     /// Milliseconds between checks for deliveries falling due (retries); new events
     /// are picked up at once.
     #[arg(long, default_value_t = 1000, hide = true)]

@@ -456,6 +456,7 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
         .saturating_mul(3_600_000);
     app.retrain_after_import_rows =
         (args.retrain_after_import_rows > 0).then_some(args.retrain_after_import_rows);
+    app.set_candidate_cache_bytes(args.match_cache_mib.saturating_mul(1 << 20));
     tracing::info!(database = %redact(database_url), "database ready");
     // Keys of an older form would hide old leads from the passes added since.
     if let Some(r) = app.ensure_match_keys_current().await.map_err(describe)? {

@@ -299,12 +299,15 @@ impl Batch {
         let (merged, stats) = batch.load_candidates(conn, ids, cache).await?;
         let records_read = started.elapsed();
         batch.survivors = survivors(conn, merged).await?;
+        let (cache_entries, cache_bytes) = cache.usage();
         tracing::debug!(
             keys = wanted.len(),
             oversized = batch.oversized.len(),
             candidates = batch.candidates.len(),
             cached = stats.cached,
             read = stats.read,
+            cache_entries,
+            cache_mib = cache_bytes >> 20,
             blocks_ms = blocks_read.as_millis(),
             records_ms = (records_read - blocks_read).as_millis(),
             "capture batch: candidates loaded"

@@ -117,6 +117,12 @@ impl App {
         }
     }
 
+    /// Sets the memory capture may keep candidates' comparable views in (see
+    /// `candidate_cache`); what the cache held is dropped.
+    pub fn set_candidate_cache_bytes(&mut self, bytes: u64) {
+        self.candidate_cache = Arc::new(candidate_cache::CandidateCache::new(bytes));
+    }
+
     /// Tells every background worker to stop after the run it is in.
     pub fn stop_background_work(&self) {
         self.stopping.send_replace(true);

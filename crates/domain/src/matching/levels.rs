@@ -196,7 +196,7 @@ pub(crate) struct Observed<'a> {
 /// postcode characters, street parts, Soundex codes — worked out once per record
 /// instead of once per pair (folding is most of a comparison's cost). An empty string
 /// stands for a missing value.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Folded {
     first: String,
     last: String,
@@ -268,8 +268,10 @@ impl Folded {
 }
 
 /// A record made ready to be compared with many others (see [`Folded`]): what the
-/// capture pipeline keeps for its candidates.
-#[derive(Debug, Clone)]
+/// capture pipeline keeps for its candidates. Serialisable so that a cache can keep it
+/// packed into one buffer (deserialise only what was serialised: the folded forms are
+/// not checked against the record).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Comparable {
     record: MatchRecord,
     folded: Folded,

@@ -104,7 +104,7 @@ pub(crate) fn surname_code(folded: &str) -> Option<String> {
 }
 
 /// A street split into house number(s) and the street name with unified abbreviations.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct StreetParts {
     /// House number tokens ("12", "12a", "12 14"), space separated.
     pub(crate) number: String,
