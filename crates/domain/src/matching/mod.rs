@@ -38,7 +38,9 @@
 //! share one person's own work address (`anne.duval@horizontextile.fr`, not `info@`,
 //! not free mail, more in it than the surname): a household shares a family mailbox,
 //! colleagues do not share a named one, so "Aqnne" and "Pat" there are a slip and a
-//! nickname the lists do not know.
+//! nickname the lists do not know. The other way round, two different named work
+//! addresses at one domain (`paul.roberts@`, `paul.roberts1@`) are namesakes at one
+//! employer until a person says otherwise: such a pair is at most `Possible`.
 
 mod blocking;
 pub mod levels;
@@ -269,6 +271,9 @@ struct Guard {
     /// Both carry the same e-mail key, and it is one person's own work address
     /// ([`own_work_address`]).
     own_work_address: bool,
+    /// Each carries its own work address at one domain, and they differ: namesakes at
+    /// one employer (`paul.roberts@` and `paul.roberts1@`).
+    two_work_addresses: bool,
     surnames_differ: bool,
     same_email: bool,
     /// First names compared at a level other than an initial.
@@ -284,15 +289,15 @@ struct Guard {
 
 impl Guard {
     fn of(a: &MatchRecord, b: &MatchRecord) -> Guard {
-        let shared = match (&a.email_key, &b.email_key) {
-            (Some(x), Some(y)) if x == y => Some(x.as_str()),
-            _ => None,
+        let (Some(x), Some(y)) = (&a.email_key, &b.email_key) else {
+            return Guard::default();
         };
+        let own = own_work_address(x, a.last_name.as_deref())
+            && own_work_address(y, b.last_name.as_deref());
+        let same_domain = x.rsplit_once('@').map(|(_, d)| d) == y.rsplit_once('@').map(|(_, d)| d);
         Guard {
-            own_work_address: shared.is_some_and(|email| {
-                own_work_address(email, a.last_name.as_deref())
-                    && own_work_address(email, b.last_name.as_deref())
-            }),
+            own_work_address: own && x == y,
+            two_work_addresses: own && same_domain && x != y,
             ..Guard::default()
         }
     }
@@ -314,7 +319,9 @@ impl Guard {
     }
 
     fn holds(&self) -> bool {
-        self.apart() || (!self.first_names_told && !self.known_person() && !self.identical)
+        self.apart()
+            || self.two_work_addresses
+            || (!self.first_names_told && !self.known_person() && !self.identical)
     }
 
     /// Whether something beyond the names pins the record to one person: the e-mail

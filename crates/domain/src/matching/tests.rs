@@ -432,6 +432,47 @@ fn cases() -> Vec<Case> {
             ],
             Sure,
         ),
+        // Namesakes at one employer get a mailbox each.
+        case(
+            "one full name on two named work addresses at one domain and switchboard",
+            &[
+                ("email", "paul.roberts1@hadley-interiors.co.uk"),
+                ("phone", "+441614960000"),
+                ("country", "GB"),
+                ("first", "Paul"),
+                ("last", "Roberts"),
+                ("company", "hadley interiors"),
+                ("domain", "hadley-interiors.co.uk"),
+            ],
+            &[
+                ("email", "paul.roberts@hadley-interiors.co.uk"),
+                ("phone", "+441614960000"),
+                ("country", "GB"),
+                ("first", "Paul"),
+                ("last", "Roberts"),
+                ("company", "hadley interiors"),
+                ("domain", "hadley-interiors.co.uk"),
+            ],
+            Possible,
+        ),
+        case(
+            "one full name on a work address and on free mail",
+            &[
+                ("email", "paul.roberts@gmail.com"),
+                ("phone", "+447723484756"),
+                ("first", "Paul"),
+                ("last", "Roberts"),
+                ("company", "hadley interiors"),
+            ],
+            &[
+                ("email", "paul.roberts@hadley-interiors.co.uk"),
+                ("phone", "+447723484756"),
+                ("first", "Paul"),
+                ("last", "Roberts"),
+                ("company", "hadley interiors"),
+            ],
+            Sure,
+        ),
         // A shared mailbox is two people's: a role address, free mail, or a family
         // business's surname-only address.
         case(
