@@ -292,12 +292,19 @@ impl Guard {
         let (Some(x), Some(y)) = (&a.email_key, &b.email_key) else {
             return Guard::default();
         };
+        fn domain(email: &str) -> Option<&str> {
+            email.rsplit_once('@').map(|(_, d)| d)
+        }
+        // Checked first: most compared pairs have addresses at different domains, and
+        // reading a local part allocates (this runs for every pair).
+        if domain(x) != domain(y) {
+            return Guard::default();
+        }
         let own = own_work_address(x, a.last_name.as_deref())
             && own_work_address(y, b.last_name.as_deref());
-        let same_domain = x.rsplit_once('@').map(|(_, d)| d) == y.rsplit_once('@').map(|(_, d)| d);
         Guard {
             own_work_address: own && x == y,
-            two_work_addresses: own && same_domain && x != y,
+            two_work_addresses: own && x != y,
             ..Guard::default()
         }
     }
