@@ -141,7 +141,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 0)]
     pub retrain_after_import_rows: u64,
     /// Memory for the comparable views of leads that capture keeps between batches, in
-    /// MiB (about 420 bytes a lead): with room for every lead, an import into a large
+    /// MiB (about 375 bytes a lead): with room for every lead, an import into a large
     /// database reads far fewer rows from disk.
     #[arg(long, env = "LEADLINE_MATCH_CACHE_MIB", default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..))]
     pub match_cache_mib: u64,
