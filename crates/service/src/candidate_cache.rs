@@ -9,9 +9,9 @@
 //! `leads::update_many`), on whichever instance it happens, so a stale view is never
 //! used. Aliases (`lead_aliases`) never change and are kept as they are.
 //!
-//! Views are kept packed (postcard) in one buffer each, about 300 bytes instead of the
-//! ~1.5 KiB of two dozen separate strings, and the cache is bounded by bytes: at a
-//! million leads the same memory holds four times as many, and a batch that finds a
+//! Views are kept packed (postcard) in one buffer each, about 375 bytes with the id
+//! instead of the ~1.7 KiB of two dozen separate strings, and the cache is bounded by
+//! bytes: the same memory holds four times as many, and a batch that finds a
 //! view here saves reading a row from disk, which costs far more than unpacking it.
 
 use leadline_domain::matching::Comparable;
@@ -53,10 +53,11 @@ pub(crate) struct CandidateCache(quick_cache::sync::Cache<Box<str>, Packed, Pack
 
 impl CandidateCache {
     /// 400 MiB, what 250,000 unpacked views took before they were packed: about
-    /// 1,000,000 packed ones (measured in `BENCHMARKS.md`).
+    /// 1,100,000 packed ones (869,000 took 310 MiB, `BENCHMARKS.md`).
     pub const DEFAULT_BYTES: u64 = 400 << 20;
 
-    /// Packed views seen on generated lead lists, for sizing the cache's table.
+    /// An entry's weight on generated lead lists, rounded up: only sizes the cache's
+    /// table, the budget is `bytes`.
     const TYPICAL_ENTRY: u64 = 420;
 
     pub fn new(bytes: u64) -> CandidateCache {

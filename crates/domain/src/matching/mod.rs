@@ -264,8 +264,8 @@ fn own_work_address(email: &str, surname: Option<&str>) -> bool {
 /// "J Smith" or "Smith" at the Smiths' address and phone is any of the household.
 #[derive(Default)]
 struct Guard {
-    /// A complete date of birth clearly differs.
-    tripped: bool,
+    /// Two complete dates of birth clearly differ.
+    dates_of_birth_differ: bool,
     /// The first names clearly differ.
     first_names_differ: bool,
     /// Both carry the same e-mail key, and it is one person's own work address
@@ -310,7 +310,7 @@ impl Guard {
     }
 
     fn see(&mut self, field: Field, level: Level) {
-        self.tripped |= field == Field::DateOfBirth && level == Level::Disagree;
+        self.dates_of_birth_differ |= field == Field::DateOfBirth && level == Level::Disagree;
         self.first_names_differ |= field == Field::FirstName && level == Level::Disagree;
         self.surnames_differ |= field == Field::LastName && level == Level::Disagree;
         self.same_email |= field == Field::Email && level == Level::Exact;
@@ -346,7 +346,9 @@ impl Guard {
     fn apart(&self) -> bool {
         let first_names_apart =
             self.first_names_differ && !(self.own_work_address && self.same_company);
-        self.tripped || first_names_apart || (self.surnames_differ && !self.same_email)
+        self.dates_of_birth_differ
+            || first_names_apart
+            || (self.surnames_differ && !self.same_email)
     }
 
     /// Records whether the two records are identical, where that decides the guard.
