@@ -190,6 +190,10 @@ pub(crate) struct Observed<'a> {
     pub level: Level,
     pub similarity: Option<f64>,
     pub value: Option<&'a str>,
+    /// First names at the nickname level that are each an established name of this
+    /// database (Henry and Harry, Elizabeth and Betty): one person's two names, or two
+    /// people's, which the names alone cannot tell.
+    pub names_of_two: bool,
 }
 
 /// A record's values as the comparison reads them — names, company and city folded,
@@ -334,6 +338,7 @@ pub(crate) fn observe<'v>(
         level: if same { Level::Exact } else { Level::Disagree },
         similarity: None,
         value: None,
+        names_of_two: false,
     };
     if let (Some(x), Some(y)) = (present(&a.email_key), present(&b.email_key)) {
         out(exact(Field::Email, x.eq_ignore_ascii_case(y)));
@@ -349,7 +354,7 @@ pub(crate) fn observe<'v>(
     let last = (!fa.last.is_empty() && !fb.last.is_empty())
         .then(|| name_level(fa_last, fb_last, false, freqs.last));
     let swapped = matches!(first, Some((Level::Disagree, _)))
-        && swapped_names(fa_first, fa_last, fb_first, fb_last);
+        && swapped_names((fa_first, fa_last), (fb_first, fb_last), freqs.first);
     if let Some((level, sim)) = first {
         let level = if swapped { Level::Swapped } else { level };
         out(Observed {
@@ -357,6 +362,8 @@ pub(crate) fn observe<'v>(
             level,
             similarity: Some(sim),
             value: (level == Level::Exact).then_some(fa.first.as_str()),
+            names_of_two: level == Level::Nickname
+                && established_pair(&fa.first, &fb.first, freqs.first),
         });
     }
     if let Some((level, sim)) = last {
@@ -366,6 +373,7 @@ pub(crate) fn observe<'v>(
             level,
             similarity: Some(sim),
             value: (level == Level::Exact).then_some(fa.last.as_str()),
+            names_of_two: false,
         });
     }
 
@@ -390,6 +398,7 @@ pub(crate) fn observe<'v>(
             level,
             similarity: Some(sim),
             value: (level == Level::Exact).then_some(ca.as_str()),
+            names_of_two: false,
         });
         company_agrees = level == Level::Exact;
     }
@@ -432,6 +441,7 @@ pub(crate) fn observe<'v>(
                 level,
                 similarity: None,
                 value: (level == Level::Exact).then_some(pa.as_str()),
+                names_of_two: false,
             });
         }
     } else if !countries_differ && !fa.city.is_empty() && !fb.city.is_empty() {
@@ -448,6 +458,7 @@ pub(crate) fn observe<'v>(
                 level,
                 similarity: Some(sim),
                 value: None,
+                names_of_two: false,
             });
         }
     }
@@ -457,6 +468,7 @@ pub(crate) fn observe<'v>(
             level: dob_level(x, y),
             similarity: None,
             value: None,
+            names_of_two: false,
         });
     }
 }
@@ -504,8 +516,21 @@ fn near(a: Name<'_>, b: Name<'_>) -> bool {
 /// Whether the first and last names are swapped between the records: each cross pair
 /// near (see [`near`]). A looser test (two slips, or an initial, on one pair) swapped
 /// the names of household members (Harry and Henry James) too often.
-fn swapped_names(a_first: Name<'_>, a_last: Name<'_>, b_first: Name<'_>, b_last: Name<'_>) -> bool {
-    near(a_first, b_last) && near(a_last, b_first)
+///
+/// A first name that lands on another established first name is no swap but another
+/// person: "Rodriguez Mark" is not "Mary Rodriguez" reversed.
+fn swapped_names(
+    (a_first, a_last): (Name<'_>, Name<'_>),
+    (b_first, b_last): (Name<'_>, Name<'_>),
+    first_names: Option<&TermFrequencies>,
+) -> bool {
+    let two_first_names = |x: Name<'_>, y: Name<'_>| {
+        x.folded != y.folded && established_pair(x.folded, y.folded, first_names)
+    };
+    near(a_first, b_last)
+        && near(a_last, b_first)
+        && !two_first_names(a_first, b_last)
+        && !two_first_names(a_last, b_first)
 }
 
 /// One side is the other's initial ("j" and "john").
@@ -635,13 +660,14 @@ fn street_level(pa: &StreetParts, pb: &StreetParts, locality: Locality) -> Optio
                 || sim >= STREET_CLOSE_JW
                 || edits_within(&pa.name, &pb.name, 2) && pa.name.len().min(pb.name.len()) >= 6;
             let numbers_known = !pa.number.is_empty() && !pb.number.is_empty();
+            let same_number = pa.number == pb.number;
             let level = if !close_name {
                 Level::Disagree
-            } else if numbers_known && pa.number != pb.number {
+            } else if numbers_known && !same_number && !number_slip(&pa.number, &pb.number) {
                 Level::NumberDiffers
             } else if !numbers_known {
                 Level::NoNumber
-            } else if same_name {
+            } else if same_name && same_number {
                 Level::Exact
             } else {
                 Level::Close
@@ -656,6 +682,14 @@ fn street_level(pa: &StreetParts, pb: &StreetParts, locality: Locality) -> Optio
         (level, _) => level,
     };
     Some((level, sim))
+}
+
+/// Whether two different house numbers are one number with a slip: misread by OCR
+/// ("13O8" for "1308"), or one edit apart in a number of three characters or more
+/// ("1038" for "1308"). Two short numbers a digit apart ("12", "14") are neighbours.
+fn number_slip(a: &str, b: &str) -> bool {
+    ocr_skeleton(a) == ocr_skeleton(b)
+        || (a.chars().count().min(b.chars().count()) >= 3 && edits_within(a, b, 1))
 }
 
 fn dob_level(a: &str, b: &str) -> Level {
@@ -1004,6 +1038,45 @@ mod tests {
         assert_eq!(lvl("Jon", "John"), Level::Disagree);
         // Without frequencies a one-letter difference is a typo.
         assert_eq!(first_level("Mark", "Mary"), Level::Close);
+        // A swap that lands one established first name on another is no swap.
+        let swapped = |a: (&str, &str), b: (&str, &str)| {
+            levels_with(&rec(a.0, a.1), &rec(b.0, b.1), freqs)[0].1 == Level::Swapped
+        };
+        assert!(swapped(("Rodriguez", "Mary"), ("Mary", "Rodriguez")));
+        assert!(swapped(("Rodriguez", "Lusa"), ("Lisa", "Rodriguez")));
+        assert!(!swapped(("Rodriguez", "Mark"), ("Mary", "Rodriguez")));
+        // Without frequencies Mark and Mary are a slip, so the swap stands.
+        let plain = levels_of(&rec("Rodriguez", "Mark"), &rec("Mary", "Rodriguez"));
+        assert_eq!(plain[0].1, Level::Swapped);
+    }
+
+    #[test]
+    fn levels_nicknames_that_are_names_of_their_own_are_marked() {
+        let mut tf = TermFrequencies::new(Field::FirstName, 10_000);
+        tf.values.insert("henry".into(), 80);
+        tf.values.insert("harry".into(), 60);
+        tf.values.insert("robert".into(), 200);
+        tf.values.insert("bob".into(), 2);
+        let freqs = NameFrequencies {
+            first: Some(&tf),
+            last: None,
+        };
+        let first = |x: &str, y: &str| {
+            let (a, b) = (rec(x, "Doe"), rec(y, "Doe"));
+            let (fa, fb) = (Folded::of(&a), Folded::of(&b));
+            let mut seen = None;
+            observe((&a, &fa), (&b, &fb), freqs, &mut |o| {
+                if o.field == Field::FirstName {
+                    seen = Some((o.level, o.names_of_two));
+                }
+            });
+            seen.unwrap()
+        };
+        // Both common here: Henry and Harry may be two people of one household.
+        assert_eq!(first("Henry", "Harry"), (Level::Nickname, true));
+        // Bob is rare here: Robert's nickname, not a name of its own.
+        assert_eq!(first("Robert", "Bob"), (Level::Nickname, false));
+        assert_eq!(first("Henry", "Henry"), (Level::Exact, false));
     }
 
     fn addr(street: &str, postal: Option<&str>, city: Option<&str>) -> MatchRecord {
@@ -1032,6 +1105,11 @@ mod tests {
             ("12 High Street", "12 Hihg Street", Some(Close)),
             ("High Street", "12 High Street", Some(NoNumber)),
             ("12 High Street", "14 High Street", Some(NumberDiffers)),
+            ("1308 Park Avenue", "13O8 Park Avenue", Some(Close)),
+            ("1308 Park Avenue", "1038 Park Avenue", Some(Close)),
+            ("1308 Park Avenue", "130 Park Avenue", Some(Close)),
+            ("1308 Park Avenue", "1297 Park Avenue", Some(NumberDiffers)),
+            ("Gran Vía, 2379", "Gran Vía, 81", Some(NumberDiffers)),
             ("12 High Street", "12 Church Road", Some(Disagree)),
             ("12", "12", Some(NoNumber)),
             ("12", "High Street", None),

@@ -309,12 +309,14 @@ impl Guard {
         }
     }
 
-    fn see(&mut self, field: Field, level: Level) {
+    fn see(&mut self, o: &Observed<'_>) {
+        let (field, level) = (o.field, o.level);
         self.dates_of_birth_differ |= field == Field::DateOfBirth && level == Level::Disagree;
         self.first_names_differ |= field == Field::FirstName && level == Level::Disagree;
         self.surnames_differ |= field == Field::LastName && level == Level::Disagree;
         self.same_email |= field == Field::Email && level == Level::Exact;
-        self.first_names_told |= field == Field::FirstName && level != Level::Initial;
+        self.first_names_told |=
+            field == Field::FirstName && level != Level::Initial && !o.names_of_two;
         self.same_company |=
             field == Field::Company && matches!(level, Level::Exact | Level::Close);
         self.same_phone |= field == Field::Phone && level == Level::Exact;
@@ -373,7 +375,7 @@ fn score_pair(
         name_frequencies(model),
         &mut |o: Observed<'_>| {
             score += model.weight(o.field, o.level, o.value);
-            guard.see(o.field, o.level);
+            guard.see(&o);
         },
     );
     guard.compared(a, b);
@@ -392,7 +394,7 @@ fn shown_apart_folded(
         (a, fa),
         (b, fb),
         name_frequencies(model),
-        &mut |o: Observed<'_>| guard.see(o.field, o.level),
+        &mut |o: Observed<'_>| guard.see(&o),
     );
     guard.apart()
 }
@@ -438,7 +440,7 @@ fn explain(
         &mut |o: Observed<'_>| {
             let weight = model.weight(o.field, o.level, o.value);
             score += weight;
-            guard.see(o.field, o.level);
+            guard.see(&o);
             comparisons.push(Comparison {
                 field: o.field.name().to_owned(),
                 level: o.level,

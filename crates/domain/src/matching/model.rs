@@ -185,12 +185,12 @@ fn prior_levels(field: Field) -> &'static [(Level, f64, f64)] {
             (Disagree, 0.07, 0.98),
         ],
         Field::Street => &[
-            (Exact, 0.80, 0.001),
+            (Exact, 0.816, 0.001),
             (Close, 0.06, 0.0005),
             (NoNumber, 0.05, 0.002),
-            (NumberDiffers, 0.02, 0.02),
+            (NumberDiffers, 0.004, 0.06),
             (Elsewhere, 0.02, 0.005),
-            (Disagree, 0.05, 0.97),
+            (Disagree, 0.05, 0.93),
         ],
         Field::DateOfBirth => &[
             (Exact, 0.95, 0.0002),
