@@ -197,6 +197,44 @@ impl Db {
     /// Applies pending migrations from the one shared `migrations/` folder.
     pub async fn migrate(&self) -> Result<()> {
         MIGRATOR.run(&self.pool).await?;
+        if self.backend == Backend::Sqlite {
+            self.cluster_match_keys().await?;
+        }
+        Ok(())
+    }
+
+    /// On SQLite, keeps `match_keys` as a `WITHOUT ROWID` table: its rows are then
+    /// stored in the primary key's B-tree itself instead of in a rowid table plus a
+    /// separate key index, so every blocking key written touches two B-trees, not three
+    /// (an import writes about fourteen keys per lead). PostgreSQL has no rowid and its
+    /// migration stands as written; the queries are the same on both. The shared
+    /// migration creates the table with a rowid, as PostgreSQL's syntax needs, and
+    /// this rebuilds it once.
+    async fn cluster_match_keys(&self) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let sql: Option<String> = sqlx::query_scalar(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'match_keys'",
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        if sql.is_none_or(|sql| sql.to_uppercase().contains("WITHOUT ROWID")) {
+            return Ok(());
+        }
+        for statement in [
+            "CREATE TABLE match_keys_clustered (\
+                 match_key BIGINT NOT NULL, \
+                 record_id TEXT NOT NULL, \
+                 PRIMARY KEY (match_key, record_id)\
+             ) WITHOUT ROWID",
+            "INSERT INTO match_keys_clustered (match_key, record_id) \
+             SELECT match_key, record_id FROM match_keys ORDER BY match_key, record_id",
+            "DROP TABLE match_keys",
+            "ALTER TABLE match_keys_clustered RENAME TO match_keys",
+            "CREATE INDEX match_keys_record ON match_keys (record_id)",
+        ] {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

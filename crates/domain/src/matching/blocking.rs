@@ -22,8 +22,8 @@ pub const MAX_WEAK_BLOCK: usize = 64;
 /// surname + city block with the first initial, 4 street names with the French,
 /// Spanish, Dutch and German short forms unified (`r` keys), 5 the web domain block
 /// with the first initial (`d` keys) and the street + city (`s`) and company + first
-/// name (`k`) blocks.
-pub const BLOCKING_KEYS_VERSION: u32 = 5;
+/// name (`k`) blocks, 6 the web domain block left to training.
+pub const BLOCKING_KEYS_VERSION: u32 = 6;
 
 /// Largest block a name key may form and still be used: the full name (`f`), the
 /// e-mail local part (`l`) and the surname code + city + initial (`y`). These passes
@@ -92,7 +92,6 @@ pub const PASSES: &[(&str, &str)] = &[
         "m",
         "first name + postcode (a surname typo in its first letter)",
     ),
-    ("d", "web domain + first initial + surname Soundex"),
     ("c", "company + first initial + surname Soundex"),
     (
         "k",
@@ -112,8 +111,8 @@ pub fn blocking_keys(r: &MatchRecord) -> Vec<String> {
     keys_of(r, false)
 }
 
-/// The keys training samples its pairs from: [`blocking_keys`] and the wide surname +
-/// city block (`w`) that capture no longer uses. EM learns what a level says from the
+/// The keys training samples its pairs from: [`blocking_keys`], the wide surname +
+/// city block (`w`) and the web domain block (`d`) that capture no longer uses. EM learns what a level says from the
 /// pairs it sees; without the wide block those are mostly neighbours and namesakes, and
 /// the weights it learned halved recall on a names-and-address list (BENCHMARKS.md).
 pub(crate) fn training_keys(r: &MatchRecord) -> Vec<String> {
@@ -205,10 +204,11 @@ fn keys_of(r: &MatchRecord, for_training: bool) -> Vec<String> {
             keys.push(format!("m:{f}:{pc}"));
         }
     }
-    if let (Some(d), Some(sx)) = (present(&r.domain), &surname) {
-        // With the first initial, as the company block: a surname code alone put a
-        // large employer's namesakes into one block (6 candidates per record at
-        // 267,000 leads, a seventh of all comparisons) for pairs no other pass missed.
+    if let (Some(d), Some(sx), true) = (present(&r.domain), &surname, for_training) {
+        // Training only: on both generated B2B lists no true pair shares this key and
+        // no other (the company block finds them all), while every B2B lead filed
+        // under it cost a key written and looked up on every capture. EM still learns
+        // the web domain's weight from its pairs.
         keys.push(format!("d:{}:{initial}{sx}", d.to_lowercase()));
     }
     if let Some(c) = present(&r.company_key) {
