@@ -362,8 +362,10 @@ pub(crate) fn observe<'v>(
             level,
             similarity: Some(sim),
             value: (level == Level::Exact).then_some(fa.first.as_str()),
-            names_of_two: level == Level::Nickname
-                && established_pair(&fa.first, &fb.first, freqs.first),
+            names_of_two: (level == Level::Nickname
+                && established_pair(&fa.first, &fb.first, freqs.first))
+                || (matches!(level, Level::Close | Level::Phonetic | Level::Nickname)
+                    && gendered_forms(&fa.first, &fb.first)),
         });
     }
     if let Some((level, sim)) = last {
@@ -604,6 +606,33 @@ fn name_level(
         return (Level::Nickname, sim);
     }
     (Level::Disagree, sim)
+}
+
+/// Endings that make a woman's name of a man's ("Manuel" and "Manuela", "François"
+/// and "Françoise", "Jean" and "Jeanne", "Daniel" and "Danielle", "José" and
+/// "Josefa", "Paul" and "Pauline").
+const FEMININE_ENDINGS: &[&str] = &["a", "e", "fa", "ne", "le", "ine", "ette"];
+
+/// Whether two folded first names are a man's and a woman's form of one name: the
+/// longer is the shorter with a feminine ending, or the two differ only in a final
+/// "o" and "a" ("Antonio" and "Antonia"). A couple or a parent and child are often
+/// called so; a slip rarely lands exactly there.
+fn gendered_forms(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.chars().count() < 3 {
+        return false;
+    }
+    if let Some(ending) = long.strip_prefix(short) {
+        return FEMININE_ENDINGS.contains(&ending);
+    }
+    let stem = |s: &'_ str| -> Option<(String, char)> {
+        let last = s.chars().last()?;
+        Some((s.chars().take(s.chars().count() - 1).collect(), last))
+    };
+    match (stem(a), stem(b)) {
+        (Some((sa, la)), Some((sb, lb))) => sa == sb && matches!((la, lb), ('o', 'a') | ('a', 'o')),
+        _ => false,
+    }
 }
 
 fn established_pair(a: &str, b: &str, tf: Option<&TermFrequencies>) -> bool {
@@ -1077,6 +1106,24 @@ mod tests {
         // Bob is rare here: Robert's nickname, not a name of its own.
         assert_eq!(first("Robert", "Bob"), (Level::Nickname, false));
         assert_eq!(first("Henry", "Henry"), (Level::Exact, false));
+        // A man's and a woman's form of one name, whatever the frequencies.
+        for (x, y) in [
+            ("Manuel", "Manuela"),
+            ("José", "Josefa"),
+            ("François", "Françoise"),
+            ("Jean", "Jeanne"),
+            ("Antonio", "Antonia"),
+        ] {
+            assert!(first(x, y).1, "{x} {y}: {:?}", first(x, y));
+        }
+        // Slips elsewhere in the name are not.
+        for (x, y) in [
+            ("Manuel", "Manuek"),
+            ("Antonio", "Antonoi"),
+            ("Jean", "Joan"),
+        ] {
+            assert!(!first(x, y).1, "{x} {y}: {:?}", first(x, y));
+        }
     }
 
     fn addr(street: &str, postal: Option<&str>, city: Option<&str>) -> MatchRecord {
