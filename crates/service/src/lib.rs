@@ -22,6 +22,7 @@ pub mod outbox;
 pub mod routing;
 pub mod sales_touches;
 pub mod scoring;
+pub mod sessions;
 pub mod sla;
 pub mod stream;
 pub mod tokens;
@@ -76,6 +77,8 @@ pub struct App {
     /// Set once at shutdown: background workers finish the run they are in and stop,
     /// so none of them uses the pool after it closes.
     stopping: Arc<tokio::sync::watch::Sender<bool>>,
+    /// One first-run setup at a time (see `sessions`).
+    setup_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 type FormsCache = std::collections::HashMap<String, (std::time::Instant, forms::Form)>;
@@ -114,6 +117,7 @@ impl App {
             directory: Arc::default(),
             forms_cache: Arc::default(),
             stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
+            setup_lock: Arc::default(),
         }
     }
 

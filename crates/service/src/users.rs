@@ -247,7 +247,20 @@ impl App {
         }
     }
 
+    /// Updates a user. Deactivating a user or setting its password ends all its web
+    /// sessions at once.
     pub async fn update_user(&self, id: &str, input: UserInput) -> Result<UserRow> {
+        let ends_sessions = input.password.is_some() || input.active == Some(false);
+        let user = self.save_user_input(id, input).await?;
+        if ends_sessions {
+            self.end_sessions_of(id).await?;
+        }
+        Ok(user)
+    }
+
+    /// [`App::update_user`] without ending sessions (a user changing their own
+    /// password keeps the session they do it in).
+    pub(crate) async fn save_user_input(&self, id: &str, input: UserInput) -> Result<UserRow> {
         let mut conn = self.db.acquire().await?;
         let mut user = users::user_by_id(&mut conn, id)
             .await?

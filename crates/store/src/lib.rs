@@ -14,6 +14,7 @@ pub mod imports;
 pub mod leads;
 pub mod merges;
 pub mod outbox;
+pub mod sessions;
 pub mod settings;
 pub mod sources;
 pub mod timeline;

@@ -29,6 +29,7 @@ mod notifications;
 mod outbox_scale;
 mod routing;
 mod scoring;
+mod sessions;
 mod slow_clients;
 mod ssrf;
 mod store_contract;
