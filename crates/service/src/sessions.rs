@@ -255,6 +255,17 @@ impl App {
         Ok(())
     }
 
+    /// The user's live sessions, newest first.
+    pub async fn sessions_of(&self, user_id: &str) -> Result<Vec<SessionRow>> {
+        let now = self.now();
+        let mut conn = self.db.acquire().await?;
+        Ok(sessions::for_user(&mut conn, user_id)
+            .await?
+            .into_iter()
+            .filter(|s| s.expires_at > now && s.ends_at > now)
+            .collect())
+    }
+
     /// Ends every session of a user (deactivated, or its password set by an admin).
     pub async fn end_sessions_of(&self, user_id: &str) -> Result<u64> {
         let mut conn = self.db.acquire().await?;

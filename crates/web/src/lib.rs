@@ -8,6 +8,7 @@ pub mod limits;
 pub mod openapi;
 pub mod routes;
 pub mod server;
+pub mod ui;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
@@ -89,6 +90,7 @@ pub fn router(state: AppState) -> Router {
     let body_timeout = state.config.body_read_timeout;
     Router::new()
         .merge(routes::health::router())
+        .merge(ui::router().layer(DefaultBodyLimit::max(ui::FORM_BODY_LIMIT)))
         .merge(routes::public_forms::router().layer(DefaultBodyLimit::max(FORM_BODY_LIMIT)))
         .merge(routes::imports::router().layer(DefaultBodyLimit::max(imports_limit)))
         .merge(

@@ -36,5 +36,6 @@ mod store_contract;
 mod tokens_api;
 mod touches;
 mod users;
+mod web_sign_in;
 
 pub use harness::*;

@@ -231,7 +231,7 @@ pub struct SubmitAnswer {
     pub message: String,
 }
 
-fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
+pub(crate) fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
     if state.config.trust_forwarded_for {
         let forwarded = headers
             .get("x-forwarded-for")

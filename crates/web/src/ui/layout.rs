@@ -1,0 +1,81 @@
+//! The page frame: head, the top bar with the signed-in person, the main area.
+
+use super::CSRF_FIELD;
+use leadline_service::sessions::SessionPrincipal;
+use maud::{html, Markup, DOCTYPE};
+
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " · Leadline" }
+            link rel="stylesheet" href="/assets/app.css";
+        }
+    }
+}
+
+/// A page for someone not signed in (sign-in, setup, refusals): a narrow column.
+pub fn bare(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title))
+            body {
+                header.top { a.brand href="/account" { "Leadline" } }
+                main.narrow id="main" { (body) }
+            }
+        }
+    }
+}
+
+/// A page for a signed-in person, with their name and a sign-out button.
+pub fn signed_in(title: &str, who: &SessionPrincipal, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title))
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header.top {
+                    a.brand href="/account" { "Leadline" }
+                    nav aria-label="Account" {
+                        a href="/account" { (who.user.name) " (" (who.role) ")" }
+                        form method="post" action="/logout" {
+                            (csrf_field(who))
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main id="main" { (body) }
+            }
+        }
+    }
+}
+
+pub fn csrf_field(who: &SessionPrincipal) -> Markup {
+    html! { input type="hidden" name=(CSRF_FIELD) value=(who.session.csrf_token); }
+}
+
+/// A text input with its label and, when the server refused the value, the reason
+/// beside it (tied to the input for screen readers).
+pub fn field(
+    name: &str,
+    label: &str,
+    kind: &str,
+    value: Option<&str>,
+    autocomplete: &str,
+    error: Option<&str>,
+) -> Markup {
+    let error_id = format!("{name}-error");
+    html! {
+        label for=(name) { (label) }
+        input id=(name) name=(name) type=(kind) value=[value] autocomplete=(autocomplete)
+            required maxlength="1024"
+            aria-invalid=[error.map(|_| "true")]
+            aria-describedby=[error.map(|_| error_id.as_str())];
+        @if let Some(message) = error {
+            p.field-error id=(error_id) { (message) }
+        }
+    }
+}
