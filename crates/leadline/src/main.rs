@@ -488,6 +488,12 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
     } else {
         Vec::new()
     };
+    let sign_ins = if args.demo {
+        app.demo_sign_ins().await.map_err(describe)?
+    } else {
+        None
+    };
+    let setup_needed = app.setup_needed().await.map_err(describe)?;
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;
@@ -541,6 +547,7 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
         &config.public_url,
         &addr.to_string(),
         &demo_forms,
+        &web_app_lines(&config.public_url, setup_needed, sign_ins.as_ref()),
         database_url,
     );
     {
@@ -667,16 +674,18 @@ async fn demo_form_links(
     })
 }
 
-/// What `serve` prints once it listens: where everything is, as full URLs, and how to
-/// get a token for the API.
+/// What `serve` prints once it listens: where everything is, as full URLs (the web
+/// app, with the demo's sign-ins, first), and how to get a token for the API.
 fn welcome(
     public_url: &str,
     addr: &str,
     demo_forms: &[(String, String)],
+    web_app: &str,
     database_url: &str,
 ) -> String {
     let base = public_url.trim_end_matches('/');
     let mut lines = vec![format!("Leadline is listening on http://{addr}")];
+    lines.push(web_app.to_string());
     for (i, (label, key)) in demo_forms.iter().enumerate() {
         let head = if i == 0 {
             "  Demo form:  "
@@ -699,6 +708,34 @@ fn welcome(
             redact(database_url)
         ),
     ]);
+    lines.join("\n")
+}
+
+/// The web app's lines of the welcome: where to sign in, or to create the first admin,
+/// and with `serve --demo` every demo person's e-mail and the password they share.
+fn web_app_lines(
+    public_url: &str,
+    setup_needed: bool,
+    demo: Option<&leadline_service::demo::DemoSignIns>,
+) -> String {
+    let base = public_url.trim_end_matches('/');
+    let mut lines = Vec::new();
+    if setup_needed {
+        lines.push(format!(
+            "  Web app:    {base}/setup  (create the first administrator)"
+        ));
+    } else {
+        lines.push(format!("  Web app:    {base}/login"));
+    }
+    if let Some(demo) = demo {
+        lines.push(format!(
+            "  Demo sign-ins (password for all: {}, unless changed):",
+            demo.password
+        ));
+        for (email, name, role) in &demo.people {
+            lines.push(format!("              {role:<8} {email}  ({name})"));
+        }
+    }
     lines.join("\n")
 }
 

@@ -339,3 +339,90 @@ impl App {
         Ok((added_users, added_teams))
     }
 }
+
+/// Demo people beside the sales team: one of each role the team has not.
+const DEMO_EXTRA_USERS: &[(&str, &str, &str)] = &[
+    ("admin@leadline-demo.example", "Alex Admin", "admin"),
+    (
+        "marketer@leadline-demo.example",
+        "Morgan Marketer",
+        "marketer",
+    ),
+];
+
+/// How to sign in to a demo database: every demo person and the one password they
+/// share (unless someone changed theirs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoSignIns {
+    /// (e-mail, name, role), admin first, then managers, then reps.
+    pub people: Vec<(String, String, String)>,
+    pub password: String,
+}
+
+impl App {
+    /// Makes the demo people able to sign in and says how: an admin and a marketer
+    /// are added beside the demo sales team, and every demo person without a
+    /// password gets this database's demo password (random, made once and kept in
+    /// the settings so each start can print it). `None` when the demo team is not
+    /// in this database.
+    pub async fn demo_sign_ins(&self) -> Result<Option<DemoSignIns>> {
+        let (team, _) = demo::sales_team();
+        if self.user_by_email(team[0].email).await?.is_none() {
+            return Ok(None);
+        }
+        let password = {
+            use rand::distributions::{Alphanumeric, DistString};
+            let fresh = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 16);
+            let mut conn = self.db.acquire().await?;
+            leadline_store::settings::get_or_init(&mut conn, "demo_password", &fresh, self.now())
+                .await?
+        };
+        let mut wanted: Vec<(String, String, String)> = DEMO_EXTRA_USERS
+            .iter()
+            .map(|(e, n, r)| (e.to_string(), n.to_string(), r.to_string()))
+            .collect();
+        wanted.extend(team.iter().map(|u| {
+            (
+                u.email.to_string(),
+                u.name.to_string(),
+                u.role.as_str().to_string(),
+            )
+        }));
+        let rank = |role: &str| match role {
+            "admin" => 0,
+            "marketer" => 1,
+            "manager" => 2,
+            _ => 3,
+        };
+        wanted.sort_by_key(|(_, _, role)| rank(role));
+        for (email, name, role) in &wanted {
+            match self.user_by_email(email).await? {
+                Some(u) if u.password_hash.is_some() => {}
+                Some(u) => {
+                    self.update_user(
+                        &u.id,
+                        UserInput {
+                            password: Some(password.clone()),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                }
+                None => {
+                    self.create_user(UserInput {
+                        email: Some(email.clone()),
+                        name: Some(name.clone()),
+                        role: Some(role.clone()),
+                        password: Some(password.clone()),
+                        ..Default::default()
+                    })
+                    .await?;
+                }
+            }
+        }
+        Ok(Some(DemoSignIns {
+            people: wanted,
+            password,
+        }))
+    }
+}

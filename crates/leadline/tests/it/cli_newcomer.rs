@@ -418,6 +418,42 @@ async fn serve_demo_prints_full_urls(backend: Backend) {
         async move { client.get(&u).send().await.unwrap() }
     };
     assert_eq!(get(url_after("Health:")).await.status(), 200);
+    // The web app, and a printed demo sign-in that works there.
+    let login = url_after("Web app:");
+    assert!(login.ends_with("/login"), "{text}");
+    let password = text
+        .split("password for all: ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .unwrap_or_else(|| panic!("a demo password: {text}"))
+        .to_string();
+    let rep_email = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with("rep "))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_else(|| panic!("a demo rep: {text}"))
+        .to_string();
+    for role in ["admin ", "marketer ", "manager ", "rep "] {
+        assert!(
+            lines.iter().any(|l| l.trim_start().starts_with(role)),
+            "{role}: {text}"
+        );
+    }
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed_in = no_redirects
+        .post(&login)
+        .form(&[
+            ("email", rep_email.as_str()),
+            ("password", password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303, "{rep_email} / {password}");
+    assert!(signed_in.headers().get("set-cookie").is_some());
     let doc: serde_json::Value = get(url_after("OpenAPI:")).await.json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     let forms: Vec<&String> = lines

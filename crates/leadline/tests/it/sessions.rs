@@ -172,6 +172,25 @@ backend_tests! {
         assert!(matches!(o, SignInOutcome::SignedIn(_)), "{o:?}");
     }
 
+    async fn demo_people_get_one_kept_password_and_can_sign_in(t: TestApp) {
+        assert_eq!(t.app.demo_sign_ins().await.unwrap(), None, "no demo team, no demo sign-ins");
+        t.app.load_demo(42, 60).await.unwrap();
+        let first = t.app.demo_sign_ins().await.unwrap().expect("the demo team is there");
+        let roles: Vec<&str> = first.people.iter().map(|(_, _, r)| r.as_str()).collect();
+        assert_eq!(&roles[..2], ["admin", "marketer"]);
+        assert!(roles.contains(&"manager") && roles.contains(&"rep"));
+        assert_eq!(first.password.len(), 16);
+        let users = t.app.list_users().await.unwrap().len();
+        // The next start prints the same password and adds no one.
+        let again = t.app.demo_sign_ins().await.unwrap().unwrap();
+        assert_eq!(again, first);
+        assert_eq!(t.app.list_users().await.unwrap().len(), users);
+        for (email, _, _) in &first.people {
+            signed_in(&t, email, &first.password).await;
+        }
+        assert!(!t.app.setup_needed().await.unwrap());
+    }
+
     async fn unknown_accounts_and_users_without_a_password_cannot_sign_in(t: TestApp) {
         let placeholder = t.app.default_admin().await.unwrap();
         for (email, password) in [
