@@ -67,7 +67,7 @@ async fn render(
                 }
                 h2 { "Where you are signed in" }
                 table {
-                    thead { tr { th { "Signed in" } th { "Last used" } th { "Browser" } th { "" } } }
+                    thead { tr { th { "Signed in" } th { "Last used" } th { "Browser" } th { "Note" } } }
                     tbody {
                         @for s in &sessions {
                             tr {

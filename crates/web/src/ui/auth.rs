@@ -83,6 +83,13 @@ pub async fn show_login(
     Ok(login_page(StatusCode::OK, "", q.next.as_deref(), None))
 }
 
+fn user_agent(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
 fn internal(e: ServiceError) -> Response {
     crate::error::ApiError::from(e).into_response()
 }
@@ -104,10 +111,7 @@ pub async fn log_in(
             email: email.clone(),
             password: form.password.chars().take(1024).collect(),
             client: Some(client_ip(&state, &headers, peer).to_string()),
-            user_agent: headers
-                .get(header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string),
+            user_agent: user_agent(&headers),
         })
         .await
         .map_err(internal)?;
@@ -228,7 +232,7 @@ pub async fn set_up(
                     email: admin.email,
                     password: form.password,
                     client: Some(client_ip(&state, &headers, peer).to_string()),
-                    user_agent: None,
+                    user_agent: user_agent(&headers),
                 })
                 .await
                 .map_err(internal)?;

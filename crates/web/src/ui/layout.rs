@@ -11,6 +11,7 @@ fn head(title: &str) -> Markup {
             meta name="viewport" content="width=device-width, initial-scale=1";
             title { (title) " · Leadline" }
             link rel="stylesheet" href="/assets/app.css";
+            link rel="icon" href="/assets/icon.svg" type="image/svg+xml";
         }
     }
 }

@@ -29,6 +29,7 @@ pub const CSRF_FIELD: &str = "csrf";
 pub const FORM_BODY_LIMIT: usize = 64 * 1024;
 
 const STYLESHEET: &str = include_str!("../../assets/app.css");
+const ICON: &str = include_str!("../../assets/icon.svg");
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -38,15 +39,23 @@ pub fn router() -> Router<AppState> {
         .route("/account", get(account::show))
         .route("/account/password", post(account::change_password))
         .route("/assets/app.css", get(stylesheet))
+        .route("/assets/icon.svg", get(icon))
+        .route("/favicon.ico", get(icon))
 }
 
 async fn stylesheet() -> Response {
-    let mut response = STYLESHEET.into_response();
+    asset(STYLESHEET, "text/css; charset=utf-8")
+}
+
+async fn icon() -> Response {
+    asset(ICON, "image/svg+xml")
+}
+
+/// An embedded asset, cacheable for an hour.
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=3600"),
