@@ -49,6 +49,10 @@ test('first-run setup, sign-out and sign-in', async () => {
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await confirm.fill(PASSWORD);
   await page.getByRole('button', { name: 'Create administrator' }).click();
+  await page.waitForURL(`${server.url}/`);
+  assert.equal(await page.locator('h1').textContent(), 'Your leads');
+  await checkAccessibility(page, 'empty inbox');
+  await page.getByRole('link', { name: /\(admin\)$/ }).click();
   await page.waitForURL(/\/account$/);
   // The name is text, not markup: no script ran, the brackets are on the page.
   assert.ok((await page.locator('main').textContent()).includes(NAME));
@@ -72,7 +76,7 @@ test('first-run setup, sign-out and sign-in', async () => {
 
   await page.getByLabel('Password').fill(PASSWORD);
   await page.keyboard.press('Enter');
-  await page.waitForURL(/\/account$/);
+  await page.waitForURL(`${server.url}/`);
   watch.assertClean();
   await context.close();
 });

@@ -11,6 +11,7 @@ pub mod conditions;
 pub mod demo;
 pub mod fields;
 pub mod import;
+pub mod inbox;
 pub mod lifecycle;
 pub mod limits;
 pub mod matching;

@@ -192,6 +192,17 @@ fn bundled_zone(name: &str) -> Option<TimeZone> {
     TimeZoneDatabase::bundled().get(name.trim()).ok()
 }
 
+/// The instant (epoch ms) of `time` ("09:00") on `date` ("2026-12-07") in the IANA zone
+/// `time_zone`, UTC when the zone is unknown or empty: when a next step given as a
+/// day falls due. `None` when the date or time does not parse.
+pub fn local_instant(date: &str, time: &str, time_zone: &str) -> Option<i64> {
+    let date: Date = date.trim().parse().ok()?;
+    let time: Time = time.trim().parse().ok()?;
+    let zone = bundled_zone(time_zone).unwrap_or(TimeZone::UTC);
+    let zoned = date.to_datetime(time).to_zoned(zone).ok()?;
+    Some(zoned.timestamp().as_millisecond())
+}
+
 /// Working hours made ready for arithmetic: zone resolved, intervals parsed and sorted.
 /// Malformed intervals are dropped here, so unvalidated input degrades instead of
 /// panicking.
@@ -572,6 +583,22 @@ impl WorkingHours {
 mod tests {
     use super::*;
     use jiff::civil::date;
+
+    #[test]
+    fn local_instants_follow_the_zone() {
+        // 09:00 in London in winter is 09:00 UTC; in New York, 14:00 UTC.
+        let london = local_instant("2026-12-07", "09:00", "Europe/London").unwrap();
+        let new_york = local_instant("2026-12-07", "09:00", "America/New_York").unwrap();
+        assert_eq!(new_york - london, 5 * 3_600_000);
+        assert_eq!(local_instant("2026-12-07", "09:00", ""), Some(london));
+        assert_eq!(
+            local_instant("2026-12-07", "09:00", "Mars/Olympus"),
+            Some(london)
+        );
+        assert_eq!(local_instant("2026-13-07", "09:00", "UTC"), None);
+        assert_eq!(local_instant("yesterday", "09:00", "UTC"), None);
+        assert_eq!(local_instant("2026-12-07", "25:00", "UTC"), None);
+    }
 
     /// Epoch ms of a local wall-clock time in a zone (test helper).
     fn at(tz: &str, y: i16, mo: i8, d: i8, h: i8, mi: i8) -> i64 {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod followups;
 pub mod forms;
 pub mod imports;
+pub mod inbox;
 pub mod leads;
 pub mod lifecycle;
 pub mod matching;

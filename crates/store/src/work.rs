@@ -359,3 +359,47 @@ pub async fn untouched_with_sla(conn: &mut AnyConnection) -> Result<Vec<String>>
     .fetch_all(&mut *conn)
     .await?)
 }
+
+/// One open lead of a rep's inbox, with what the inbox shows and orders by.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct InboxRow {
+    pub lead_id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub stage: String,
+    pub created_at: i64,
+    pub score: Option<f64>,
+    pub first_touch_at: Option<i64>,
+    pub last_touch_at: Option<i64>,
+    pub next_step: Option<String>,
+    pub next_step_due_at: Option<i64>,
+    /// The speed-to-lead clock as stored (JSON text).
+    pub sla_clock: Option<String>,
+}
+
+/// The live leads `owner_id` owns in one of `open_stages`, by id (the inbox orders
+/// them), at most `limit`.
+pub async fn inbox_rows(
+    conn: &mut AnyConnection,
+    owner_id: &str,
+    open_stages: &[String],
+    limit: i64,
+) -> Result<Vec<InboxRow>> {
+    let mut params = crate::db::Params::default();
+    let owner = params.text(owner_id);
+    let stages = params.text_list(open_stages);
+    let sql = format!(
+        "SELECT l.id AS lead_id, l.first_name, l.last_name, l.company, l.email, l.phone, l.stage, \
+         l.created_at, w.score, w.first_touch_at, w.last_touch_at, w.next_step, w.next_step_due_at, \
+         w.sla_clock FROM lead_work w JOIN leads l ON l.id = w.lead_id \
+         WHERE w.owner_id = {owner} AND l.merged_into IS NULL AND l.stage IN ({stages}) \
+         ORDER BY l.id LIMIT {limit}"
+    );
+    Ok(params
+        .bind_as::<InboxRow>(sqlx::query_as(&sql))
+        .fetch_all(&mut *conn)
+        .await?)
+}

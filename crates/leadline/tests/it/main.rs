@@ -36,6 +36,7 @@ mod store_contract;
 mod tokens_api;
 mod touches;
 mod users;
+mod web_inbox;
 mod web_sign_in;
 
 pub use harness::*;

@@ -103,7 +103,7 @@ backend_tests! {
 
         let p = page(srv.form("/setup", &[("name", "Ada <b>Admin</b>"), ("email", "ada@example.com"), ("password", PASSWORD), ("confirm", PASSWORD)])).await;
         assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.body);
-        assert_eq!(p.location.as_deref(), Some("/account"));
+        assert_eq!(p.location.as_deref(), Some("/"), "the home page, the inbox");
         let set = p.set_cookie.clone().unwrap();
         assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/"), "{set}");
         let cookie = cookie_of(&p);

@@ -75,9 +75,7 @@ pub async fn show_login(
             .map_err(internal)?
             .is_some()
         {
-            return Ok(see_other(
-                local_path(q.next.as_deref()).unwrap_or("/account"),
-            ));
+            return Ok(see_other(local_path(q.next.as_deref()).unwrap_or("/")));
         }
     }
     Ok(login_page(StatusCode::OK, "", q.next.as_deref(), None))
@@ -119,7 +117,7 @@ pub async fn log_in(
     Ok(match outcome {
         SignInOutcome::SignedIn(new) => {
             let cookie = session_cookie(new.secret, &state.config.public_url);
-            let to = local_path(next).unwrap_or("/account");
+            let to = local_path(next).unwrap_or("/");
             (jar.add(cookie), see_other(to)).into_response()
         }
         SignInOutcome::Refused => login_page(
@@ -239,7 +237,7 @@ pub async fn set_up(
             Ok(match outcome {
                 SignInOutcome::SignedIn(new) => {
                     let cookie = session_cookie(new.secret, &state.config.public_url);
-                    (jar.add(cookie), see_other("/account")).into_response()
+                    (jar.add(cookie), see_other("/")).into_response()
                 }
                 _ => see_other("/login"),
             })

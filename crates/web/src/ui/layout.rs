@@ -23,7 +23,7 @@ pub fn bare(title: &str, body: Markup) -> Markup {
         html lang="en" {
             (head(title))
             body {
-                header.top { a.brand href="/account" { "Leadline" } }
+                header.top { a.brand href="/" { "Leadline" } }
                 main.narrow id="main" { (body) }
             }
         }
@@ -32,15 +32,32 @@ pub fn bare(title: &str, body: Markup) -> Markup {
 
 /// A page for a signed-in person, with their name and a sign-out button.
 pub fn signed_in(title: &str, who: &SessionPrincipal, body: Markup) -> Markup {
+    frame(title, who, body, None)
+}
+
+/// [`signed_in`] with one of our scripts, and the server time the page was rendered at
+/// on `<body data-now>` (what live countdowns count from).
+pub fn signed_in_live(
+    title: &str,
+    who: &SessionPrincipal,
+    body: Markup,
+    now: i64,
+    script: &str,
+) -> Markup {
+    frame(title, who, body, Some((now, script)))
+}
+
+fn frame(title: &str, who: &SessionPrincipal, body: Markup, live: Option<(i64, &str)>) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             (head(title))
-            body {
+            body data-now=[live.map(|(now, _)| now)] {
                 a.skip href="#main" { "Skip to content" }
                 header.top {
-                    a.brand href="/account" { "Leadline" }
+                    a.brand href="/" { "Leadline" }
                     nav aria-label="Account" {
+                        a href="/" { "Your leads" }
                         a href="/account" { (who.user.name) " (" (who.role) ")" }
                         form method="post" action="/logout" {
                             (csrf_field(who))
@@ -49,6 +66,7 @@ pub fn signed_in(title: &str, who: &SessionPrincipal, body: Markup) -> Markup {
                     }
                 }
                 main id="main" { (body) }
+                @if let Some((_, script)) = live { script src=(script) {} }
             }
         }
     }

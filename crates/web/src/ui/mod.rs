@@ -9,6 +9,7 @@
 
 mod account;
 mod auth;
+mod inbox;
 mod layout;
 
 use crate::AppState;
@@ -30,9 +31,12 @@ pub const FORM_BODY_LIMIT: usize = 64 * 1024;
 
 const STYLESHEET: &str = include_str!("../../assets/app.css");
 const ICON: &str = include_str!("../../assets/icon.svg");
+const INBOX_SCRIPT: &str = include_str!("../../assets/inbox.js");
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/", get(inbox::show))
+        .route("/leads/{id}/touch", post(inbox::log_touch))
         .route("/login", get(auth::show_login).post(auth::log_in))
         .route("/setup", get(auth::show_setup).post(auth::set_up))
         .route("/logout", post(auth::log_out))
@@ -40,11 +44,16 @@ pub fn router() -> Router<AppState> {
         .route("/account/password", post(account::change_password))
         .route("/assets/app.css", get(stylesheet))
         .route("/assets/icon.svg", get(icon))
+        .route("/assets/inbox.js", get(inbox_script))
         .route("/favicon.ico", get(icon))
 }
 
 async fn stylesheet() -> Response {
     asset(STYLESHEET, "text/css; charset=utf-8")
+}
+
+async fn inbox_script() -> Response {
+    asset(INBOX_SCRIPT, "text/javascript; charset=utf-8")
 }
 
 async fn icon() -> Response {
@@ -93,6 +102,17 @@ pub(crate) fn secure_headers(headers: &mut HeaderMap) {
         HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// Lets a page run our own embedded scripts (`/assets/…`), still nothing inline.
+pub(crate) fn allow_own_script(headers: &mut HeaderMap) {
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
 }
 
 /// A 303 to `to` with the security headers.
@@ -197,7 +217,7 @@ impl FromRequestParts<AppState> for Signed {
                 let next = if parts.method == axum::http::Method::GET {
                     here
                 } else {
-                    "/account"
+                    "/"
                 };
                 let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
                 Err(see_other(&format!("/login?{query}")))
@@ -222,7 +242,7 @@ pub(crate) fn forbidden_form() -> Response {
             maud::html! {
                 h1 { "Request refused" }
                 p { "This form was not sent from a page of this site, or the page was too old. Go back, reload the page and try again." }
-                p { a href="/account" { "Back to Leadline" } }
+                p { a href="/" { "Back to Leadline" } }
             },
         ),
     )

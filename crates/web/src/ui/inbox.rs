@@ -1,0 +1,243 @@
+//! A rep's home page: their open leads, most urgent first, each with a live
+//! countdown to its first-touch deadline and a form to log what was done.
+
+use super::layout::csrf_field;
+use super::{forbidden_form, page_response, same_site_request, see_other, Signed};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use leadline_domain::inbox::{countdown, InboxLead, Urgency};
+use leadline_service::sales_touches::{TouchInput, TOUCH_KINDS};
+use leadline_service::ServiceError;
+use leadline_store::work::InboxRow;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "call_attempt" => "Call, no answer",
+        "connected_call" => "Call, connected",
+        "voicemail" => "Voicemail left",
+        "email" => "E-mail sent",
+        "meeting" => "Meeting",
+        _ => "Note",
+    }
+}
+
+fn display_name(row: &InboxRow) -> String {
+    let name = [row.first_name.as_deref(), row.last_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !name.is_empty() {
+        name
+    } else if let Some(email) = &row.email {
+        email.clone()
+    } else {
+        "(no name)".into()
+    }
+}
+
+fn ago(ms: i64) -> String {
+    let minutes = ms / 60_000;
+    match minutes {
+        m if m < 60 => format!("{m} min"),
+        m if m < 48 * 60 => format!("{} h", m / 60),
+        m => format!("{} days", m / (24 * 60)),
+    }
+}
+
+fn lead_row(who: &Signed, urgency: Urgency, lead: &InboxLead<InboxRow>, now: i64) -> Markup {
+    let row = &lead.row;
+    let id = &row.lead_id;
+    let name = display_name(row);
+    html! {
+        article.lead-row aria-labelledby={ "lead-" (id) } {
+            div {
+                @match (urgency, lead.sla_due_at) {
+                    (Urgency::FirstTouchDue, Some(due)) => {
+                        span.due-label { @if due < now { "Overdue by" } @else { "First touch in" } }
+                        br;
+                        span.countdown.breached[due < now] data-due=(due) role="timer" { (countdown(due, now).trim_start_matches('-')) }
+                    }
+                    (Urgency::NextStepOverdue, _) => {
+                        span.overdue { "Next step overdue" }
+                        @if let Some(due) = lead.next_step_due_at { p.due-label { (ago(now - due)) " late" } }
+                    }
+                    _ => {
+                        span.due-label { "Score" }
+                        br;
+                        strong { @if let Some(s) = lead.score { (format!("{s:.0}")) } @else { "–" } }
+                    }
+                }
+            }
+            div {
+                h3 id={ "lead-" (id) } { (name) }
+                @if let Some(company) = &row.company { p { (company) } }
+                p {
+                    @if let Some(phone) = &row.phone { a href={ "tel:" (phone) } { (phone) } " " }
+                    @if let Some(email) = &row.email { a href={ "mailto:" (email) } { (email) } }
+                }
+                p.due-label { "Stage: " (row.stage) " · came in " (ago(now - row.created_at)) " ago" }
+                @if let Some(step) = &row.next_step { p { "Next step: " (step) } }
+            }
+            form.touch-form method="post" action={ "/leads/" (id) "/touch" } {
+                (csrf_field(&who.principal))
+                div {
+                    label for={ "kind-" (id) } { "What you did" }
+                    select id={ "kind-" (id) } name="kind" {
+                        @for kind in TOUCH_KINDS { option value=(kind) { (kind_label(kind)) } }
+                    }
+                }
+                div {
+                    label for={ "outcome-" (id) } { "Outcome" }
+                    input id={ "outcome-" (id) } name="outcome" type="text" maxlength="200";
+                }
+                div.wide {
+                    label for={ "notes-" (id) } { "Note" }
+                    input id={ "notes-" (id) } name="notes" type="text" maxlength="10000";
+                }
+                div {
+                    label for={ "next-" (id) } { "Next step" }
+                    input id={ "next-" (id) } name="next_step" type="text" maxlength="500";
+                }
+                div {
+                    label for={ "due-" (id) } { "Due on" }
+                    input id={ "due-" (id) } name="next_step_due" type="date";
+                }
+                div.wide { button type="submit" { "Log it" } }
+            }
+        }
+    }
+}
+
+pub async fn show(State(state): State<AppState>, signed: Signed) -> Response {
+    let inbox = match state.app.inbox(&signed.principal.user.id).await {
+        Ok(i) => i,
+        Err(e) => return crate::error::ApiError::from(e).into_response(),
+    };
+    let now = inbox.now;
+    let leads = &inbox.leads;
+    let section = |title: &str, urgency: Urgency, items: &[InboxLead<InboxRow>]| {
+        html! {
+            @if !items.is_empty() {
+                section.inbox-section aria-label=(title) {
+                    h2 { (title) " (" (items.len()) ")" }
+                    @for lead in items { (lead_row(&signed, urgency, lead, now)) }
+                }
+            }
+        }
+    };
+    let body = html! {
+        h1 { "Your leads" }
+        @if leads.is_empty() {
+            p.empty { "No open leads are yours right now. New ones appear here when they are routed to you." }
+        }
+        (section("First touch due", Urgency::FirstTouchDue, &leads.first_touch_due))
+        (section("Next step overdue", Urgency::NextStepOverdue, &leads.next_step_overdue))
+        (section("Open", Urgency::Open, &leads.open))
+    };
+    let markup = super::layout::signed_in_live(
+        "Your leads",
+        &signed.principal,
+        body,
+        now,
+        "/assets/inbox.js",
+    );
+    let mut response = page_response(StatusCode::OK, markup);
+    // The page's own script (the countdowns) may run: `script-src 'self'`, nothing inline.
+    super::allow_own_script(response.headers_mut());
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TouchForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    notes: String,
+    #[serde(default)]
+    next_step: String,
+    #[serde(default)]
+    next_step_due: String,
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+pub async fn log_touch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    signed: Signed,
+    Path(lead_id): Path<String>,
+    Form(form): Form<TouchForm>,
+) -> Response {
+    if !same_site_request(&headers, &state.config.public_url) || !signed.csrf_ok(&form.csrf) {
+        return forbidden_form();
+    }
+    let who = &signed.principal;
+    if let Err(e) = state.app.authorize_lead(&who.scope, &lead_id).await {
+        return crate::error::ApiError::from(e).into_response();
+    }
+    let zone = who
+        .user
+        .working_hours
+        .get("time_zone")
+        .and_then(|z| z.as_str())
+        .unwrap_or("");
+    let due = non_empty(&form.next_step_due);
+    let next_step_due_at = match &due {
+        Some(day) => match leadline_domain::schedule::local_instant(day, "09:00", zone) {
+            Some(at) => Some(at),
+            None => return error_page("The next step's date is not a date (use the date picker)."),
+        },
+        None => None,
+    };
+    let input = TouchInput {
+        kind: form.kind,
+        outcome: non_empty(&form.outcome),
+        notes: non_empty(&form.notes),
+        occurred_at: None,
+        next_step: non_empty(&form.next_step),
+        next_step_due_at,
+    };
+    let actor = format!("user:{}", who.user.id);
+    match state
+        .app
+        .record_touch(&lead_id, &input, &who.user.id, &actor)
+        .await
+    {
+        Ok(_) => see_other("/"),
+        Err(ServiceError::Invalid(errors)) => error_page(
+            &errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        Err(e) => crate::error::ApiError::from(e).into_response(),
+    }
+}
+
+fn error_page(message: &str) -> Response {
+    page_response(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        super::layout::bare(
+            "Not logged",
+            html! {
+                h1 { "Not logged" }
+                p.alert.error role="alert" { (message) }
+                p { a href="/" { "Back to your leads" } }
+            },
+        ),
+    )
+}
