@@ -1,6 +1,6 @@
 // Shared pieces of the browser tests: a fresh `leadline serve` on SQLite, Chromium,
 // axe-core, screenshots, and a watch on the page for errors and CSP violations.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -36,9 +36,24 @@ export async function startServer(extraArgs = []) {
     });
     child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
   });
+  const database = `sqlite:${join(dir, 'app.sqlite')}`;
+  let token;
   return {
     url,
     welcome: () => out,
+    /** Calls the JSON API with a token made by `leadline token create`. */
+    async api(method, path, body) {
+      token ??= execFileSync(bin, ['--database-url', database, 'token', 'create', '--name', 'browser tests'],
+        { env: { ...process.env, LEADLINE_LOG: 'warn' } }).toString().trim().split('\n').pop();
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const json = await response.json();
+      assert.ok(response.ok, `${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+      return json;
+    },
     async stop() {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
