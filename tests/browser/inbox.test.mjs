@@ -68,9 +68,48 @@ test('a routed lead counts down in its rep inbox until the first call', async ()
   await context.close();
 });
 
+test('a lead sent through the hosted form appears in its rep inbox without a reload', async () => {
+  const form = await server.api('POST', '/api/v1/forms', {
+    name: 'Request a call', source: 'Website call requests',
+    // Bots fill a form at once; a person (and this test) takes a moment.
+    min_fill_seconds: 1,
+    fields: [
+      { name: 'full_name', label: 'Your name', required: true },
+      { name: 'email', label: 'Work e-mail', required: true },
+      { name: 'phone', label: 'Phone', required: false },
+      { name: 'answers.asked_to_be_contacted', label: 'Shall we call you? (yes / no)', required: true },
+    ],
+  });
+  const { context, page, watch } = await signIn('ana@example.com');
+  const loadedAt = await page.evaluate(() => performance.timeOrigin);
+  await page.waitForFunction(() => document.readyState === 'complete');
+
+  // A visitor, in a browser of their own, asks for a call.
+  const visitor = await browser.newContext();
+  const form_page = await visitor.newPage();
+  await form_page.goto(`${server.url}/f/${form.key}`);
+  await form_page.getByLabel('Your name').fill('Yuki Tanaka');
+  await form_page.getByLabel('Work e-mail').fill('yuki@buyer.example.com');
+  await form_page.getByLabel('Shall we call you?').fill('yes');
+  await form_page.waitForTimeout(1200);
+  await form_page.getByRole('button').click();
+  await form_page.waitForLoadState();
+  await visitor.close();
+
+  // It shows in Ana's open inbox, counting down, and the page was not reloaded.
+  const lead = page.getByRole('article', { name: 'Yuki Tanaka' });
+  await lead.waitFor({ timeout: 10_000 });
+  assert.match(await lead.getByRole('timer').textContent(), /^[45]:\d\d$/);
+  assert.equal(await page.evaluate(() => performance.timeOrigin), loadedAt, 'no reload');
+  assert.match(await page.locator('#inbox-status').textContent(), /new lead is yours/);
+  watch.assertClean();
+  await context.close();
+});
+
 test('another rep never sees it', async () => {
   const { context, page, watch } = await signIn('bo@example.com');
   assert.equal(await page.getByRole('article', { name: 'Zoë Quinn' }).count(), 0);
+  assert.equal(await page.getByRole('article', { name: 'Yuki Tanaka' }).count(), 0);
   assert.ok((await page.locator('main').textContent()).includes('No open leads are yours'));
   await checkAccessibility(page, 'empty inbox');
   watch.assertClean();

@@ -1,18 +1,23 @@
-// The inbox's live countdowns: each `.countdown[data-due]` shows the time left to its
-// first-touch deadline, and turns red once breached. The server's clock decides: the
-// page carries the server time it was rendered at, so a client clock that is off does
-// not move a deadline.
+// The inbox, live: each `.countdown[data-due]` shows the time left to its first-touch
+// deadline and turns red once breached, counting from the server's clock (the inbox
+// carries the server time it was rendered at, so a client clock that is off does not
+// move a deadline); a lead assigned to you, or one breaching its deadline, updates the
+// list without a reload (the session's event stream, /events); a form is sent once
+// however often its button is clicked.
 (function () {
   'use strict';
-  var body = document.body;
-  var offset = Number(body.getAttribute('data-now')) - Date.now();
+  var offset = 0;
+
+  function readServerTime() {
+    var inbox = document.getElementById('inbox');
+    if (inbox) offset = Number(inbox.getAttribute('data-now')) - Date.now();
+  }
 
   function format(ms) {
-    var sign = ms < 0 ? '-' : '';
     var secs = ms < 0 ? Math.ceil(-ms / 1000) : Math.floor(ms / 1000);
     var h = Math.floor(secs / 3600), m = Math.floor(secs / 60) % 60, s = secs % 60;
     var two = function (n) { return (n < 10 ? '0' : '') + n; };
-    return h > 0 ? sign + h + ':' + two(m) + ':' + two(s) : sign + m + ':' + two(s);
+    return h > 0 ? h + ':' + two(m) + ':' + two(s) : m + ':' + two(s);
   }
 
   function tick() {
@@ -23,6 +28,8 @@
       var text = format(left);
       if (clocks[i].textContent !== text) clocks[i].textContent = text;
       clocks[i].classList.toggle('breached', left < 0);
+      var label = clocks[i].parentNode.querySelector('.due-label');
+      if (label) label.textContent = left < 0 ? 'Overdue by' : 'First touch in';
     }
   }
 
@@ -38,6 +45,72 @@
     for (var i = 0; i < buttons.length; i++) buttons[i].setAttribute('aria-disabled', 'true');
   });
 
+  function say(text) {
+    var status = document.getElementById('inbox-status');
+    if (status) status.textContent = text;
+  }
+
+  // Someone typing in a lead's form keeps their words: the list is swapped in once
+  // they have left the form empty or sent it.
+  function busy() {
+    var inbox = document.getElementById('inbox');
+    if (!inbox) return false;
+    if (inbox.contains(document.activeElement) && document.activeElement.tagName !== 'BUTTON') return true;
+    var fields = inbox.querySelectorAll('input[type=text], input[type=date]');
+    for (var i = 0; i < fields.length; i++) if (fields[i].value) return true;
+    return false;
+  }
+
+  var waiting = false;
+  function refresh() {
+    if (busy()) {
+      waiting = true;
+      return;
+    }
+    waiting = false;
+    fetch('/inbox/leads', { credentials: 'same-origin', headers: { accept: 'text/html' } })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, 'text/html').getElementById('inbox');
+        var old = document.getElementById('inbox');
+        if (fresh && old) {
+          old.replaceWith(document.importNode(fresh, true));
+          readServerTime();
+          tick();
+        }
+      })
+      .catch(function () { /* the next event or a reload shows it */ });
+  }
+  document.addEventListener('focusout', function () { if (waiting) setTimeout(refresh, 0); });
+
+  function notify(text) {
+    say(text);
+    if (window.Notification && Notification.permission === 'granted') {
+      try { new Notification('Leadline', { body: text }); } catch (e) { /* not allowed here */ }
+    }
+  }
+
+  var toggle = document.getElementById('notify-toggle');
+  if (toggle && window.Notification) {
+    toggle.hidden = Notification.permission !== 'default';
+    toggle.addEventListener('click', function () {
+      Notification.requestPermission().then(function () { toggle.hidden = true; });
+    });
+  }
+
+  if (window.EventSource) {
+    var events = new EventSource('/events');
+    events.addEventListener('lead.assigned', function () {
+      notify('A new lead is yours.');
+      refresh();
+    });
+    events.addEventListener('lead.sla_breached', function () {
+      notify('A lead of yours is past its first-touch deadline.');
+      refresh();
+    });
+  }
+
+  readServerTime();
   tick();
   setInterval(tick, 1000);
 })();

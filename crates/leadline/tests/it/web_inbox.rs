@@ -74,6 +74,18 @@ backend_tests! {
         let js = srv.client.get(srv.url("/assets/inbox.js")).send().await.unwrap();
         assert_eq!(js.headers()["content-type"], "text/javascript; charset=utf-8");
 
+        // The list alone, for the page to swap in, and the session's live events.
+        let fragment = srv.client.get(srv.url("/inbox/leads")).header("cookie", &ana_cookie).send().await.unwrap();
+        assert_eq!(fragment.status(), StatusCode::OK);
+        let fragment = fragment.text().await.unwrap();
+        assert!(fragment.contains("id=\"inbox\"") && fragment.contains("zoe@buyer.example.com"), "{fragment}");
+        let stream = srv.client.get(srv.url("/events")).header("cookie", &ana_cookie).send().await.unwrap();
+        assert_eq!(stream.status(), StatusCode::OK);
+        assert!(stream.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+        drop(stream);
+        let anonymous = srv.client.get(srv.url("/events")).send().await.unwrap();
+        assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+
         // Another rep never sees it, and cannot log on it.
         let bo_cookie = cookie_for(&srv, "bo@example.com").await;
         let (_, bo_page) = inbox(&srv, &bo_cookie).await;

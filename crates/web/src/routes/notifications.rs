@@ -98,23 +98,43 @@ async fn stream(
             }
         },
     };
+    open_stream(
+        &state.app,
+        auth.0.role,
+        auth.scope().clone(),
+        topics,
+        last_event_id,
+    )
+    .await
+}
+
+/// The live events `role` and `scope` may see, on `topics` (all when empty), as an
+/// SSE answer; after `last_event_id` (a client reconnecting) what it missed comes
+/// first. The API's stream and the web app's (a session's) are this one.
+pub(crate) async fn open_stream(
+    app: &App,
+    role: Role,
+    scope: LeadScope,
+    topics: Vec<String>,
+    last_event_id: Option<String>,
+) -> ApiResult<Response> {
     // Subscribe before reading the replay so nothing falls between the two.
-    let live = state.app.subscribe_events();
+    let live = app.subscribe_events();
     let mut pending: VecDeque<Arc<OutboxEvent>> = VecDeque::new();
     let mut high_water = String::new();
     if let Some(after) = &last_event_id {
-        for e in state.app.events_after(after, REPLAY_LIMIT).await? {
+        for e in app.events_after(after, REPLAY_LIMIT).await? {
             pending.push_back(Arc::new(e));
         }
         high_water = after.clone();
     }
     let viewer = Viewer {
-        role: auth.0.role,
-        scope: auth.scope().clone(),
+        role,
+        scope,
         topics,
     };
     let events = event_stream(StreamState {
-        app: state.app.clone(),
+        app: app.clone(),
         viewer,
         live,
         pending,

@@ -114,11 +114,12 @@ fn lead_row(who: &Signed, urgency: Urgency, lead: &InboxLead<InboxRow>, now: i64
     }
 }
 
-pub async fn show(State(state): State<AppState>, signed: Signed) -> Response {
-    let inbox = match state.app.inbox(&signed.principal.user.id).await {
-        Ok(i) => i,
-        Err(e) => return crate::error::ApiError::from(e).into_response(),
-    };
+async fn render_sections(state: &AppState, signed: &Signed) -> Result<(Markup, i64), Response> {
+    let inbox = state
+        .app
+        .inbox(&signed.principal.user.id)
+        .await
+        .map_err(|e| crate::error::ApiError::from(e).into_response())?;
     let now = inbox.now;
     let leads = &inbox.leads;
     let section = |title: &str, urgency: Urgency, items: &[InboxLead<InboxRow>]| {
@@ -126,19 +127,34 @@ pub async fn show(State(state): State<AppState>, signed: Signed) -> Response {
             @if !items.is_empty() {
                 section.inbox-section aria-label=(title) {
                     h2 { (title) " (" (items.len()) ")" }
-                    @for lead in items { (lead_row(&signed, urgency, lead, now)) }
+                    @for lead in items { (lead_row(signed, urgency, lead, now)) }
                 }
             }
         }
     };
+    let markup = html! {
+        div id="inbox" data-now=(now) {
+            @if leads.is_empty() {
+                p.empty { "No open leads are yours right now. New ones appear here when they are routed to you." }
+            }
+            (section("First touch due", Urgency::FirstTouchDue, &leads.first_touch_due))
+            (section("Next step overdue", Urgency::NextStepOverdue, &leads.next_step_overdue))
+            (section("Open", Urgency::Open, &leads.open))
+        }
+    };
+    Ok((markup, now))
+}
+
+pub async fn show(State(state): State<AppState>, signed: Signed) -> Response {
+    let (sections, now) = match render_sections(&state, &signed).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
     let body = html! {
         h1 { "Your leads" }
-        @if leads.is_empty() {
-            p.empty { "No open leads are yours right now. New ones appear here when they are routed to you." }
-        }
-        (section("First touch due", Urgency::FirstTouchDue, &leads.first_touch_due))
-        (section("Next step overdue", Urgency::NextStepOverdue, &leads.next_step_overdue))
-        (section("Open", Urgency::Open, &leads.open))
+        p.sr-only role="status" aria-live="polite" id="inbox-status" {}
+        button.secondary id="notify-toggle" type="button" hidden { "Notify me of new leads" }
+        (sections)
     };
     let markup = super::layout::signed_in_live(
         "Your leads",
@@ -240,4 +256,30 @@ fn error_page(message: &str) -> Response {
             },
         ),
     )
+}
+
+/// `GET /events`: the web app's live events for the signed-in person, on their
+/// session: a lead assigned to them, or one of theirs breaching its deadline. The
+/// inbox listens and shows the change without a reload.
+pub async fn events(State(state): State<AppState>, signed: Signed) -> Response {
+    let who = signed.principal;
+    let topics = vec![
+        leadline_domain::notify::LEAD_ASSIGNED.to_string(),
+        leadline_domain::notify::LEAD_SLA_BREACHED.to_string(),
+    ];
+    match crate::routes::notifications::open_stream(&state.app, who.role, who.scope, topics, None)
+        .await
+    {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /inbox/leads`: the inbox's lead sections alone, for the page to swap in when
+/// an event says they changed.
+pub async fn sections(State(state): State<AppState>, signed: Signed) -> Response {
+    match render_sections(&state, &signed).await {
+        Ok((markup, _)) => page_response(StatusCode::OK, markup),
+        Err(response) => response,
+    }
 }

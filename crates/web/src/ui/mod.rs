@@ -37,6 +37,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(inbox::show))
         .route("/leads/{id}/touch", post(inbox::log_touch))
+        .route("/inbox/leads", get(inbox::sections))
+        .route("/events", get(inbox::events))
         .route("/login", get(auth::show_login).post(auth::log_in))
         .route("/setup", get(auth::show_setup).post(auth::set_up))
         .route("/logout", post(auth::log_out))
@@ -109,8 +111,8 @@ pub(crate) fn allow_own_script(headers: &mut HeaderMap) {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; \
+             img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
 }
