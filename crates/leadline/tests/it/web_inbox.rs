@@ -98,23 +98,39 @@ backend_tests! {
 
         // Forms without the token, or with nonsense, are refused and log nothing.
         let csrf = csrf_of(&page);
-        let r = post(&ana_cookie, vec![("kind", "call_attempt".into())]).send().await.unwrap();
+        let nonce = {
+            let at = page.find("name=\"nonce\" value=\"").expect("a nonce") + 20;
+            page[at..at + 26].to_string()
+        };
+        let r = post(&ana_cookie, vec![("kind", "call_attempt".into()), ("nonce", nonce.clone())]).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
-        let r = post(&ana_cookie, vec![("csrf", csrf.clone()), ("kind", "telepathy".into())]).send().await.unwrap();
+        let r = post(&ana_cookie, vec![("csrf", csrf.clone()), ("kind", "call_attempt".into())]).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "no nonce");
+        let r = post(&ana_cookie, vec![("csrf", csrf.clone()), ("nonce", nonce.clone()), ("kind", "telepathy".into())]).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(r.text().await.unwrap().contains("is not one of"));
-        let r = post(&ana_cookie, vec![("csrf", csrf.clone()), ("kind", "call_attempt".into()), ("next_step", "x".into()), ("next_step_due", "2026-13-45".into())]).send().await.unwrap();
+        // A refused form gives its nonce back: corrected, it may be sent again.
+        let r = post(&ana_cookie, vec![("csrf", csrf.clone()), ("nonce", nonce.clone()), ("kind", "call_attempt".into()), ("next_step", "x".into()), ("next_step_due", "2026-13-45".into())]).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(srv.app.sales_touches(&id).await.unwrap().is_empty());
 
-        // A call logged: the clock stops, the next step is set.
-        let r = post(&ana_cookie, vec![("csrf", csrf.clone()), ("kind", "connected_call".into()), ("outcome", "interested".into()),
-            ("notes", "=cmd|' /C calc'!A0".into()), ("next_step", "Send pricing".into()), ("next_step_due", "2026-12-10".into())]).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        assert_eq!(r.headers()["location"], "/");
+        // A call logged: the clock stops, the next step is set. Sent twice (a double
+        // click without the page's script), it is logged once.
+        let call = vec![("csrf", csrf.clone()), ("nonce", nonce.clone()), ("kind", "connected_call".into()), ("outcome", "interested".into()),
+            ("notes", "=cmd|' /C calc'!A0".into()), ("next_step", "Send pricing".into()), ("next_step_due", "2026-12-10".into())];
+        for _ in 0..2 {
+            let r = post(&ana_cookie, call.clone()).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::SEE_OTHER);
+            assert_eq!(r.headers()["location"], "/");
+        }
         let touches = srv.app.sales_touches(&id).await.unwrap();
         assert_eq!(touches.len(), 1);
         assert_eq!(touches[0].kind, "connected_call");
+        // The same form used again for something else is refused.
+        let r = post(&ana_cookie, vec![("csrf", csrf.clone()), ("nonce", nonce.clone()), ("kind", "voicemail".into())]).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("sent already"));
+        assert_eq!(srv.app.sales_touches(&id).await.unwrap().len(), 1);
         let (_, page) = inbox(&srv, &ana_cookie).await;
         assert!(!page.contains("First touch due") && page.contains("Open (1)"), "{page}");
         assert!(page.contains("Next step: Send pricing"), "{page}");

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use leadline_domain::inbox::{countdown, InboxLead, Urgency};
 use leadline_service::sales_touches::{TouchInput, TOUCH_KINDS};
+use leadline_service::tokens::Idempotency;
 use leadline_service::ServiceError;
 use leadline_store::work::InboxRow;
 use maud::{html, Markup};
@@ -86,6 +87,8 @@ fn lead_row(who: &Signed, urgency: Urgency, lead: &InboxLead<InboxRow>, now: i64
             }
             form.touch-form method="post" action={ "/leads/" (id) "/touch" } {
                 (csrf_field(&who.principal))
+                // One use per rendering: the same form sent twice logs once.
+                input type="hidden" name="nonce" value=(ulid::Ulid::new().to_string());
                 div {
                     label for={ "kind-" (id) } { "What you did" }
                     select id={ "kind-" (id) } name="kind" {
@@ -183,6 +186,28 @@ pub struct TouchForm {
     next_step: String,
     #[serde(default)]
     next_step_due: String,
+    #[serde(default)]
+    nonce: String,
+}
+
+impl TouchForm {
+    /// What the form says, to tell a second sending of it from another form.
+    fn fingerprint(&self, lead_id: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for part in [
+            lead_id,
+            &self.kind,
+            &self.outcome,
+            &self.notes,
+            &self.next_step,
+            &self.next_step_due,
+        ] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        hex::encode(h.finalize())
+    }
 }
 
 fn non_empty(s: &str) -> Option<String> {
@@ -204,6 +229,45 @@ pub async fn log_touch(
     if let Err(e) = state.app.authorize_lead(&who.scope, &lead_id).await {
         return crate::error::ApiError::from(e).into_response();
     }
+    if ulid::Ulid::from_string(form.nonce.trim()).is_err() {
+        return forbidden_form();
+    }
+    // A double click, a resend after a dropped answer or a reload of the POST: the
+    // first sending logs, the others find its claim and go back to the inbox.
+    let claim = match state
+        .app
+        .begin_idempotent(
+            &format!("session:{}", who.session.id),
+            form.nonce.trim(),
+            &form.fingerprint(&lead_id),
+        )
+        .await
+    {
+        Ok(Idempotency::Fresh(claim)) => claim,
+        Ok(Idempotency::Replay { .. } | Idempotency::InProgress { .. }) => return see_other("/"),
+        Ok(Idempotency::Mismatch) => {
+            return error_page(
+                "This form was sent already. Reload your leads to log something else.",
+            )
+        }
+        Err(e) => return crate::error::ApiError::from(e).into_response(),
+    };
+    let answer = record(&state, &signed, &lead_id, form).await;
+    // A logged touch keeps its claim; a refused one gives it back, so that the person
+    // can correct the form and send it again.
+    let status = if answer.status() == StatusCode::SEE_OTHER {
+        303
+    } else {
+        500
+    };
+    if let Err(e) = state.app.finish_idempotent(&claim, status, "").await {
+        tracing::warn!(error = %e, "storing the touch form's claim");
+    }
+    answer
+}
+
+async fn record(state: &AppState, signed: &Signed, lead_id: &str, form: TouchForm) -> Response {
+    let who = &signed.principal;
     let zone = who
         .user
         .working_hours
@@ -229,7 +293,7 @@ pub async fn log_touch(
     let actor = format!("user:{}", who.user.id);
     match state
         .app
-        .record_touch(&lead_id, &input, &who.user.id, &actor)
+        .record_touch(lead_id, &input, &who.user.id, &actor)
         .await
     {
         Ok(_) => see_other("/"),
