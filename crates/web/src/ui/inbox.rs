@@ -117,7 +117,7 @@ fn lead_row(who: &Signed, urgency: Urgency, lead: &InboxLead<InboxRow>, now: i64
     }
 }
 
-async fn render_sections(state: &AppState, signed: &Signed) -> Result<(Markup, i64), Response> {
+async fn render_sections(state: &AppState, signed: &Signed) -> Result<Markup, Response> {
     let inbox = state
         .app
         .inbox(&signed.principal.user.id)
@@ -145,11 +145,11 @@ async fn render_sections(state: &AppState, signed: &Signed) -> Result<(Markup, i
             (section("Open", Urgency::Open, &leads.open))
         }
     };
-    Ok((markup, now))
+    Ok(markup)
 }
 
 pub async fn show(State(state): State<AppState>, signed: Signed) -> Response {
-    let (sections, now) = match render_sections(&state, &signed).await {
+    let sections = match render_sections(&state, &signed).await {
         Ok(s) => s,
         Err(response) => return response,
     };
@@ -159,13 +159,8 @@ pub async fn show(State(state): State<AppState>, signed: Signed) -> Response {
         button.secondary id="notify-toggle" type="button" hidden { "Notify me of new leads" }
         (sections)
     };
-    let markup = super::layout::signed_in_live(
-        "Your leads",
-        &signed.principal,
-        body,
-        now,
-        "/assets/inbox.js",
-    );
+    let markup =
+        super::layout::signed_in_live("Your leads", &signed.principal, body, "/assets/inbox.js");
     let mut response = page_response(StatusCode::OK, markup);
     // The page's own script (the countdowns) may run: `script-src 'self'`, nothing inline.
     super::allow_own_script(response.headers_mut());
@@ -343,7 +338,7 @@ pub async fn events(State(state): State<AppState>, signed: Signed) -> Response {
 /// an event says they changed.
 pub async fn sections(State(state): State<AppState>, signed: Signed) -> Response {
     match render_sections(&state, &signed).await {
-        Ok((markup, _)) => page_response(StatusCode::OK, markup),
+        Ok(markup) => page_response(StatusCode::OK, markup),
         Err(response) => response,
     }
 }

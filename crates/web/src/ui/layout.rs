@@ -35,24 +35,17 @@ pub fn signed_in(title: &str, who: &SessionPrincipal, body: Markup) -> Markup {
     frame(title, who, body, None)
 }
 
-/// [`signed_in`] with one of our scripts, and the server time the page was rendered at
-/// on `<body data-now>` (what live countdowns count from).
-pub fn signed_in_live(
-    title: &str,
-    who: &SessionPrincipal,
-    body: Markup,
-    now: i64,
-    script: &str,
-) -> Markup {
-    frame(title, who, body, Some((now, script)))
+/// [`signed_in`] with one of our scripts (`/assets/…`) loaded at the end of the body.
+pub fn signed_in_live(title: &str, who: &SessionPrincipal, body: Markup, script: &str) -> Markup {
+    frame(title, who, body, Some(script))
 }
 
-fn frame(title: &str, who: &SessionPrincipal, body: Markup, live: Option<(i64, &str)>) -> Markup {
+fn frame(title: &str, who: &SessionPrincipal, body: Markup, script: Option<&str>) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             (head(title))
-            body data-now=[live.map(|(now, _)| now)] {
+            body {
                 a.skip href="#main" { "Skip to content" }
                 header.top {
                     a.brand href="/" { "Leadline" }
@@ -66,7 +59,7 @@ fn frame(title: &str, who: &SessionPrincipal, body: Markup, live: Option<(i64, &
                     }
                 }
                 main id="main" { (body) }
-                @if let Some((_, script)) = live { script src=(script) {} }
+                @if let Some(src) = script { script src=(src) {} }
             }
         }
     }
