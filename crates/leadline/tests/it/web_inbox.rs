@@ -133,6 +133,7 @@ backend_tests! {
         assert_eq!(srv.app.sales_touches(&id).await.unwrap().len(), 1);
         let (_, page) = inbox(&srv, &ana_cookie).await;
         assert!(!page.contains("First touch due") && page.contains("Open (1)"), "{page}");
+        assert!(!page.contains("Losing touch"), "a next step is planned: {page}");
         assert!(page.contains("Next step: Send pricing"), "{page}");
         assert!(!page.contains("data-due="));
 
@@ -142,5 +143,6 @@ backend_tests! {
         let ana_cookie = cookie_for(&srv, "ana@example.com").await;
         let (_, page) = inbox(&srv, &ana_cookie).await;
         assert!(page.contains("Next step overdue (1)"), "{page}");
+        assert!(page.contains("Losing touch (1)") && page.contains("next step 24 h late"), "{page}");
     }
 }

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use leadline_domain::inbox::{countdown, InboxLead, Urgency};
+use leadline_domain::sla::LosingTouchReason;
 use leadline_service::sales_touches::{TouchInput, TOUCH_KINDS};
 use leadline_service::tokens::Idempotency;
 use leadline_service::ServiceError;
@@ -39,6 +40,19 @@ fn display_name(row: &InboxRow) -> String {
         email.clone()
     } else {
         "(no name)".into()
+    }
+}
+
+/// A lead nobody touched for this long is losing touch (as the API's default).
+const LOSING_TOUCH_IDLE_MS: i64 = 72 * 3_600_000;
+
+fn losing_reason(reason: &LosingTouchReason) -> String {
+    match reason {
+        LosingTouchReason::NextStepOverdue { overdue_ms } => {
+            format!("next step {} late", ago(*overdue_ms))
+        }
+        LosingTouchReason::NoTouchFor { idle_ms } => format!("no touch for {}", ago(*idle_ms)),
+        LosingTouchReason::NoNextStep => "worked, but no next step planned".into(),
     }
 }
 
@@ -125,6 +139,19 @@ async fn render_sections(state: &AppState, signed: &Signed) -> Result<Markup, Re
         .map_err(|e| crate::error::ApiError::from(e).into_response())?;
     let now = inbox.now;
     let leads = &inbox.leads;
+    let losing = state
+        .app
+        .losing_touch(&signed.principal.scope, LOSING_TOUCH_IDLE_MS)
+        .await
+        .map_err(|e| crate::error::ApiError::from(e).into_response())?;
+    // Only this person's own leads (a manager's scope is wider than their inbox).
+    let losing: Vec<(&InboxLead<InboxRow>, String)> = leads
+        .in_order()
+        .filter_map(|(_, lead)| {
+            let reason = losing.iter().find(|l| l.lead_id == lead.row.lead_id)?;
+            Some((lead, losing_reason(&reason.reason)))
+        })
+        .collect();
     let section = |title: &str, urgency: Urgency, items: &[InboxLead<InboxRow>]| {
         html! {
             @if !items.is_empty() {
@@ -137,6 +164,16 @@ async fn render_sections(state: &AppState, signed: &Signed) -> Result<Markup, Re
     };
     let markup = html! {
         div id="inbox" data-now=(now) {
+            @if !losing.is_empty() {
+                section.inbox-section.losing aria-label="Losing touch" {
+                    h2 { "Losing touch (" (losing.len()) ")" }
+                    ul {
+                        @for (lead, reason) in &losing {
+                            li { a href={ "#lead-" (lead.row.lead_id) } { (display_name(&lead.row)) } ": " (reason) }
+                        }
+                    }
+                }
+            }
             @if leads.is_empty() {
                 p.empty { "No open leads are yours right now. New ones appear here when they are routed to you." }
             }
