@@ -54,8 +54,20 @@ test('a routed lead counts down in its rep inbox until the first call', async ()
   await checkAccessibility(page, 'inbox');
   await screenshot(page, 'inbox');
 
-  await lead.getByLabel('What you did').selectOption('connected_call');
-  await lead.getByLabel('Outcome').fill('interested');
+  // Keyboard first: j moves to the lead, c readies a connected call, ? lists the keys.
+  await page.locator('body').click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press('?');
+  const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+  await help.waitFor();
+  await checkAccessibility(page, 'shortcuts');
+  await page.keyboard.press('Escape');
+  await help.waitFor({ state: 'hidden' });
+  await page.keyboard.press('j');
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-labelledby')), `lead-${leadId}`);
+  await page.keyboard.press('c');
+  assert.equal(await lead.getByLabel('What you did').inputValue(), 'connected_call');
+  await page.keyboard.type('interested');
+  assert.equal(await lead.getByLabel('Outcome').inputValue(), 'interested');
   await lead.getByLabel('Next step').fill('Send pricing');
   // A double click sends the form once.
   await lead.getByRole('button', { name: 'Log it' }).dblclick();

@@ -3,7 +3,7 @@
 // carries the server time it was rendered at, so a client clock that is off does not
 // move a deadline); a lead assigned to you, or one breaching its deadline, updates the
 // list without a reload (the session's event stream, /events); a form is sent once
-// however often its button is clicked.
+// however often its button is clicked; keyboard shortcuts (? lists them).
 (function () {
   'use strict';
   var offset = 0;
@@ -109,6 +109,50 @@
       refresh();
     });
   }
+
+  // Keyboard: j and k move between leads, a key per action focuses the current
+  // lead's form, ? lists the keys. Keys typed into a field are the field's.
+  function rows() { return Array.prototype.slice.call(document.querySelectorAll('#inbox article.lead-row')); }
+  function current() {
+    var list = rows();
+    for (var i = 0; i < list.length; i++) if (list[i].contains(document.activeElement)) return i;
+    return -1;
+  }
+  function focusRow(i) {
+    var list = rows();
+    if (!list.length) return;
+    var row = list[Math.max(0, Math.min(list.length - 1, i))];
+    row.focus();
+    row.scrollIntoView({ block: 'nearest' });
+  }
+  function act(kind, field) {
+    var list = rows();
+    var row = list[current()] || list[0];
+    if (!row) return;
+    var select = row.querySelector('select[name=kind]');
+    if (kind && select) select.value = kind;
+    var target = row.querySelector(field);
+    if (target) target.focus();
+  }
+  var help = document.getElementById('shortcuts');
+  document.addEventListener('keydown', function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    var tag = (e.target.tagName || '').toLowerCase();
+    if (tag === 'input' || tag === 'select' || tag === 'textarea') return;
+    switch (e.key) {
+      case 'j': focusRow(current() + 1); break;
+      case 'k': focusRow(current() < 0 ? 0 : current() - 1); break;
+      case 'c': act('connected_call', 'input[name=outcome]'); break;
+      case 'a': act('call_attempt', 'input[name=outcome]'); break;
+      case 'v': act('voicemail', 'input[name=outcome]'); break;
+      case 'e': act('email', 'input[name=outcome]'); break;
+      case 'm': act('meeting', 'input[name=outcome]'); break;
+      case 'n': act(null, 'input[name=next_step]'); break;
+      case '?': if (help && help.showModal) { help.showModal(); } break;
+      default: return;
+    }
+    e.preventDefault();
+  });
 
   readServerTime();
   tick();

@@ -43,6 +43,19 @@ fn display_name(row: &InboxRow) -> String {
     }
 }
 
+/// The inbox's keys (inbox.js), as the `?` list shows them.
+const SHORTCUTS: &[(&str, &str)] = &[
+    ("j", "next lead"),
+    ("k", "previous lead"),
+    ("c", "log a connected call"),
+    ("a", "log a call attempt (no answer)"),
+    ("v", "log a voicemail"),
+    ("e", "log an e-mail"),
+    ("m", "log a meeting"),
+    ("n", "set the next step"),
+    ("?", "this list"),
+];
+
 /// A lead nobody touched for this long is losing touch (as the API's default).
 const LOSING_TOUCH_IDLE_MS: i64 = 72 * 3_600_000;
 
@@ -70,7 +83,7 @@ fn lead_row(who: &Signed, urgency: Urgency, lead: &InboxLead<InboxRow>, now: i64
     let id = &row.lead_id;
     let name = display_name(row);
     html! {
-        article.lead-row aria-labelledby={ "lead-" (id) } {
+        article.lead-row aria-labelledby={ "lead-" (id) } tabindex="-1" {
             div {
                 @match (urgency, lead.sla_due_at) {
                     (Urgency::FirstTouchDue, Some(due)) => {
@@ -194,6 +207,14 @@ pub async fn show(State(state): State<AppState>, signed: Signed) -> Response {
         h1 { "Your leads" }
         p.sr-only role="status" aria-live="polite" id="inbox-status" {}
         button.secondary id="notify-toggle" type="button" hidden { "Notify me of new leads" }
+        p.hint { "Press " kbd { "?" } " for keyboard shortcuts." }
+        dialog id="shortcuts" aria-labelledby="shortcuts-title" {
+            h2 id="shortcuts-title" { "Keyboard shortcuts" }
+            dl.facts {
+                @for (key, what) in SHORTCUTS { dt { kbd { (key) } } dd { (what) } }
+            }
+            form method="dialog" { button type="submit" { "Close" } }
+        }
         (sections)
     };
     let markup =
