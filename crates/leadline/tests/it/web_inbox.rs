@@ -144,5 +144,23 @@ backend_tests! {
         let (_, page) = inbox(&srv, &ana_cookie).await;
         assert!(page.contains("Next step overdue (1)"), "{page}");
         assert!(page.contains("Losing touch (1)") && page.contains("next step 24 h late"), "{page}");
+
+        // Disqualified with a listed reason, it leaves the inbox; a made-up reason is refused.
+        let nonce_at = page.find("action=\"/leads/").and_then(|at| page[at..].find("/stage\"").map(|s| at + s)).expect("a stage form");
+        let form = &page[nonce_at..];
+        let at = form.find("name=\"nonce\" value=\"").unwrap() + 20;
+        let nonce = form[at..at + 26].to_string();
+        let at = form.find("value=\"disqualified:").expect("a listed reason") + 7;
+        let to: String = form[at..].chars().take_while(|c| *c != '"').collect();
+        let csrf = csrf_of(&page);
+        let stage = |fields: Vec<(&str, String)>| srv.client.post(srv.url(&format!("/leads/{id}/stage")))
+            .header("cookie", ana_cookie.clone()).header("origin", srv.base.clone()).form(&fields);
+        let r = stage(vec![("csrf", csrf.clone()), ("nonce", nonce.clone()), ("to", "disqualified:because".into())]).send().await.unwrap();
+        let status = r.status();
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text().await.unwrap());
+        let r = stage(vec![("csrf", csrf.clone()), ("nonce", nonce.clone()), ("to", to.clone())]).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{to}: {}", r.text().await.unwrap());
+        let (_, page) = inbox(&srv, &ana_cookie).await;
+        assert!(page.contains("No open leads are yours"), "{page}");
     }
 }

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use leadline_domain::inbox::{countdown, InboxLead, Urgency};
+use leadline_domain::lifecycle::Reason;
 use leadline_domain::sla::LosingTouchReason;
 use leadline_service::sales_touches::{TouchInput, TOUCH_KINDS};
 use leadline_service::tokens::Idempotency;
@@ -78,7 +79,13 @@ fn ago(ms: i64) -> String {
     }
 }
 
-fn lead_row(who: &Signed, urgency: Urgency, lead: &InboxLead<InboxRow>, now: i64) -> Markup {
+fn lead_row(
+    who: &Signed,
+    reasons: &[Reason],
+    urgency: Urgency,
+    lead: &InboxLead<InboxRow>,
+    now: i64,
+) -> Markup {
     let row = &lead.row;
     let id = &row.lead_id;
     let name = display_name(row);
@@ -140,6 +147,16 @@ fn lead_row(who: &Signed, urgency: Urgency, lead: &InboxLead<InboxRow>, now: i64
                 }
                 div.wide { button type="submit" { "Log it" } }
             }
+            form.move-form method="post" action={ "/leads/" (id) "/stage" } {
+                (csrf_field(&who.principal))
+                input type="hidden" name="nonce" value=(ulid::Ulid::new().to_string());
+                label for={ "to-" (id) } { "Not ready or not a fit?" }
+                select id={ "to-" (id) } name="to" {
+                    option value="nurture" { "Send to nurture" }
+                    @for r in reasons { option value={ "disqualified:" (r.key) } { "Disqualify: " (r.label) } }
+                }
+                button.secondary type="submit" { "Move" }
+            }
         }
     }
 }
@@ -152,6 +169,12 @@ async fn render_sections(state: &AppState, signed: &Signed) -> Result<Markup, Re
         .map_err(|e| crate::error::ApiError::from(e).into_response())?;
     let now = inbox.now;
     let leads = &inbox.leads;
+    let reasons = state
+        .app
+        .lifecycle()
+        .await
+        .map_err(|e| crate::error::ApiError::from(e).into_response())?
+        .disqualify_reasons;
     let losing = state
         .app
         .losing_touch(&signed.principal.scope, LOSING_TOUCH_IDLE_MS)
@@ -170,7 +193,7 @@ async fn render_sections(state: &AppState, signed: &Signed) -> Result<Markup, Re
             @if !items.is_empty() {
                 section.inbox-section aria-label=(title) {
                     h2 { (title) " (" (items.len()) ")" }
-                    @for lead in items { (lead_row(signed, urgency, lead, now)) }
+                    @for lead in items { (lead_row(signed, &reasons, urgency, lead, now)) }
                 }
             }
         }
@@ -246,21 +269,26 @@ pub struct TouchForm {
 impl TouchForm {
     /// What the form says, to tell a second sending of it from another form.
     fn fingerprint(&self, lead_id: &str) -> String {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        for part in [
+        fingerprint(&[
             lead_id,
             &self.kind,
             &self.outcome,
             &self.notes,
             &self.next_step,
             &self.next_step_due,
-        ] {
-            h.update(part.as_bytes());
-            h.update([0]);
-        }
-        hex::encode(h.finalize())
+        ])
     }
+}
+
+/// A hash of a form's values (stored with its claim, so text only).
+fn fingerprint(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in parts {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(h.finalize())
 }
 
 fn non_empty(s: &str) -> Option<String> {
@@ -282,41 +310,116 @@ pub async fn log_touch(
     if let Err(e) = state.app.authorize_lead(&who.scope, &lead_id).await {
         return crate::error::ApiError::from(e).into_response();
     }
-    if ulid::Ulid::from_string(form.nonce.trim()).is_err() {
+    let nonce = form.nonce.clone();
+    let fingerprint = form.fingerprint(&lead_id);
+    once(
+        &state,
+        &signed,
+        &nonce,
+        &fingerprint,
+        record(&state, &signed, &lead_id, form),
+    )
+    .await
+}
+
+/// Runs `action` (a form's work, answering a redirect when done) once per rendering
+/// of its form: the form's nonce is claimed through the idempotency keys under the
+/// session. A double click, a resend after a dropped answer or a reload of the POST
+/// finds the claim and goes back to the inbox; a refused form gives the nonce back so
+/// that it can be corrected and sent again.
+async fn once(
+    state: &AppState,
+    signed: &Signed,
+    nonce: &str,
+    fingerprint: &str,
+    action: impl std::future::Future<Output = Response>,
+) -> Response {
+    let nonce = nonce.trim();
+    if ulid::Ulid::from_string(nonce).is_err() {
         return forbidden_form();
     }
-    // A double click, a resend after a dropped answer or a reload of the POST: the
-    // first sending logs, the others find its claim and go back to the inbox.
+    let session = format!("session:{}", signed.principal.session.id);
     let claim = match state
         .app
-        .begin_idempotent(
-            &format!("session:{}", who.session.id),
-            form.nonce.trim(),
-            &form.fingerprint(&lead_id),
-        )
+        .begin_idempotent(&session, nonce, fingerprint)
         .await
     {
         Ok(Idempotency::Fresh(claim)) => claim,
         Ok(Idempotency::Replay { .. } | Idempotency::InProgress { .. }) => return see_other("/"),
         Ok(Idempotency::Mismatch) => {
             return error_page(
-                "This form was sent already. Reload your leads to log something else.",
+                "This form was sent already. Reload your leads to do something else.",
             )
         }
         Err(e) => return crate::error::ApiError::from(e).into_response(),
     };
-    let answer = record(&state, &signed, &lead_id, form).await;
-    // A logged touch keeps its claim; a refused one gives it back, so that the person
-    // can correct the form and send it again.
+    let answer = action.await;
     let status = if answer.status() == StatusCode::SEE_OTHER {
         303
     } else {
         500
     };
     if let Err(e) = state.app.finish_idempotent(&claim, status, "").await {
-        tracing::warn!(error = %e, "storing the touch form's claim");
+        tracing::warn!(error = %e, "storing a form's claim");
     }
     answer
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StageForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    nonce: String,
+    /// `nurture`, or `disqualified:<reason key>`.
+    #[serde(default)]
+    to: String,
+}
+
+/// `POST /leads/{id}/stage`: send a lead to nurture, or disqualify it with a listed
+/// reason, as the lifecycle allows.
+pub async fn move_stage(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    signed: Signed,
+    Path(lead_id): Path<String>,
+    Form(form): Form<StageForm>,
+) -> Response {
+    if !same_site_request(&headers, &state.config.public_url) || !signed.csrf_ok(&form.csrf) {
+        return forbidden_form();
+    }
+    if let Err(e) = state
+        .app
+        .authorize_lead(&signed.principal.scope, &lead_id)
+        .await
+    {
+        return crate::error::ApiError::from(e).into_response();
+    }
+    let (to, reason) = match form.to.split_once(':') {
+        Some((to, reason)) => (to.to_string(), Some(reason.to_string())),
+        None => (form.to.clone(), None),
+    };
+    let fingerprint = fingerprint(&[&lead_id, &form.to]);
+    let actor = format!("user:{}", signed.principal.user.id);
+    let action = async {
+        match state
+            .app
+            .change_stage(&lead_id, &to, reason.as_deref(), &actor)
+            .await
+        {
+            Ok(_) => see_other("/"),
+            Err(ServiceError::Invalid(errors)) => error_page(
+                &errors
+                    .iter()
+                    .map(|e| e.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            Err(ServiceError::Conflict { message, .. }) => error_page(&message),
+            Err(e) => crate::error::ApiError::from(e).into_response(),
+        }
+    };
+    once(&state, &signed, &form.nonce, &fingerprint, action).await
 }
 
 async fn record(state: &AppState, signed: &Signed, lead_id: &str, form: TouchForm) -> Response {

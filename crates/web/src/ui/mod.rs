@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(inbox::show))
         .route("/leads/{id}/touch", post(inbox::log_touch))
+        .route("/leads/{id}/stage", post(inbox::move_stage))
         .route("/inbox/leads", get(inbox::sections))
         .route("/events", get(inbox::events))
         .route("/login", get(auth::show_login).post(auth::log_in))
