@@ -3,7 +3,6 @@
 use crate::error::Result;
 use crate::App;
 use leadline_domain::inbox::{order_inbox, Inbox, InboxLead};
-use leadline_domain::lifecycle::StageKind;
 use leadline_domain::sla::SlaClock;
 use leadline_store::work::{self, InboxRow};
 
@@ -20,13 +19,7 @@ pub struct RepInbox {
 impl App {
     /// The open leads `user_id` owns, in the order they should be worked.
     pub async fn inbox(&self, user_id: &str) -> Result<RepInbox> {
-        let lifecycle = self.lifecycle().await?;
-        let open: Vec<String> = lifecycle
-            .stages
-            .iter()
-            .filter(|s| s.kind == StageKind::Open)
-            .map(|s| s.key.clone())
-            .collect();
+        let open = self.open_stage_keys().await?;
         let now = self.now();
         let mut conn = self.db.acquire().await?;
         let rows = work::inbox_rows(&mut conn, user_id, &open, INBOX_LIMIT).await?;

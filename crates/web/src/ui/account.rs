@@ -45,12 +45,7 @@ async fn render(
         Notice::Errors(e) => e,
         _ => &[],
     };
-    let error = |f: &str| {
-        errors
-            .iter()
-            .find(|(field, _)| field == f)
-            .map(|(_, m)| m.as_str())
-    };
+    let error = |f: &str| super::layout::error_for(errors, f);
     page_response(
         status,
         signed_in(
@@ -156,8 +151,7 @@ pub async fn change_password(
             }
         }
         Err(ServiceError::Invalid(errors)) => {
-            let errors: Vec<(String, String)> =
-                errors.into_iter().map(|e| (e.field, e.message)).collect();
+            let errors = super::layout::field_errors(errors);
             render(
                 &state,
                 &signed,

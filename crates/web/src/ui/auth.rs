@@ -162,12 +162,7 @@ fn setup_page(
     form: Option<&SetupForm>,
     errors: &[(String, String)],
 ) -> Response {
-    let error = |f: &str| {
-        errors
-            .iter()
-            .find(|(field, _)| field == f)
-            .map(|(_, m)| m.as_str())
-    };
+    let error = |f: &str| super::layout::error_for(errors, f);
     page_response(
         status,
         bare(
@@ -243,8 +238,7 @@ pub async fn set_up(
             })
         }
         Err(ServiceError::Invalid(errors)) => {
-            let errors: Vec<(String, String)> =
-                errors.into_iter().map(|e| (e.field, e.message)).collect();
+            let errors = super::layout::field_errors(errors);
             Ok(setup_page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(&form),

@@ -1,7 +1,7 @@
 //! A rep's home page: their open leads, most urgent first, each with a live
 //! countdown to its first-touch deadline and a form to log what was done.
 
-use super::layout::csrf_field;
+use super::layout::{csrf_field, joined_messages};
 use super::{forbidden_form, page_response, same_site_request, see_other, Signed};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -303,12 +303,8 @@ pub async fn log_touch(
     Path(lead_id): Path<String>,
     Form(form): Form<TouchForm>,
 ) -> Response {
-    if !same_site_request(&headers, &state.config.public_url) || !signed.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
-    let who = &signed.principal;
-    if let Err(e) = state.app.authorize_lead(&who.scope, &lead_id).await {
-        return crate::error::ApiError::from(e).into_response();
+    if let Some(refused) = refuse_lead_form(&state, &headers, &signed, &form.csrf, &lead_id).await {
+        return refused;
     }
     let nonce = form.nonce.clone();
     let fingerprint = form.fingerprint(&lead_id);
@@ -320,6 +316,28 @@ pub async fn log_touch(
         record(&state, &signed, &lead_id, form),
     )
     .await
+}
+
+/// The answer refusing a form on a lead: sent from another site, without this
+/// session's CSRF token, or about a lead the person may not work. `None` lets it on.
+async fn refuse_lead_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    signed: &Signed,
+    csrf: &str,
+    lead_id: &str,
+) -> Option<Response> {
+    if !same_site_request(headers, &state.config.public_url) || !signed.csrf_ok(csrf) {
+        return Some(forbidden_form());
+    }
+    match state
+        .app
+        .authorize_lead(&signed.principal.scope, lead_id)
+        .await
+    {
+        Ok(()) => None,
+        Err(e) => Some(crate::error::ApiError::from(e).into_response()),
+    }
 }
 
 /// Runs `action` (a form's work, answering a redirect when done) once per rendering
@@ -385,15 +403,8 @@ pub async fn move_stage(
     Path(lead_id): Path<String>,
     Form(form): Form<StageForm>,
 ) -> Response {
-    if !same_site_request(&headers, &state.config.public_url) || !signed.csrf_ok(&form.csrf) {
-        return forbidden_form();
-    }
-    if let Err(e) = state
-        .app
-        .authorize_lead(&signed.principal.scope, &lead_id)
-        .await
-    {
-        return crate::error::ApiError::from(e).into_response();
+    if let Some(refused) = refuse_lead_form(&state, &headers, &signed, &form.csrf, &lead_id).await {
+        return refused;
     }
     let (to, reason) = match form.to.split_once(':') {
         Some((to, reason)) => (to.to_string(), Some(reason.to_string())),
@@ -408,13 +419,7 @@ pub async fn move_stage(
             .await
         {
             Ok(_) => see_other("/"),
-            Err(ServiceError::Invalid(errors)) => error_page(
-                &errors
-                    .iter()
-                    .map(|e| e.message.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
+            Err(ServiceError::Invalid(errors)) => error_page(&joined_messages(&errors)),
             Err(ServiceError::Conflict { message, .. }) => error_page(&message),
             Err(e) => crate::error::ApiError::from(e).into_response(),
         }
@@ -453,13 +458,7 @@ async fn record(state: &AppState, signed: &Signed, lead_id: &str, form: TouchFor
         .await
     {
         Ok(_) => see_other("/"),
-        Err(ServiceError::Invalid(errors)) => error_page(
-            &errors
-                .iter()
-                .map(|e| e.message.as_str())
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
+        Err(ServiceError::Invalid(errors)) => error_page(&joined_messages(&errors)),
         Err(e) => crate::error::ApiError::from(e).into_response(),
     }
 }

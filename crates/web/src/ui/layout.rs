@@ -91,3 +91,25 @@ pub fn field(
         }
     }
 }
+
+/// The message a refused form gives for `field`, if any.
+pub fn error_for<'e>(errors: &'e [(String, String)], field: &str) -> Option<&'e str> {
+    errors
+        .iter()
+        .find(|(f, _)| f == field)
+        .map(|(_, m)| m.as_str())
+}
+
+/// A service's field errors as (field, message) pairs for the page.
+pub fn field_errors(errors: Vec<leadline_domain::normalize::FieldError>) -> Vec<(String, String)> {
+    errors.into_iter().map(|e| (e.field, e.message)).collect()
+}
+
+/// A service's field errors as one sentence, for a page with no field to put them by.
+pub fn joined_messages(errors: &[leadline_domain::normalize::FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| e.message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
