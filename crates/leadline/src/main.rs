@@ -597,6 +597,19 @@ async fn serve(database_url: &str, args: cli::ServeArgs) -> anyhow::Result<()> {
             }
         },
     ));
+    let session_pruner = app.clone();
+    workers.extend(spawn_every(
+        &app,
+        "session-prune",
+        std::time::Duration::from_secs(600),
+        move || {
+            let app = session_pruner.clone();
+            async move {
+                let pruned = app.prune_sessions().await?;
+                Ok(format!("{pruned} ended web sessions removed"))
+            }
+        },
+    ));
     workers.push(app.spawn_outbox_worker(std::time::Duration::from_millis(
         args.outbox_poll_ms.max(10),
     )));
