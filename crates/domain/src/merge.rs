@@ -141,6 +141,117 @@ pub fn plan_merge(existing: &NormalizedLead, incoming: &NormalizedLead) -> Merge
     }
 }
 
+/// The merge a person asked for on the side-by-side screen: [`plan_merge`], then for
+/// each field in `take_incoming` (a lead field name or `custom.<key>`) the incoming
+/// lead's value instead of the existing one. The value replaced becomes the alternate,
+/// so history still holds both. Derived fields move with their source as in
+/// [`plan_merge`]. A picked field the incoming lead has no value for, or one that is
+/// not a field, changes nothing.
+pub fn plan_merge_picking(
+    existing: &NormalizedLead,
+    incoming: &NormalizedLead,
+    take_incoming: &[String],
+) -> MergePlan {
+    let mut plan = plan_merge(existing, incoming);
+    for field in take_incoming {
+        let Some(new) = field_value(incoming, field).map(str::to_owned) else {
+            continue;
+        };
+        let old = field_value(&plan.merged, field).map(str::to_owned);
+        if old.as_deref() == Some(new.as_str()) {
+            continue;
+        }
+        let m = &mut plan.merged;
+        match field.as_str() {
+            "first_name" => m.first_name = Some(new.clone()),
+            "last_name" => m.last_name = Some(new.clone()),
+            "title" => m.title = Some(new.clone()),
+            "email" => {
+                m.email = Some(new.clone());
+                m.email_key.clone_from(&incoming.email_key);
+            }
+            "phone" => {
+                m.phone = Some(new.clone());
+                m.phone_valid = incoming.phone_valid;
+                set_flag(
+                    &mut m.flags,
+                    DataFlag::PhoneUnparseable,
+                    !incoming.phone_valid,
+                );
+            }
+            "company" => {
+                m.company = Some(new.clone());
+                m.company_key.clone_from(&incoming.company_key);
+            }
+            "website" => {
+                m.website = Some(new.clone());
+                if incoming.domain.is_some() {
+                    m.domain.clone_from(&incoming.domain);
+                }
+            }
+            "street" => m.street = Some(new.clone()),
+            "postal_code" => m.postal_code = Some(new.clone()),
+            "city" => m.city = Some(new.clone()),
+            "region" => m.region = Some(new.clone()),
+            "country" => {
+                m.country = Some(new.clone());
+                let unrecognised = incoming.flags.contains(&DataFlag::CountryUnrecognised);
+                set_flag(&mut m.flags, DataFlag::CountryUnrecognised, unrecognised);
+            }
+            "date_of_birth" => {
+                m.date_of_birth = Some(new.clone());
+                set_flag(&mut m.flags, DataFlag::DateOfBirthInvalid, false);
+            }
+            other => match other.strip_prefix("custom.") {
+                Some(key) => {
+                    m.custom.insert(key.to_owned(), new.clone());
+                }
+                None => continue,
+            },
+        }
+        plan.conflicts.retain(|c| &c.field != field);
+        plan.filled.retain(|c| &c.field != field);
+        plan.filled.push(FieldChange {
+            field: field.clone(),
+            value: new.clone(),
+        });
+        if let Some(old) = old {
+            plan.conflicts.push(FieldConflict {
+                field: field.clone(),
+                kept: new,
+                alternate: old,
+            });
+        }
+    }
+    plan
+}
+
+/// A lead's value for a field name as [`plan_merge`] reports them, blank as none.
+pub fn field_value<'l>(lead: &'l NormalizedLead, field: &str) -> Option<&'l str> {
+    let value = match field {
+        "first_name" => &lead.first_name,
+        "last_name" => &lead.last_name,
+        "title" => &lead.title,
+        "email" => &lead.email,
+        "phone" => &lead.phone,
+        "company" => &lead.company,
+        "website" => &lead.website,
+        "street" => &lead.street,
+        "postal_code" => &lead.postal_code,
+        "city" => &lead.city,
+        "region" => &lead.region,
+        "country" => &lead.country,
+        "date_of_birth" => &lead.date_of_birth,
+        other => {
+            return other
+                .strip_prefix("custom.")
+                .and_then(|key| lead.custom.get(key))
+                .and_then(|v| nonblank_str(v))
+        }
+    };
+    nonblank(value)
+}
+
 /// One address field: name, existing value, incoming value, sameness test, and where
 /// the value lives in a lead.
 type AddressPart<'a> = (
@@ -430,6 +541,90 @@ mod tests {
 
     fn conflict_fields(v: &[FieldConflict]) -> Vec<&str> {
         v.iter().map(|c| c.field.as_str()).collect()
+    }
+
+    #[test]
+    fn picked_fields_take_the_other_leads_value_and_keep_the_old_as_alternate() {
+        let existing = full();
+        let mut other = full();
+        other.first_name = Some("Janet".into());
+        other.email = Some("jd@acme.example".into());
+        other.email_key = Some("jd@acme.example".into());
+        other.phone = Some("call the office".into());
+        other.phone_valid = false;
+        other.flags = vec![DataFlag::PhoneUnparseable];
+        other.company = Some("Acme Holdings".into());
+        other.company_key = Some("acmeholdings".into());
+        other.custom.insert("newsletter".into(), "no".into());
+        let picks: Vec<String> = ["first_name", "email", "phone", "custom.newsletter"]
+            .map(String::from)
+            .to_vec();
+        let plan = plan_merge_picking(&existing, &other, &picks);
+        let m = &plan.merged;
+        assert_eq!(m.first_name.as_deref(), Some("Janet"));
+        assert_eq!(
+            m.email_key.as_deref(),
+            Some("jd@acme.example"),
+            "key moves with e-mail"
+        );
+        assert!(!m.phone_valid && m.flags.contains(&DataFlag::PhoneUnparseable));
+        assert_eq!(m.custom["newsletter"], "no");
+        // Not picked: the existing company stays, the other one is its alternate.
+        assert_eq!(m.company.as_deref(), Some("Acme Ltd"));
+        assert_eq!(m.company_key.as_deref(), Some("acme"));
+        let first = plan
+            .conflicts
+            .iter()
+            .find(|c| c.field == "first_name")
+            .unwrap();
+        assert_eq!(
+            (first.kept.as_str(), first.alternate.as_str()),
+            ("Janet", "Jane")
+        );
+        assert_eq!(
+            plan.conflicts
+                .iter()
+                .filter(|c| c.field == "first_name")
+                .count(),
+            1
+        );
+        assert!(plan
+            .conflicts
+            .iter()
+            .any(|c| c.field == "company" && c.alternate == "Acme Holdings"));
+        assert!(fields(&plan.filled).contains(&"email"));
+    }
+
+    #[test]
+    fn picks_without_a_value_or_a_field_change_nothing() {
+        let existing = full();
+        let other = NormalizedLead {
+            title: None,
+            ..full()
+        };
+        let picks: Vec<String> = ["title", "nonsense", "custom.missing", "city"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            plan_merge_picking(&existing, &other, &picks),
+            plan_merge(&existing, &other)
+        );
+        assert_eq!(field_value(&existing, "custom.newsletter"), Some("yes"));
+        assert_eq!(field_value(&other, "title"), None);
+    }
+
+    #[test]
+    fn a_picked_valid_phone_clears_the_unparseable_flag() {
+        let mut existing = full();
+        existing.phone = Some("ring reception".into());
+        existing.phone_valid = false;
+        existing.flags = vec![DataFlag::PhoneUnparseable];
+        let mut other = full();
+        other.phone = Some("+442079460958".into());
+        // plan_merge already takes a valid phone over a raw one; picking keeps that.
+        let plan = plan_merge_picking(&existing, &other, &["phone".to_string()]);
+        assert!(plan.merged.phone_valid && plan.merged.flags.is_empty());
+        assert_eq!(plan.merged.phone.as_deref(), Some("+442079460958"));
     }
 
     #[test]

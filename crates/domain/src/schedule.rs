@@ -203,6 +203,22 @@ pub fn local_instant(date: &str, time: &str, time_zone: &str) -> Option<i64> {
     Some(zoned.timestamp().as_millisecond())
 }
 
+/// An instant (epoch ms) as people read it in the IANA zone `time_zone` (UTC when the
+/// zone is unknown or empty): `2026-12-07 09:00`, with ` UTC` added when shown in UTC
+/// so nobody takes it for their own time.
+pub fn local_time(at_ms: i64, time_zone: &str) -> String {
+    let Ok(ts) = Timestamp::from_millisecond(at_ms) else {
+        return at_ms.to_string();
+    };
+    match bundled_zone(time_zone) {
+        Some(zone) => zone.to_datetime(ts).strftime("%Y-%m-%d %H:%M").to_string(),
+        None => format!(
+            "{} UTC",
+            TimeZone::UTC.to_datetime(ts).strftime("%Y-%m-%d %H:%M")
+        ),
+    }
+}
+
 /// Working hours made ready for arithmetic: zone resolved, intervals parsed and sorted.
 /// Malformed intervals are dropped here, so unvalidated input degrades instead of
 /// panicking.
@@ -598,6 +614,16 @@ mod tests {
         assert_eq!(local_instant("2026-13-07", "09:00", "UTC"), None);
         assert_eq!(local_instant("yesterday", "09:00", "UTC"), None);
         assert_eq!(local_instant("2026-12-07", "25:00", "UTC"), None);
+    }
+
+    #[test]
+    fn instants_read_in_the_persons_zone() {
+        let at = local_instant("2026-07-01", "09:30", "Europe/Berlin").unwrap();
+        assert_eq!(local_time(at, "Europe/Berlin"), "2026-07-01 09:30");
+        assert_eq!(local_time(at, "America/New_York"), "2026-07-01 03:30");
+        assert_eq!(local_time(at, ""), "2026-07-01 07:30 UTC");
+        assert_eq!(local_time(at, "Mars/Olympus"), "2026-07-01 07:30 UTC");
+        assert_eq!(local_time(i64::MAX, "UTC"), i64::MAX.to_string());
     }
 
     /// Epoch ms of a local wall-clock time in a zone (test helper).

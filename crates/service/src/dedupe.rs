@@ -14,6 +14,7 @@
 
 use crate::duplicates::{new_pair, FoundBy, PairEvidence};
 use crate::error::{Result, ServiceError};
+use crate::merges::MergePair;
 use crate::App;
 use leadline_domain::access::LeadScope;
 use leadline_domain::matching::{self, Comparable, MatchEvidence};
@@ -347,8 +348,7 @@ impl App {
             .merge_in(
                 &mut tx,
                 &LeadScope::All,
-                survivor,
-                other,
+                MergePair::keeping(survivor, other),
                 &options.actor,
                 now,
             )

@@ -15,6 +15,7 @@
 
 use crate::access::visible_leads;
 use crate::error::{Result, ServiceError};
+use crate::merges::MergePair;
 use crate::App;
 use leadline_domain::access::LeadScope;
 use leadline_domain::matching::{
@@ -174,6 +175,8 @@ pub struct DuplicateFilter {
     pub min_probability: Option<f64>,
     /// Default `Open`: the queue.
     pub status: Option<PairStatus>,
+    /// Pairs with this lead on either side.
+    pub lead_id: Option<String>,
 }
 
 /// The stored form of a pair between two live leads.
@@ -360,6 +363,7 @@ impl App {
             min_probability: filter.min_probability,
             scope: scope.clone(),
             pair_id: None,
+            lead_id: filter.lead_id.clone(),
         };
         let mut rows = duplicates::list(&mut conn, &store_filter, after, limit + 1).await?;
         let next = if rows.len() > limit {
@@ -391,6 +395,7 @@ impl App {
             min_probability: None,
             scope: scope.clone(),
             pair_id: Some(pair_id.to_string()),
+            lead_id: None,
         };
         let row = duplicates::list(conn, &filter, None, 1)
             .await?
@@ -504,7 +509,13 @@ impl App {
             .map(|p| p.id)
             .collect();
         let merge = self
-            .merge_in(&mut tx, scope, &survivor, &other, actor, now)
+            .merge_in(
+                &mut tx,
+                scope,
+                MergePair::keeping(&survivor, &other),
+                actor,
+                now,
+            )
             .await?;
         duplicates::decide(&mut tx, &group, MERGED, Some(&merge.id), now, actor).await?;
         tx.commit().await.map_err(StoreError::from)?;

@@ -10,7 +10,7 @@ use crate::leads::live_lead;
 use crate::App;
 use leadline_domain::access::LeadScope;
 use leadline_domain::matching::{blocking_keys, MatchRecord};
-use leadline_domain::merge::plan_merge;
+use leadline_domain::merge::plan_merge_picking;
 use leadline_store::leads::{self, LeadRecord};
 use leadline_store::merges::{self, MergeRow};
 use leadline_store::timeline::{self, TimelineEvent};
@@ -41,6 +41,60 @@ async fn reindex(conn: &mut AnyConnection, lead: &LeadRecord) -> Result<()> {
     Ok(())
 }
 
+/// The two leads of a merge: `other_id` folds into `survivor_id`, which takes the
+/// other's value for the fields in `take_from_other`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MergePair<'a> {
+    pub survivor_id: &'a str,
+    pub other_id: &'a str,
+    pub take_from_other: &'a [String],
+}
+
+impl<'a> MergePair<'a> {
+    /// A merge keeping every value the survivor has.
+    pub fn keeping(survivor_id: &'a str, other_id: &'a str) -> Self {
+        MergePair {
+            survivor_id,
+            other_id,
+            take_from_other: &[],
+        }
+    }
+}
+
+/// The fields a merge may take from the other lead: a lead field (not `full_name`,
+/// which is never stored) or a custom attribute, at most one entry per field.
+fn check_picks(picks: &[String]) -> Result<()> {
+    use leadline_domain::fields::LeadField;
+    let mut errors = Vec::new();
+    for (i, pick) in picks.iter().enumerate() {
+        let known = match pick.strip_prefix("custom.") {
+            Some(key) => !key.is_empty() && key.len() <= 200,
+            None => pick
+                .parse::<LeadField>()
+                .is_ok_and(|f| f != LeadField::FullName),
+        };
+        if !known {
+            errors.push(leadline_domain::normalize::FieldError {
+                field: format!("take_from_other[{i}]"),
+                code: "unknown_field".into(),
+                message: format!("{pick:?} is not a lead field or custom.<name>"),
+            });
+        }
+    }
+    if picks.len() > 200 {
+        errors.push(leadline_domain::normalize::FieldError {
+            field: "take_from_other".into(),
+            code: "too_many".into(),
+            message: "at most 200 fields may be picked".into(),
+        });
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::Invalid(errors))
+    }
+}
+
 impl App {
     /// Merges `other_id` into `survivor_id`: blanks are filled, conflicting values kept
     /// as alternates in the timeline, touches and consents move to the survivor.
@@ -52,12 +106,31 @@ impl App {
         other_id: &str,
         actor: &str,
     ) -> Result<MergeRow> {
+        self.merge_leads_picking(scope, survivor_id, other_id, &[], actor)
+            .await
+    }
+
+    /// [`App::merge_leads`] where a person chose, field by field, to keep the other
+    /// lead's value (`take_from_other`: lead field names or `custom.<key>`). Undo
+    /// restores both leads as they were, whatever was picked.
+    pub async fn merge_leads_picking(
+        &self,
+        scope: &LeadScope,
+        survivor_id: &str,
+        other_id: &str,
+        take_from_other: &[String],
+        actor: &str,
+    ) -> Result<MergeRow> {
+        check_picks(take_from_other)?;
         let now = self.now();
         let _guard = self.capture_lock.lock().await;
         let mut tx = self.db.begin().await?;
-        let merge = self
-            .merge_in(&mut tx, scope, survivor_id, other_id, actor, now)
-            .await?;
+        let pair = MergePair {
+            survivor_id,
+            other_id,
+            take_from_other,
+        };
+        let merge = self.merge_in(&mut tx, scope, pair, actor, now).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(merge)
     }
@@ -69,11 +142,15 @@ impl App {
         &self,
         tx: &mut AnyConnection,
         scope: &LeadScope,
-        survivor_id: &str,
-        other_id: &str,
+        pair: MergePair<'_>,
         actor: &str,
         now: i64,
     ) -> Result<MergeRow> {
+        let MergePair {
+            survivor_id,
+            other_id,
+            take_from_other,
+        } = pair;
         if survivor_id == other_id {
             return Err(ServiceError::invalid(
                 "other_lead_id",
@@ -92,7 +169,7 @@ impl App {
             merged: other.clone(),
         };
 
-        let plan = plan_merge(&survivor.fields, &other.fields);
+        let plan = plan_merge_picking(&survivor.fields, &other.fields, take_from_other);
         let mut survivor = survivor;
         survivor.fields = plan.merged;
         survivor.updated_at = now;
@@ -137,7 +214,8 @@ impl App {
                     actor,
                     now,
                     json!({ "merge_id": merge.id, "merged_lead_id": other_id,
-                            "filled": plan.filled, "alternates": plan.conflicts }),
+                            "filled": plan.filled, "alternates": plan.conflicts,
+                            "picked": take_from_other }),
                 ),
                 TimelineEvent::new(
                     other_id,

@@ -355,6 +355,83 @@ impl App {
         })
     }
 
+    /// Gives a lead to `rep_id` by hand (a manager reassigning): the rep must be an
+    /// active rep in the caller's `scope`, so a manager moves leads only among their
+    /// teams. A lead nobody has touched yet starts a fresh speed-to-lead clock for the
+    /// new rep. Announced like a routing (`lead.assigned`), so the rep's inbox shows it.
+    pub async fn assign_lead(
+        &self,
+        scope: &leadline_domain::access::LeadScope,
+        lead_id: &str,
+        rep_id: &str,
+        actor: &str,
+    ) -> Result<Routed> {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        crate::access::authorize_lead_in(&mut tx, scope, lead_id).await?;
+        let rep_row = users::user_by_id(&mut tx, rep_id).await?;
+        let assignable = rep_row
+            .as_ref()
+            .is_some_and(|u| u.role == "rep" && u.active && scope.includes(Some(rep_id)));
+        if !assignable {
+            return Err(ServiceError::invalid(
+                "owner_id",
+                "not_assignable",
+                "choose an active rep of your teams",
+            ));
+        }
+        let mut state = LeadState::load(&mut tx, lead_id).await?;
+        let previous_owner_id = state.work.owner_id.clone();
+        if previous_owner_id.as_deref() == Some(rep_id) {
+            return Err(ServiceError::invalid(
+                "owner_id",
+                "already_owner",
+                "the lead is this rep's already",
+            ));
+        }
+        let facts = state.facts(&mut tx).await?;
+        let hours: WorkingHours = rep_row
+            .as_ref()
+            .and_then(|u| serde_json::from_value(u.working_hours.clone()).ok())
+            .unwrap_or_default();
+        let w = &mut state.work;
+        let mut sla_due_at = None;
+        w.sla_policy_id = None;
+        w.sla_clock = None;
+        w.sla_escalated_at = None;
+        w.sla_rerouted_at = None;
+        if w.first_touch_at.is_none() {
+            let policies = self.sla_policies().await?;
+            if let Some(policy) = sla::select_policy(&policies, &facts) {
+                let clock = sla::sla_clock(policy, now, &hours);
+                sla_due_at = Some(clock.due_at);
+                w.sla_policy_id = Some(policy.id.clone());
+                w.sla_clock = Some(serde_json::to_value(clock).map_err(anyhow::Error::new)?);
+            }
+        }
+        w.owner_id = Some(rep_id.to_string());
+        w.routed_at = Some(now);
+        w.updated_at = now;
+        self.note_assignment(rep_id, previous_owner_id.as_deref());
+        let owner_name = rep_row.map(|u| u.name);
+        let explanation = vec![format!("assigned by hand by {actor}")];
+        let payload = json!({ "owner_id": rep_id, "owner_name": owner_name,
+                              "previous_owner_id": previous_owner_id, "rule_id": null,
+                              "team_id": null, "explanation": explanation,
+                              "sla_due_at": sla_due_at, "by_hand": true });
+        state.record(&[TimelineEvent::new(lead_id, "routed", actor, now, payload)]);
+        state.flush(&mut tx).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        self.outbox_written();
+        Ok(Routed {
+            lead_id: lead_id.to_string(),
+            owner_id: Some(rep_id.to_string()),
+            rule_id: None,
+            team_id: None,
+            explanation,
+        })
+    }
+
     pub async fn account(&self, id: &str) -> Result<sources::Account> {
         let mut conn = self.db.acquire().await?;
         sources::account(&mut conn, id)

@@ -405,6 +405,8 @@ pub struct PairFilter {
     pub scope: LeadScope,
     /// Only this pair (to show one pair as the list would).
     pub pair_id: Option<String>,
+    /// Only pairs with this lead on either side (a lead's possible duplicates).
+    pub lead_id: Option<String>,
 }
 
 /// Where the next page starts: pairs are listed most probable first, then by id.
@@ -498,6 +500,10 @@ pub async fn list(
         if let Some(clause) = visible(work, &filter.scope, &mut params) {
             clauses.push(clause);
         }
+    }
+    if let Some(lead) = &filter.lead_id {
+        let (x, y) = (params.text(lead.as_str()), params.text(lead.as_str()));
+        clauses.push(format!("(p.{a} = {x} OR p.{b} = {y})"));
     }
     if let Some(owner) = &filter.owner_id {
         let (x, y) = (params.text(owner.as_str()), params.text(owner.as_str()));

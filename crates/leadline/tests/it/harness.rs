@@ -275,6 +275,51 @@ impl TestServer {
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 
+    /// Signs `email` in with `password` through the sign-in page; the session cookie
+    /// as a `Cookie` header value.
+    pub async fn cookie_for(&self, email: &str, password: &str) -> String {
+        let response = self
+            .client
+            .post(self.url("/login"))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "sign-in of {email}"
+        );
+        let set = response.headers()["set-cookie"].to_str().unwrap();
+        set.split(';').next().unwrap().to_string()
+    }
+
+    /// A page for a signed-in person: status and body.
+    pub async fn page(&self, path: &str, cookie: &str) -> (StatusCode, String) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    /// A form POST from one of the app's own pages (same origin) with this session.
+    pub fn form_post(
+        &self,
+        path: &str,
+        cookie: &str,
+        fields: &[(&str, String)],
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .post(self.url(path))
+            .header("cookie", cookie)
+            .header("origin", self.base.clone())
+            .form(fields)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -324,6 +369,25 @@ impl TestServer {
 }
 
 /// Working hours that never end, in UTC.
+/// The session's CSRF token in a page.
+pub fn csrf_of(body: &str) -> String {
+    let at = body.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    body[at..at + 64].to_string()
+}
+
+/// The `nonce` of the first form after `marker` in a page (each form has its own).
+pub fn nonce_after(body: &str, marker: &str) -> String {
+    let from = body
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker:?} in the page"));
+    let at = body[from..]
+        .find("name=\"nonce\" value=\"")
+        .expect("a nonce")
+        + from
+        + 20;
+    body[at..at + 26].to_string()
+}
+
 pub fn always() -> Value {
     let week: Vec<Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
         .iter()

@@ -38,5 +38,6 @@ mod touches;
 mod users;
 mod web_inbox;
 mod web_sign_in;
+mod web_workspace;
 
 pub use harness::*;

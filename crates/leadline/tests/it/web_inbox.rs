@@ -10,16 +10,7 @@ use serde_json::json;
 const PASSWORD: &str = "correct horse battery staple";
 
 async fn cookie_for(srv: &TestServer, email: &str) -> String {
-    let response = srv
-        .client
-        .post(srv.url("/login"))
-        .form(&[("email", email), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let set = response.headers()["set-cookie"].to_str().unwrap();
-    set.split(';').next().unwrap().to_string()
+    srv.cookie_for(email, PASSWORD).await
 }
 
 async fn inbox(srv: &TestServer, cookie: &str) -> (reqwest::header::HeaderMap, String) {
@@ -38,11 +29,6 @@ async fn inbox(srv: &TestServer, cookie: &str) -> (reqwest::header::HeaderMap, S
     );
     let headers = response.headers().clone();
     (headers, response.text().await.unwrap())
-}
-
-fn csrf_of(body: &str) -> String {
-    let at = body.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
-    body[at..at + 64].to_string()
 }
 
 backend_tests! {

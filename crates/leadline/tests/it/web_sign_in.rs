@@ -49,12 +49,6 @@ fn cookie_of(p: &Page) -> String {
     set.split(';').next().unwrap().to_string()
 }
 
-/// The CSRF token in a page's forms.
-fn csrf_of(body: &str) -> String {
-    let at = body.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
-    body[at..at + 64].to_string()
-}
-
 impl TestServer {
     fn form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::RequestBuilder {
         self.client

@@ -33,6 +33,8 @@ pub struct DuplicatesQuery {
     pub import_id: Option<String>,
     /// Pairs with a lead this user owns.
     pub owner_id: Option<String>,
+    /// Pairs with this lead on either side: its possible duplicates.
+    pub lead_id: Option<String>,
     /// Only pairs at least this probable, 0 to 1.
     #[schemars(range(min = 0.0, max = 1.0))]
     pub min_probability: Option<f64>,
@@ -123,6 +125,7 @@ async fn list(
     id_filter("source_id", &q.source_id, &mut errors);
     id_filter("import_id", &q.import_id, &mut errors);
     id_filter("owner_id", &q.owner_id, &mut errors);
+    id_filter("lead_id", &q.lead_id, &mut errors);
     if let Some(p) = q.min_probability {
         if !(0.0..=1.0).contains(&p) {
             errors.push(invalid(
@@ -172,6 +175,7 @@ async fn list(
         owner_id: q.owner_id,
         min_probability: q.min_probability,
         status: Some(status),
+        lead_id: q.lead_id,
     };
     let (pairs, next) = state
         .app

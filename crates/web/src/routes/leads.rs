@@ -718,6 +718,11 @@ async fn list_leads(
 pub struct MergeBody {
     /// The lead to fold into the one in the path.
     pub other_lead_id: String,
+    /// Fields whose value comes from the other lead instead of the one in the path
+    /// (lead field names or `custom.<name>`); the replaced values stay in history as
+    /// alternates. By default the lead in the path keeps every value it has.
+    #[serde(default)]
+    pub take_from_other: Vec<String>,
 }
 
 async fn merge_lead(
@@ -729,7 +734,13 @@ async fn merge_lead(
     auth.require(Permission::MergeLeads)?;
     let merge = state
         .app
-        .merge_leads(auth.scope(), &id, &body.other_lead_id, &auth.actor())
+        .merge_leads_picking(
+            auth.scope(),
+            &id,
+            &body.other_lead_id,
+            &body.take_from_other,
+            &auth.actor(),
+        )
         .await?;
     let lead = state.app.lead_for(auth.scope(), &id).await?;
     Ok(Json(MergeAnswer {

@@ -17,6 +17,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/routing", get(get_rules).put(put_rules))
         .route("/api/v1/leads/{id}/route", post(route_lead))
+        .route("/api/v1/leads/{id}/owner", put(assign_lead))
         .route(
             "/api/v1/sla-policies",
             get(get_sla_policies).put(put_sla_policies),
@@ -94,6 +95,30 @@ async fn put_rules(
     auth.require(Permission::ManageTeams)?;
     state.app.set_routing_rules(&body).await?;
     Ok(Json(body).into_response())
+}
+
+/// `PUT /api/v1/leads/{id}/owner`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeadOwner {
+    /// An active rep in the caller's teams (admins: any active rep).
+    pub owner_id: String,
+}
+
+/// Gives a lead to a rep by hand (managers, admins).
+async fn assign_lead(
+    auth: Authenticated,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<LeadOwner>,
+) -> ApiResult<Response> {
+    auth.require_lead(Permission::ManageTeams, &state.app, &id)
+        .await?;
+    let routed = state
+        .app
+        .assign_lead(auth.scope(), &id, &body.owner_id, &auth.actor())
+        .await?;
+    Ok(Json(routed).into_response())
 }
 
 /// Routes (or re-routes) a lead now, whatever its stage.

@@ -1,8 +1,9 @@
 //! A rep's home page: their open leads, most urgent first, each with a live
 //! countdown to its first-touch deadline and a form to log what was done.
 
+use super::forms::{error_page, fingerprint, non_empty, nonce_field, once, refuse_lead_form};
 use super::layout::{csrf_field, joined_messages};
-use super::{forbidden_form, page_response, same_site_request, see_other, Signed};
+use super::{page_response, see_other, Signed};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -12,7 +13,6 @@ use leadline_domain::inbox::{countdown, InboxLead, Urgency};
 use leadline_domain::lifecycle::Reason;
 use leadline_domain::sla::LosingTouchReason;
 use leadline_service::sales_touches::{TouchInput, TOUCH_KINDS};
-use leadline_service::tokens::Idempotency;
 use leadline_service::ServiceError;
 use leadline_store::work::InboxRow;
 use maud::{html, Markup};
@@ -110,7 +110,7 @@ fn lead_row(
                 }
             }
             div {
-                h3 id={ "lead-" (id) } { (name) }
+                h3 id={ "lead-" (id) } { a href={ "/leads/" (id) } { (name) } }
                 @if let Some(company) = &row.company { p { (company) } }
                 p {
                     @if let Some(phone) = &row.phone { a href={ "tel:" (phone) } { (phone) } " " }
@@ -119,37 +119,10 @@ fn lead_row(
                 p.due-label { "Stage: " (row.stage) " · came in " (ago(now - row.created_at)) " ago" }
                 @if let Some(step) = &row.next_step { p { "Next step: " (step) } }
             }
-            form.touch-form method="post" action={ "/leads/" (id) "/touch" } {
-                (csrf_field(&who.principal))
-                // One use per rendering: the same form sent twice logs once.
-                input type="hidden" name="nonce" value=(ulid::Ulid::new().to_string());
-                div {
-                    label for={ "kind-" (id) } { "What you did" }
-                    select id={ "kind-" (id) } name="kind" {
-                        @for kind in TOUCH_KINDS { option value=(kind) { (kind_label(kind)) } }
-                    }
-                }
-                div {
-                    label for={ "outcome-" (id) } { "Outcome" }
-                    input id={ "outcome-" (id) } name="outcome" type="text" maxlength="200";
-                }
-                div.wide {
-                    label for={ "notes-" (id) } { "Note" }
-                    input id={ "notes-" (id) } name="notes" type="text" maxlength="10000";
-                }
-                div {
-                    label for={ "next-" (id) } { "Next step" }
-                    input id={ "next-" (id) } name="next_step" type="text" maxlength="500";
-                }
-                div {
-                    label for={ "due-" (id) } { "Due on" }
-                    input id={ "due-" (id) } name="next_step_due" type="date";
-                }
-                div.wide { button type="submit" { "Log it" } }
-            }
+            (touch_form(&who.principal, id, ""))
             form.move-form method="post" action={ "/leads/" (id) "/stage" } {
                 (csrf_field(&who.principal))
-                input type="hidden" name="nonce" value=(ulid::Ulid::new().to_string());
+                (nonce_field())
                 label for={ "to-" (id) } { "Not ready or not a fit?" }
                 select id={ "to-" (id) } name="to" {
                     option value="nurture" { "Send to nurture" }
@@ -157,6 +130,46 @@ fn lead_row(
                 }
                 button.secondary type="submit" { "Move" }
             }
+        }
+    }
+}
+
+/// The form logging what was done on a lead (a call, an e-mail …) with its next step;
+/// `back` is `lead` on the lead's workspace.
+pub(super) fn touch_form(
+    who: &leadline_service::sessions::SessionPrincipal,
+    id: &str,
+    back: &str,
+) -> Markup {
+    html! {
+        form.touch-form method="post" action={ "/leads/" (id) "/touch" } {
+            (csrf_field(who))
+            @if !back.is_empty() { input type="hidden" name="back" value=(back); }
+            // One use per rendering: the same form sent twice logs once.
+            (nonce_field())
+            div {
+                label for={ "kind-" (id) } { "What you did" }
+                select id={ "kind-" (id) } name="kind" {
+                    @for kind in TOUCH_KINDS { option value=(kind) { (kind_label(kind)) } }
+                }
+            }
+            div {
+                label for={ "outcome-" (id) } { "Outcome" }
+                input id={ "outcome-" (id) } name="outcome" type="text" maxlength="200";
+            }
+            div.wide {
+                label for={ "notes-" (id) } { "Note" }
+                input id={ "notes-" (id) } name="notes" type="text" maxlength="10000";
+            }
+            div {
+                label for={ "next-" (id) } { "Next step" }
+                input id={ "next-" (id) } name="next_step" type="text" maxlength="500";
+            }
+            div {
+                label for={ "due-" (id) } { "Due on" }
+                input id={ "due-" (id) } name="next_step_due" type="date";
+            }
+            div.wide { button type="submit" { "Log it" } }
         }
     }
 }
@@ -264,6 +277,9 @@ pub struct TouchForm {
     next_step_due: String,
     #[serde(default)]
     nonce: String,
+    /// `lead` when sent from the lead's workspace, which it goes back to.
+    #[serde(default)]
+    back: String,
 }
 
 impl TouchForm {
@@ -280,20 +296,13 @@ impl TouchForm {
     }
 }
 
-/// A hash of a form's values (stored with its claim, so text only).
-fn fingerprint(parts: &[&str]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for part in parts {
-        h.update(part.as_bytes());
-        h.update([0]);
+/// Where a form on a lead goes back to: the lead's workspace or the inbox.
+pub(super) fn back_to(back: &str, lead_id: &str) -> String {
+    if back == "lead" {
+        format!("/leads/{lead_id}")
+    } else {
+        "/".to_string()
     }
-    hex::encode(h.finalize())
-}
-
-fn non_empty(s: &str) -> Option<String> {
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_string())
 }
 
 pub async fn log_touch(
@@ -308,79 +317,9 @@ pub async fn log_touch(
     }
     let nonce = form.nonce.clone();
     let fingerprint = form.fingerprint(&lead_id);
-    once(
-        &state,
-        &signed,
-        &nonce,
-        &fingerprint,
-        record(&state, &signed, &lead_id, form),
-    )
-    .await
-}
-
-/// The answer refusing a form on a lead: sent from another site, without this
-/// session's CSRF token, or about a lead the person may not work. `None` lets it on.
-async fn refuse_lead_form(
-    state: &AppState,
-    headers: &HeaderMap,
-    signed: &Signed,
-    csrf: &str,
-    lead_id: &str,
-) -> Option<Response> {
-    if !same_site_request(headers, &state.config.public_url) || !signed.csrf_ok(csrf) {
-        return Some(forbidden_form());
-    }
-    match state
-        .app
-        .authorize_lead(&signed.principal.scope, lead_id)
-        .await
-    {
-        Ok(()) => None,
-        Err(e) => Some(crate::error::ApiError::from(e).into_response()),
-    }
-}
-
-/// Runs `action` (a form's work, answering a redirect when done) once per rendering
-/// of its form: the form's nonce is claimed through the idempotency keys under the
-/// session. A double click, a resend after a dropped answer or a reload of the POST
-/// finds the claim and goes back to the inbox; a refused form gives the nonce back so
-/// that it can be corrected and sent again.
-async fn once(
-    state: &AppState,
-    signed: &Signed,
-    nonce: &str,
-    fingerprint: &str,
-    action: impl std::future::Future<Output = Response>,
-) -> Response {
-    let nonce = nonce.trim();
-    if ulid::Ulid::from_string(nonce).is_err() {
-        return forbidden_form();
-    }
-    let session = format!("session:{}", signed.principal.session.id);
-    let claim = match state
-        .app
-        .begin_idempotent(&session, nonce, fingerprint)
-        .await
-    {
-        Ok(Idempotency::Fresh(claim)) => claim,
-        Ok(Idempotency::Replay { .. } | Idempotency::InProgress { .. }) => return see_other("/"),
-        Ok(Idempotency::Mismatch) => {
-            return error_page(
-                "This form was sent already. Reload your leads to do something else.",
-            )
-        }
-        Err(e) => return crate::error::ApiError::from(e).into_response(),
-    };
-    let answer = action.await;
-    let status = if answer.status() == StatusCode::SEE_OTHER {
-        303
-    } else {
-        500
-    };
-    if let Err(e) = state.app.finish_idempotent(&claim, status, "").await {
-        tracing::warn!(error = %e, "storing a form's claim");
-    }
-    answer
+    let back = back_to(&form.back, &lead_id);
+    let action = record(&state, &signed, &lead_id, &back, form);
+    once(&state, &signed, &nonce, &fingerprint, &back, action).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -389,13 +328,18 @@ pub struct StageForm {
     csrf: String,
     #[serde(default)]
     nonce: String,
-    /// `nurture`, or `disqualified:<reason key>`.
+    /// A stage key, or `<stage>:<reason key>` (the inbox's `disqualified:no_budget`).
     #[serde(default)]
     to: String,
+    /// The disqualify reason, when not given with `to`.
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    back: String,
 }
 
-/// `POST /leads/{id}/stage`: send a lead to nurture, or disqualify it with a listed
-/// reason, as the lifecycle allows.
+/// `POST /leads/{id}/stage`: move a lead (to nurture, disqualified with a listed
+/// reason, or along its path) as the lifecycle and its playbooks allow.
 pub async fn move_stage(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -408,38 +352,47 @@ pub async fn move_stage(
     }
     let (to, reason) = match form.to.split_once(':') {
         Some((to, reason)) => (to.to_string(), Some(reason.to_string())),
-        None => (form.to.clone(), None),
+        None => (form.to.clone(), non_empty(&form.reason)),
     };
-    let fingerprint = fingerprint(&[&lead_id, &form.to]);
+    let fingerprint = fingerprint(&[&lead_id, &form.to, &form.reason]);
     let actor = format!("user:{}", signed.principal.user.id);
+    let back = back_to(&form.back, &lead_id);
     let action = async {
         match state
             .app
             .change_stage(&lead_id, &to, reason.as_deref(), &actor)
             .await
         {
-            Ok(_) => see_other("/"),
-            Err(ServiceError::Invalid(errors)) => error_page(&joined_messages(&errors)),
-            Err(ServiceError::Conflict { message, .. }) => error_page(&message),
+            Ok(_) => see_other(&back),
+            Err(ServiceError::Invalid(errors)) => {
+                error_page("Not moved", &joined_messages(&errors), &back)
+            }
+            Err(ServiceError::Conflict { message, .. }) => error_page("Not moved", &message, &back),
             Err(e) => crate::error::ApiError::from(e).into_response(),
         }
     };
-    once(&state, &signed, &form.nonce, &fingerprint, action).await
+    once(&state, &signed, &form.nonce, &fingerprint, &back, action).await
 }
 
-async fn record(state: &AppState, signed: &Signed, lead_id: &str, form: TouchForm) -> Response {
+async fn record(
+    state: &AppState,
+    signed: &Signed,
+    lead_id: &str,
+    back: &str,
+    form: TouchForm,
+) -> Response {
     let who = &signed.principal;
-    let zone = who
-        .user
-        .working_hours
-        .get("time_zone")
-        .and_then(|z| z.as_str())
-        .unwrap_or("");
     let due = non_empty(&form.next_step_due);
     let next_step_due_at = match &due {
-        Some(day) => match leadline_domain::schedule::local_instant(day, "09:00", zone) {
+        Some(day) => match leadline_domain::schedule::local_instant(day, "09:00", time_zone(who)) {
             Some(at) => Some(at),
-            None => return error_page("The next step's date is not a date (use the date picker)."),
+            None => {
+                return error_page(
+                    "Not logged",
+                    "The next step's date is not a date (use the date picker).",
+                    back,
+                )
+            }
         },
         None => None,
     };
@@ -457,24 +410,21 @@ async fn record(state: &AppState, signed: &Signed, lead_id: &str, form: TouchFor
         .record_touch(lead_id, &input, &who.user.id, &actor)
         .await
     {
-        Ok(_) => see_other("/"),
-        Err(ServiceError::Invalid(errors)) => error_page(&joined_messages(&errors)),
+        Ok(_) => see_other(back),
+        Err(ServiceError::Invalid(errors)) => {
+            error_page("Not logged", &joined_messages(&errors), back)
+        }
         Err(e) => crate::error::ApiError::from(e).into_response(),
     }
 }
 
-fn error_page(message: &str) -> Response {
-    page_response(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        super::layout::bare(
-            "Not logged",
-            html! {
-                h1 { "Not logged" }
-                p.alert.error role="alert" { (message) }
-                p { a href="/" { "Back to your leads" } }
-            },
-        ),
-    )
+/// The person's IANA time zone from their working hours ("" when none is set).
+pub(super) fn time_zone(who: &leadline_service::sessions::SessionPrincipal) -> &str {
+    who.user
+        .working_hours
+        .get("time_zone")
+        .and_then(|z| z.as_str())
+        .unwrap_or("")
 }
 
 /// `GET /events`: the web app's live events for the signed-in person, on their

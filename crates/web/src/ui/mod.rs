@@ -9,8 +9,11 @@
 
 mod account;
 mod auth;
+mod forms;
 mod inbox;
 mod layout;
+mod lead;
+mod merge;
 
 use crate::AppState;
 use axum::extract::FromRequestParts;
@@ -36,6 +39,15 @@ const INBOX_SCRIPT: &str = include_str!("../../assets/inbox.js");
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(inbox::show))
+        .route("/leads/{id}", get(lead::show))
+        .route("/leads/{id}/fields", post(lead::save_fields))
+        .route("/leads/{id}/answers", post(lead::save_answers))
+        .route("/leads/{id}/owner", post(lead::reassign))
+        .route(
+            "/leads/{id}/merge/{other}",
+            get(merge::compare).post(merge::merge),
+        )
+        .route("/merges/{id}/undo", post(merge::undo))
         .route("/leads/{id}/touch", post(inbox::log_touch))
         .route("/leads/{id}/stage", post(inbox::move_stage))
         .route("/inbox/leads", get(inbox::sections))
@@ -234,6 +246,21 @@ impl Signed {
     pub fn csrf_ok(&self, submitted: &str) -> bool {
         tokens_match(submitted, &self.principal.session.csrf_token)
     }
+}
+
+/// The answer to a page or action the person's role does not allow.
+pub(crate) fn refused_page() -> Response {
+    page_response(
+        StatusCode::FORBIDDEN,
+        layout::bare(
+            "Not allowed",
+            maud::html! {
+                h1 { "Not allowed" }
+                p { "Your role does not give access to this. Ask an admin if you need it." }
+                p { a href="/" { "Back to Leadline" } }
+            },
+        ),
+    )
 }
 
 /// The answer to a forged or stale form: refused, with a way back.
