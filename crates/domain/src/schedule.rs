@@ -203,6 +203,35 @@ pub fn local_instant(date: &str, time: &str, time_zone: &str) -> Option<i64> {
     Some(zoned.timestamp().as_millisecond())
 }
 
+/// The first and the last-plus-one instant (epoch ms) of a calendar day ("2026-12-07")
+/// in the IANA zone `time_zone` (UTC when unknown or empty): a "created from … to …"
+/// filter covers whole days as the person reads them, also across a DST change.
+pub fn local_day_bounds(date: &str, time_zone: &str) -> Option<(i64, i64)> {
+    let day: Date = date.trim().parse().ok()?;
+    let zone = bundled_zone(time_zone).unwrap_or(TimeZone::UTC);
+    let start = day
+        .to_zoned(zone.clone())
+        .ok()?
+        .timestamp()
+        .as_millisecond();
+    let end = day
+        .tomorrow()
+        .ok()?
+        .to_zoned(zone)
+        .ok()?
+        .timestamp()
+        .as_millisecond();
+    Some((start, end))
+}
+
+/// An instant (epoch ms) as an RFC 3339 UTC time (`2026-12-07T09:00:00Z`), for
+/// exports; the number itself when it is out of range.
+pub fn utc_rfc3339(at_ms: i64) -> String {
+    Timestamp::from_millisecond(at_ms)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| at_ms.to_string())
+}
+
 /// An instant (epoch ms) as people read it in the IANA zone `time_zone` (UTC when the
 /// zone is unknown or empty): `2026-12-07 09:00`, with ` UTC` added when shown in UTC
 /// so nobody takes it for their own time.
@@ -617,6 +646,20 @@ mod tests {
     }
 
     #[test]
+    fn days_are_bounded_in_the_persons_zone() {
+        let (start, end) = local_day_bounds("2026-03-29", "Europe/Berlin").unwrap();
+        assert_eq!(
+            end - start,
+            23 * 3_600_000,
+            "the spring-forward day is 23 hours"
+        );
+        assert_eq!(local_time(start, "Europe/Berlin"), "2026-03-29 00:00");
+        let (utc_start, _) = local_day_bounds("2026-03-29", "").unwrap();
+        assert_eq!(utc_start - start, 3_600_000);
+        assert_eq!(local_day_bounds("2026-02-30", "UTC"), None);
+    }
+
+    #[test]
     fn instants_read_in_the_persons_zone() {
         let at = local_instant("2026-07-01", "09:30", "Europe/Berlin").unwrap();
         assert_eq!(local_time(at, "Europe/Berlin"), "2026-07-01 09:30");
@@ -624,6 +667,7 @@ mod tests {
         assert_eq!(local_time(at, ""), "2026-07-01 07:30 UTC");
         assert_eq!(local_time(at, "Mars/Olympus"), "2026-07-01 07:30 UTC");
         assert_eq!(local_time(i64::MAX, "UTC"), i64::MAX.to_string());
+        assert_eq!(utc_rfc3339(at), "2026-07-01T07:30:00Z");
     }
 
     /// Epoch ms of a local wall-clock time in a zone (test helper).

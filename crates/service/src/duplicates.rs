@@ -470,6 +470,21 @@ impl App {
         survivor_id: Option<&str>,
         actor: &str,
     ) -> Result<QueueMerge> {
+        self.merge_duplicate_picking(scope, pair_id, survivor_id, &[], actor)
+            .await
+    }
+
+    /// [`App::merge_duplicate`] where a person picked, field by field, the other
+    /// lead's value (`take_from_other`, as for [`App::merge_leads_picking`]).
+    pub async fn merge_duplicate_picking(
+        &self,
+        scope: &LeadScope,
+        pair_id: &str,
+        survivor_id: Option<&str>,
+        take_from_other: &[String],
+        actor: &str,
+    ) -> Result<QueueMerge> {
+        crate::merges::check_picks(take_from_other)?;
         let now = self.now();
         let _guard = self.capture_lock.lock().await;
         let mut tx = self.db.begin().await?;
@@ -512,7 +527,11 @@ impl App {
             .merge_in(
                 &mut tx,
                 scope,
-                MergePair::keeping(&survivor, &other),
+                MergePair {
+                    survivor_id: &survivor,
+                    other_id: &other,
+                    take_from_other,
+                },
                 actor,
                 now,
             )

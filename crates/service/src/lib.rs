@@ -15,6 +15,7 @@ pub mod followups;
 pub mod forms;
 pub mod imports;
 pub mod inbox;
+pub mod lead_list;
 pub mod leads;
 pub mod lifecycle;
 pub mod matching;

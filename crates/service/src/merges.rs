@@ -63,7 +63,7 @@ impl<'a> MergePair<'a> {
 
 /// The fields a merge may take from the other lead: a lead field (not `full_name`,
 /// which is never stored) or a custom attribute, at most one entry per field.
-fn check_picks(picks: &[String]) -> Result<()> {
+pub(crate) fn check_picks(picks: &[String]) -> Result<()> {
     use leadline_domain::fields::LeadField;
     let mut errors = Vec::new();
     for (i, pick) in picks.iter().enumerate() {

@@ -355,10 +355,11 @@ impl App {
         })
     }
 
-    /// Gives a lead to `rep_id` by hand (a manager reassigning): the rep must be an
-    /// active rep in the caller's `scope`, so a manager moves leads only among their
-    /// teams. A lead nobody has touched yet starts a fresh speed-to-lead clock for the
-    /// new rep. Announced like a routing (`lead.assigned`), so the rep's inbox shows it.
+    /// Gives a lead to `rep_id` by hand (a manager reassigning, or handing a lead to
+    /// another team): the lead must be in the caller's `scope` and the rep an active
+    /// rep. Giving a lead away never widens what the caller sees. A lead nobody has
+    /// touched yet starts a fresh speed-to-lead clock for the new rep. Announced like
+    /// a routing (`lead.assigned`), so the rep's inbox shows it.
     pub async fn assign_lead(
         &self,
         scope: &leadline_domain::access::LeadScope,
@@ -372,12 +373,12 @@ impl App {
         let rep_row = users::user_by_id(&mut tx, rep_id).await?;
         let assignable = rep_row
             .as_ref()
-            .is_some_and(|u| u.role == "rep" && u.active && scope.includes(Some(rep_id)));
+            .is_some_and(|u| u.role == "rep" && u.active);
         if !assignable {
             return Err(ServiceError::invalid(
                 "owner_id",
-                "not_assignable",
-                "choose an active rep of your teams",
+                "not_a_rep",
+                "choose an active rep",
             ));
         }
         let mut state = LeadState::load(&mut tx, lead_id).await?;

@@ -506,6 +506,20 @@ impl Params {
         q
     }
 
+    pub fn bind_scalar<'q, O>(
+        self,
+        mut q: sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+        for p in self.0 {
+            q = match p {
+                Param::Text(t) => q.bind(t),
+                Param::Int(i) => q.bind(i),
+                Param::Float(f) => q.bind(f),
+            };
+        }
+        q
+    }
+
     pub fn bind<'q>(
         self,
         mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,

@@ -11,6 +11,7 @@ pub mod error;
 pub mod followups;
 pub mod forms;
 pub mod imports;
+pub mod lead_list;
 pub mod leads;
 pub mod merges;
 pub mod outbox;
@@ -21,6 +22,7 @@ pub mod timeline;
 pub mod tokens;
 pub mod touches;
 pub mod users;
+pub mod views;
 pub mod work;
 
 pub use db::Tx;

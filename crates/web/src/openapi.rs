@@ -275,7 +275,7 @@ pub const OPERATIONS: &[Operation] = &[
         responses: &[reply("200", "The rules", &[json_of(of::<RoutingRules>)]), ERR], ..OP },
     Operation { method: "post", path: "/api/v1/leads/{id}/route", summary: "Route a lead now; the decision and its reasons go to the timeline",
         responses: &[reply("200", "The decision", &[json_of(of::<Routed>)]), ERR], ..OP },
-    Operation { method: "put", path: "/api/v1/leads/{id}/owner", summary: "Give a lead to a rep by hand (admin; a manager among their teams' reps); an untouched lead starts a fresh speed-to-lead clock",
+    Operation { method: "put", path: "/api/v1/leads/{id}/owner", summary: "Give a lead in your scope to an active rep by hand (admin, manager); an untouched lead starts a fresh speed-to-lead clock",
         request: &[json_of(of::<routing::LeadOwner>)],
         responses: &[reply("200", "The assignment", &[json_of(of::<Routed>)]), ERR], ..OP },
     Operation { path: "/api/v1/sla-policies", summary: "Speed-to-lead policies (per channel or priority; default: touch a sales-ready web lead within 5 working minutes)",

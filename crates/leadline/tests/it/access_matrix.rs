@@ -275,6 +275,7 @@ const MATRIX: &[Row] = &[
     op("get",    "/api/v1/routing",                         [U, U, U, F, F, Y, Y, F, Y]),
     op("put",    "/api/v1/routing",                         [U, U, U, F, F, Y, Y, F, Y]),
     op("post",   "/api/v1/leads/{id}/route",                [U, U, U, F, F, S, S, F, S]),
+    op("put",    "/api/v1/leads/{id}/owner",                [U, U, U, F, F, S, S, F, S]),
     op("get",    "/api/v1/sla-policies",                    [U, U, U, F, F, Y, Y, F, Y]),
     op("put",    "/api/v1/sla-policies",                    [U, U, U, F, F, Y, Y, F, Y]),
     op("get",    "/api/v1/accounts/{id}",                   [U, U, U, F, F, Y, Y, Y, Y]),
@@ -810,6 +811,10 @@ async fn request(srv: &TestServer, w: &World, row: &Row, kind: Option<Kind>) -> 
             Body::Json(json!({ "kind": "connected_call", "outcome": "interested" })),
         ),
         ("post", "/api/v1/leads/{id}/route") => about(lead().await, Body::None),
+        ("put", "/api/v1/leads/{id}/owner") => about(
+            lead().await,
+            Body::Json(json!({ "owner_id": w.spare_user })),
+        ),
         (
             "get",
             "/api/v1/leads"

@@ -37,6 +37,7 @@ mod tokens_api;
 mod touches;
 mod users;
 mod web_inbox;
+mod web_lists;
 mod web_sign_in;
 mod web_workspace;
 

@@ -131,7 +131,7 @@ backend_tests! {
         assert_eq!(status, StatusCode::OK);
         assert!(mia_page.contains("Reassign to") && mia_page.contains(&format!("value=\"{bo}\"")), "{mia_page}");
         let r = srv.form_post(&format!("{path}/owner"), &mia_cookie, &[("csrf", csrf_of(&mia_page)), ("nonce", nonce_after(&mia_page, "/owner\"")), ("owner_id", srv.app.default_admin().await.unwrap().id)]).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "only a rep of her teams");
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "only to a rep");
         let r = srv.form_post(&format!("{path}/owner"), &mia_cookie, &[("csrf", csrf_of(&mia_page)), ("nonce", nonce_after(&mia_page, "/owner\"")), ("owner_id", bo.clone())]).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         assert_eq!(srv.app.lead_owner(&id).await.unwrap().as_deref(), Some(bo.as_str()));

@@ -101,7 +101,7 @@ async fn put_rules(
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeadOwner {
-    /// An active rep in the caller's teams (admins: any active rep).
+    /// An active rep.
     pub owner_id: String,
 }
 

@@ -296,12 +296,13 @@ impl TouchForm {
     }
 }
 
-/// Where a form on a lead goes back to: the lead's workspace or the inbox.
+/// Where a form on a lead goes back to: the lead's workspace, the pipeline board or
+/// the inbox.
 pub(super) fn back_to(back: &str, lead_id: &str) -> String {
-    if back == "lead" {
-        format!("/leads/{lead_id}")
-    } else {
-        "/".to_string()
+    match back {
+        "lead" => format!("/leads/{lead_id}"),
+        "pipeline" => "/pipeline".to_string(),
+        _ => "/".to_string(),
     }
 }
 

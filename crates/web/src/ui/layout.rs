@@ -49,8 +49,11 @@ fn frame(title: &str, who: &SessionPrincipal, body: Markup, script: Option<&str>
                 a.skip href="#main" { "Skip to content" }
                 header.top {
                     a.brand href="/" { "Leadline" }
-                    nav aria-label="Account" {
-                        a href="/" { "Your leads" }
+                    nav aria-label="Main" {
+                        a href="/" { "Inbox" }
+                        a href="/leads" { "Leads" }
+                        a href="/pipeline" { "Pipeline" }
+                        a href="/duplicates" { "Duplicates" }
                         a href="/account" { (who.user.name) " (" (who.role) ")" }
                         form method="post" action="/logout" {
                             (csrf_field(who))

@@ -222,12 +222,13 @@ fn owner_box(signed: &Signed, ws: &Workspace) -> Markup {
     let owner_name = owner
         .and_then(|o| ws.users.iter().find(|u| u.id == o))
         .map(|u| u.name.as_str());
-    let reps: Vec<&UserRow> = ws
+    // The caller's own reps first, then everyone else's (a hand-off to another team).
+    let mut reps: Vec<&UserRow> = ws
         .users
         .iter()
-        .filter(|u| u.role == "rep" && u.active && who.scope.includes(Some(&u.id)))
-        .filter(|u| Some(u.id.as_str()) != owner)
+        .filter(|u| u.role == "rep" && u.active && Some(u.id.as_str()) != owner)
         .collect();
+    reps.sort_by_key(|u| (!who.scope.includes(Some(&u.id)), u.name.to_lowercase()));
     let id = &ws.detail.lead.id;
     html! {
         div.owner-box {

@@ -6,7 +6,7 @@ use super::layout::{csrf_field, joined_messages};
 use super::lead::{error_response, lead_name};
 use super::{page_response, see_other, Signed};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
@@ -51,6 +51,16 @@ fn compared_fields(a: &LeadRecord, b: &LeadRecord) -> Vec<(String, String)> {
     out
 }
 
+/// `?pair=` when the compare page was opened from the duplicates queue.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct FromQueue {
+    pair: Option<String>,
+}
+
+fn is_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 fn refused_unless_merger(signed: &Signed) -> Option<Response> {
     (!signed.principal.role.allows(Permission::MergeLeads)).then(super::refused_page)
 }
@@ -61,6 +71,7 @@ pub async fn compare(
     State(state): State<AppState>,
     signed: Signed,
     Path((id, other_id)): Path<(String, String)>,
+    Query(from): Query<FromQueue>,
 ) -> Response {
     if let Some(refused) = refused_unless_merger(&signed) {
         return refused;
@@ -89,11 +100,14 @@ pub async fn compare(
         p {
             "The lead kept is " a href={ "/leads/" (keep.id) } { (keep_name) }
             "; " a href={ "/leads/" (other.id) } { (other_name) } " is folded into it, with its touches, consents and history. "
-            a href={ "/leads/" (other.id) "/merge/" (keep.id) } { "Keep the other lead instead" }
+            a href={ "/leads/" (other.id) "/merge/" (keep.id) (from.pair.as_deref().filter(|p| is_id(p)).map(|p| format!("?pair={p}")).unwrap_or_default()) } { "Keep the other lead instead" }
         }
         form method="post" action={ "/leads/" (keep.id) "/merge/" (other.id) } {
             (csrf_field(who))
             (super::forms::nonce_field())
+            @if let Some(pair) = from.pair.as_deref().filter(|p| is_id(p)) {
+                input type="hidden" name="pair_id" value=(pair);
+            }
             table.compare {
                 caption { "Pick the value to keep where they differ; a value not kept stays in the history." }
                 thead { tr { th scope="col" { "Field" } th scope="col" { "Kept lead" } th scope="col" { "Other lead" } } }
@@ -163,13 +177,25 @@ pub async fn merge(
     parts.extend(take.iter().map(String::as_str));
     let fp = fingerprint(&parts);
     let actor = format!("user:{}", signed.principal.user.id);
+    let pair_id = get("pair_id").to_string();
     let action = async {
-        match state
-            .app
-            .merge_leads_picking(&signed.principal.scope, &id, &other_id, &take, &actor)
-            .await
-        {
-            Ok(_) => see_other(&back),
+        let scope = &signed.principal.scope;
+        // From the duplicates queue, the pair is decided too.
+        let merged = if is_id(&pair_id) {
+            state
+                .app
+                .merge_duplicate_picking(scope, &pair_id, Some(&id), &take, &actor)
+                .await
+                .map(|_| ())
+        } else {
+            state
+                .app
+                .merge_leads_picking(scope, &id, &other_id, &take, &actor)
+                .await
+                .map(|_| ())
+        };
+        match merged {
+            Ok(()) => see_other(&back),
             Err(ServiceError::Invalid(errors)) => {
                 error_page("Not merged", &joined_messages(&errors), &back)
             }
@@ -204,7 +230,7 @@ pub async fn undo(
     }
     let lead_id = get("lead_id");
     // The page to go back to: the lead the undo was asked from (an id, nothing else).
-    let back = if !lead_id.is_empty() && lead_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    let back = if is_id(lead_id) {
         format!("/leads/{lead_id}")
     } else {
         "/".to_string()

@@ -9,10 +9,12 @@
 
 mod account;
 mod auth;
+mod board;
 mod forms;
 mod inbox;
 mod layout;
 mod lead;
+mod leads;
 mod merge;
 
 use crate::AppState;
@@ -39,6 +41,15 @@ const INBOX_SCRIPT: &str = include_str!("../../assets/inbox.js");
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(inbox::show))
+        .route("/leads", get(leads::list))
+        .route("/leads.csv", get(leads::export))
+        .route("/leads/bulk", post(leads::bulk))
+        .route("/views", post(leads::save_view))
+        .route("/views/{id}/delete", post(leads::delete_view))
+        .route("/account/vocabulary", post(leads::set_vocabulary))
+        .route("/pipeline", get(board::pipeline))
+        .route("/duplicates", get(board::duplicates))
+        .route("/duplicates/{id}/dismiss", post(board::dismiss))
         .route("/leads/{id}", get(lead::show))
         .route("/leads/{id}/fields", post(lead::save_fields))
         .route("/leads/{id}/answers", post(lead::save_answers))
