@@ -27,6 +27,7 @@ pub mod scoring;
 pub mod sessions;
 pub mod sla;
 pub mod stream;
+pub mod team;
 pub mod tokens;
 pub mod users;
 

@@ -403,3 +403,41 @@ pub async fn inbox_rows(
         .fetch_all(&mut *conn)
         .await?)
 }
+
+/// A lead whose speed-to-lead clock runs: routed, not yet touched.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ClockRow {
+    pub lead_id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub company: Option<String>,
+    pub owner_id: Option<String>,
+    pub routed_at: Option<i64>,
+    /// The clock as stored (JSON text with `due_at`).
+    pub sla_clock: Option<String>,
+}
+
+/// Live leads with a running clock, owned by one of `owners` (`None`: anyone's), at
+/// most `limit`, the longest-routed first.
+pub async fn running_clocks(
+    conn: &mut AnyConnection,
+    owners: Option<&[String]>,
+    limit: i64,
+) -> Result<Vec<ClockRow>> {
+    let mut params = crate::db::Params::default();
+    let owned = match owners {
+        Some(ids) => format!("AND w.owner_id IN ({})", params.text_list(ids)),
+        None => String::new(),
+    };
+    let sql = format!(
+        "SELECT l.id AS lead_id, l.first_name, l.last_name, l.email, l.company, w.owner_id, w.routed_at, \
+         w.sla_clock FROM lead_work w JOIN leads l ON l.id = w.lead_id \
+         WHERE w.sla_clock IS NOT NULL AND w.first_touch_at IS NULL AND l.merged_into IS NULL {owned} \
+         ORDER BY w.routed_at, l.id LIMIT {limit}"
+    );
+    Ok(params
+        .bind_as::<ClockRow>(sqlx::query_as(&sql))
+        .fetch_all(&mut *conn)
+        .await?)
+}

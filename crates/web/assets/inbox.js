@@ -1,16 +1,20 @@
-// The inbox, live: each `.countdown[data-due]` shows the time left to its first-touch
-// deadline and turns red once breached, counting from the server's clock (the inbox
-// carries the server time it was rendered at, so a client clock that is off does not
-// move a deadline); a lead assigned to you, or one breaching its deadline, updates the
-// list without a reload (the session's event stream, /events); a form is sent once
-// however often its button is clicked; keyboard shortcuts (? lists them).
+// Live pages (the inbox, the team board): each `.countdown[data-due]` shows the time
+// left to its first-touch deadline and turns red once breached, counting from the
+// server's clock (the live part carries the server time it was rendered at, so a
+// client clock that is off does not move a deadline); a lead assigned, breaching its
+// deadline or finding no rep updates the live part (`[data-live-src]`, fetched again
+// from that address) without a reload, with an optional notification and sound (the
+// session's event stream, /events); a form is sent once however often its button is
+// clicked; keyboard shortcuts in the inbox (? lists them).
 (function () {
   'use strict';
   var offset = 0;
 
+  function live() { return document.querySelector('[data-live-src]'); }
+
   function readServerTime() {
-    var inbox = document.getElementById('inbox');
-    if (inbox) offset = Number(inbox.getAttribute('data-now')) - Date.now();
+    var root = live();
+    if (root) offset = Number(root.getAttribute('data-now')) - Date.now();
   }
 
   function format(ms) {
@@ -53,10 +57,10 @@
   // Someone typing in a lead's form keeps their words: the list is swapped in once
   // they have left the form empty or sent it.
   function busy() {
-    var inbox = document.getElementById('inbox');
-    if (!inbox) return false;
-    if (inbox.contains(document.activeElement) && document.activeElement.tagName !== 'BUTTON') return true;
-    var fields = inbox.querySelectorAll('input[type=text], input[type=date]');
+    var root = live();
+    if (!root) return false;
+    if (root.contains(document.activeElement) && document.activeElement.tagName !== 'BUTTON') return true;
+    var fields = root.querySelectorAll('input[type=text], input[type=date]');
     for (var i = 0; i < fields.length; i++) if (fields[i].value) return true;
     return false;
   }
@@ -68,12 +72,13 @@
       return;
     }
     waiting = false;
-    fetch('/inbox/leads', { credentials: 'same-origin', headers: { accept: 'text/html' } })
+    var old = live();
+    if (!old) return;
+    fetch(old.getAttribute('data-live-src'), { credentials: 'same-origin', headers: { accept: 'text/html' } })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) {
-        var fresh = new DOMParser().parseFromString(html, 'text/html').getElementById('inbox');
-        var old = document.getElementById('inbox');
-        if (fresh && old) {
+        var fresh = new DOMParser().parseFromString(html, 'text/html').querySelector('[data-live-src]');
+        if (fresh && old.isConnected) {
           old.replaceWith(document.importNode(fresh, true));
           readServerTime();
           tick();
@@ -83,8 +88,44 @@
   }
   document.addEventListener('focusout', function () { if (waiting) setTimeout(refresh, 0); });
 
+  // A short two-tone chime, made in the page (no sound file to fetch), when asked for.
+  var soundOn = false;
+  try { soundOn = window.localStorage.getItem('leadline-sound') === 'on'; } catch (e) { /* private mode */ }
+  function chime() {
+    var Audio = window.AudioContext || window.webkitAudioContext;
+    if (!soundOn || !Audio) return;
+    try {
+      var ctx = new Audio();
+      [880, 1320].forEach(function (hz, i) {
+        var osc = ctx.createOscillator(), gain = ctx.createGain();
+        osc.frequency.value = hz;
+        gain.gain.setValueAtTime(0.15, ctx.currentTime + i * 0.18);
+        gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + i * 0.18 + 0.16);
+        osc.connect(gain).connect(ctx.destination);
+        osc.start(ctx.currentTime + i * 0.18);
+        osc.stop(ctx.currentTime + i * 0.18 + 0.17);
+      });
+    } catch (e) { /* no audio here */ }
+  }
+  var sound = document.getElementById('sound-toggle');
+  if (sound) {
+    var label = function () {
+      sound.textContent = soundOn ? 'Sound on' : 'Sound off';
+      sound.setAttribute('aria-pressed', soundOn ? 'true' : 'false');
+    };
+    sound.hidden = false;
+    label();
+    sound.addEventListener('click', function () {
+      soundOn = !soundOn;
+      try { window.localStorage.setItem('leadline-sound', soundOn ? 'on' : 'off'); } catch (e) { /* kept for this page */ }
+      label();
+      chime();
+    });
+  }
+
   function notify(text) {
     say(text);
+    chime();
     if (window.Notification && Notification.permission === 'granted') {
       try { new Notification('Leadline', { body: text }); } catch (e) { /* not allowed here */ }
     }
@@ -105,7 +146,11 @@
       refresh();
     });
     events.addEventListener('lead.sla_breached', function () {
-      notify('A lead of yours is past its first-touch deadline.');
+      notify('A lead is past its first-touch deadline.');
+      refresh();
+    });
+    events.addEventListener('lead.routing_failed', function () {
+      notify('A lead found no rep to take it.');
       refresh();
     });
   }

@@ -207,3 +207,48 @@ backend_tests! {
 fn ulid_like() -> String {
     ulid::Ulid::new().to_string()
 }
+
+backend_tests! {
+    async fn a_manager_sees_the_team_board_and_hands_leads_out(srv: TestServer) {
+        srv.app.set_up_first_admin("ada@example.com", "Ada", PASSWORD).await.unwrap();
+        let ana = srv.rep("ana@example.com", json!({ "password": PASSWORD, "name": "Ana Rep", "capacity": 1 })).await;
+        let mia = srv.user("mia@example.com", "manager", json!({ "password": PASSWORD, "name": "Mia Manager" })).await;
+        let (status, team) = srv.send(srv.post("/api/v1/teams").json(&json!({ "name": "Floor", "manager_id": mia, "member_ids": [ana] }))).await;
+        assert_eq!(status, StatusCode::CREATED, "{team}");
+        srv.set_routing(json!({ "rules": [{ "id": "all", "name": "Everyone", "conditions": [],
+            "target": { "type": "team", "team_id": team["id"], "strategy": "weighted_round_robin" } }] })).await;
+        let (_, routed) = srv.create_lead(json!({ "first_name": "Routed", "last_name": "Lead", "email": "r@buyer.example.com", "channel": "web_form", "source": "Website" })).await;
+        let routed = routed["lead"]["id"].as_str().unwrap().to_string();
+        srv.send(srv.client.put(srv.url(&format!("/api/v1/leads/{routed}/answers"))).bearer_auth(&srv.token)
+            .json(&json!({ "answers": { "asked_to_be_contacted": "yes" } }))).await;
+        let (_, pool) = srv.create_lead(json!({ "first_name": "Pool", "last_name": "Lead", "email": "p@buyer.example.com", "source": "Website" })).await;
+        let pool = pool["lead"]["id"].as_str().unwrap().to_string();
+
+        let cookie = srv.cookie_for("mia@example.com", PASSWORD).await;
+        let (status, page) = srv.page("/team", &cookie).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let waiting = &page[page.find("id=\"clocks-title\"").unwrap()..page.find("id=\"unassigned-title\"").unwrap()];
+        assert!(waiting.contains("Routed Lead") && waiting.contains("role=\"timer\""), "{waiting}");
+        let unowned = &page[page.find("id=\"unassigned-title\"").unwrap()..];
+        assert!(unowned.contains("Pool Lead") && !unowned.contains("Routed Lead"), "{unowned}");
+        assert!(page.contains("Ana Rep (1/1)"), "load and capacity: {page}");
+        assert!(page.contains("data-live-src=\"/team/board\""));
+        // Past the deadline, the clock shows as breached.
+        srv.clock.advance(30 * 60_000);
+        let (_, fragment) = srv.page("/team/board", &cookie).await;
+        assert!(fragment.contains("1</strong> past their deadline") && fragment.contains("countdown breached"), "{fragment}");
+
+        // The pool lead handed to Ana from the board.
+        let at = page.find(&format!("action=\"/leads/{pool}/owner\"")).unwrap();
+        let form = vec![("csrf", csrf_of(&page)), ("nonce", nonce_after(&page[at..], "<input")), ("back", "team".to_string()), ("owner_id", ana.clone())];
+        let r = srv.form_post(&format!("/leads/{pool}/owner"), &cookie, &form).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/team");
+        assert_eq!(srv.app.lead_owner(&pool).await.unwrap().as_deref(), Some(ana.as_str()));
+
+        // Reps have no team board.
+        let rep_cookie = srv.cookie_for("ana@example.com", PASSWORD).await;
+        let (status, _) = srv.page("/team", &rep_cookie).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+}

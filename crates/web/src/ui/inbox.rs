@@ -212,7 +212,7 @@ async fn render_sections(state: &AppState, signed: &Signed) -> Result<Markup, Re
         }
     };
     let markup = html! {
-        div id="inbox" data-now=(now) {
+        div id="inbox" data-now=(now) data-live-src="/inbox/leads" {
             @if !losing.is_empty() {
                 section.inbox-section.losing aria-label="Losing touch" {
                     h2 { "Losing touch (" (losing.len()) ")" }
@@ -243,6 +243,8 @@ pub async fn show(State(state): State<AppState>, signed: Signed) -> Response {
         h1 { "Your leads" }
         p.sr-only role="status" aria-live="polite" id="inbox-status" {}
         button.secondary id="notify-toggle" type="button" hidden { "Notify me of new leads" }
+        " "
+        button.secondary id="sound-toggle" type="button" aria-pressed="false" hidden { "Sound off" }
         p.hint { "Press " kbd { "?" } " for keyboard shortcuts." }
         dialog id="shortcuts" aria-labelledby="shortcuts-title" {
             h2 id="shortcuts-title" { "Keyboard shortcuts" }
@@ -302,6 +304,7 @@ pub(super) fn back_to(back: &str, lead_id: &str) -> String {
     match back {
         "lead" => format!("/leads/{lead_id}"),
         "pipeline" => "/pipeline".to_string(),
+        "team" => "/team".to_string(),
         _ => "/".to_string(),
     }
 }
@@ -436,6 +439,7 @@ pub async fn events(State(state): State<AppState>, signed: Signed) -> Response {
     let topics = vec![
         leadline_domain::notify::LEAD_ASSIGNED.to_string(),
         leadline_domain::notify::LEAD_SLA_BREACHED.to_string(),
+        leadline_domain::notify::LEAD_ROUTING_FAILED.to_string(),
     ];
     match crate::routes::notifications::open_stream(&state.app, who.role, who.scope, topics, None)
         .await

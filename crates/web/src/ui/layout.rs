@@ -54,6 +54,7 @@ fn frame(title: &str, who: &SessionPrincipal, body: Markup, script: Option<&str>
                         a href="/leads" { "Leads" }
                         a href="/pipeline" { "Pipeline" }
                         a href="/duplicates" { "Duplicates" }
+                        @if who.role.allows(leadline_domain::access::Permission::ManageTeams) { a href="/team" { "Team" } }
                         a href="/account" { (who.user.name) " (" (who.role) ")" }
                         form method="post" action="/logout" {
                             (csrf_field(who))

@@ -870,6 +870,9 @@ pub struct OwnerForm {
     nonce: String,
     #[serde(default)]
     owner_id: String,
+    /// `team` when sent from the team board.
+    #[serde(default)]
+    back: String,
 }
 
 /// `POST /leads/{id}/owner`: a manager gives the lead to another of their reps.
@@ -886,7 +889,7 @@ pub async fn reassign(
     if !signed.principal.role.allows(Permission::ManageTeams) {
         return super::refused_page();
     }
-    let back = back_to("lead", &id);
+    let back = back_to(if form.back == "team" { "team" } else { "lead" }, &id);
     let actor = format!("user:{}", signed.principal.user.id);
     let action = async {
         match state

@@ -16,6 +16,7 @@ mod layout;
 mod lead;
 mod leads;
 mod merge;
+mod team;
 
 use crate::AppState;
 use axum::extract::FromRequestParts;
@@ -48,6 +49,8 @@ pub fn router() -> Router<AppState> {
         .route("/views/{id}/delete", post(leads::delete_view))
         .route("/account/vocabulary", post(leads::set_vocabulary))
         .route("/pipeline", get(board::pipeline))
+        .route("/team", get(team::show))
+        .route("/team/board", get(team::fragment))
         .route("/duplicates", get(board::duplicates))
         .route("/duplicates/{id}/dismiss", post(board::dismiss))
         .route("/leads/{id}", get(lead::show))
