@@ -23,8 +23,8 @@ use std::str::FromStr;
 pub enum Role {
     /// Everything, including users, teams and rules.
     Admin,
-    /// Runs a sales team: their teams' leads and the unassigned ones, routing, imports,
-    /// merges; reads users.
+    /// Runs a sales team: their teams' leads and the unassigned ones, routing, forms,
+    /// imports, merges; reads users.
     Manager,
     /// Runs capture and nurture: forms, imports, scoring rules, merges.
     Marketer,
@@ -49,10 +49,10 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => true,
+            // A manager sets up the forms their team's leads come in through.
             Role::Manager => !matches!(
                 permission,
                 ManageUsers
-                    | ManageForms
                     | ConfigureLifecycle
                     | ManageIntegrations
                     | ManageCampaigns
@@ -351,6 +351,7 @@ mod tests {
                 ReadLeads,
                 WriteLeads,
                 MergeLeads,
+                ManageForms,
                 RunImports,
                 ReadCatalog,
                 ReadUsers,

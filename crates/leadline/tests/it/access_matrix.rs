@@ -230,11 +230,11 @@ const MATRIX: &[Row] = &[
     op("get",    "/api/v1/duplicates",                      [U, U, U, Y, Y, Y, Y, Y, Y]).rows(Rows::Pairs),
     op("post",   "/api/v1/duplicates/{id}/merge",           [U, U, U, F, F, S, S, S, S]),
     op("post",   "/api/v1/duplicates/{id}/dismiss",         [U, U, U, F, F, S, S, S, S]),
-    // Forms are marketing's.
-    op("post",   "/api/v1/forms",                           [U, U, U, F, F, F, F, Y, Y]),
-    op("get",    "/api/v1/forms",                           [U, U, U, F, F, F, F, Y, Y]).rows(Rows::AsAdmin("/forms")),
-    op("get",    "/api/v1/forms/{id}",                      [U, U, U, F, F, F, F, Y, Y]),
-    op("get",    "/api/v1/forms/{id}/embed",                [U, U, U, F, F, F, F, Y, Y]),
+    // Forms are marketing's and the sales managers'.
+    op("post",   "/api/v1/forms",                           [U, U, U, F, F, Y, Y, Y, Y]),
+    op("get",    "/api/v1/forms",                           [U, U, U, F, F, Y, Y, Y, Y]).rows(Rows::AsAdmin("/forms")),
+    op("get",    "/api/v1/forms/{id}",                      [U, U, U, F, F, Y, Y, Y, Y]),
+    op("get",    "/api/v1/forms/{id}/embed",                [U, U, U, F, F, Y, Y, Y, Y]),
     // Imports: managers, marketers, admins.
     op("post",   "/api/v1/imports",                         [U, U, U, F, F, Y, Y, Y, Y]),
     op("get",    "/api/v1/imports/{id}",                    [U, U, U, F, F, Y, Y, Y, Y]),

@@ -55,6 +55,7 @@ fn frame(title: &str, who: &SessionPrincipal, body: Markup, script: Option<&str>
                         a href="/pipeline" { "Pipeline" }
                         a href="/duplicates" { "Duplicates" }
                         @if who.role.allows(leadline_domain::access::Permission::ManageTeams) { a href="/team" { "Team" } }
+                        @if super::admin::any_section(who) { a href="/admin" { "Settings" } }
                         a href="/account" { (who.user.name) " (" (who.role) ")" }
                         form method="post" action="/logout" {
                             (csrf_field(who))

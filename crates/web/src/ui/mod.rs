@@ -8,6 +8,10 @@
 //! request must carry its session's CSRF token.
 
 mod account;
+mod admin;
+mod admin_forms;
+mod admin_people;
+mod admin_rules;
 mod auth;
 mod board;
 mod forms;
@@ -38,6 +42,7 @@ pub const FORM_BODY_LIMIT: usize = 64 * 1024;
 const STYLESHEET: &str = include_str!("../../assets/app.css");
 const ICON: &str = include_str!("../../assets/icon.svg");
 const INBOX_SCRIPT: &str = include_str!("../../assets/inbox.js");
+const BUILDER_SCRIPT: &str = include_str!("../../assets/builder.js");
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -74,6 +79,45 @@ pub fn router() -> Router<AppState> {
         .route("/assets/app.css", get(stylesheet))
         .route("/assets/icon.svg", get(icon))
         .route("/assets/inbox.js", get(inbox_script))
+        .route("/assets/builder.js", get(builder_script))
+        .route("/admin", get(admin::index))
+        .route(
+            "/admin/forms",
+            get(admin_forms::show).post(admin_forms::create),
+        )
+        .route("/admin/forms/preview", post(admin_forms::preview_fragment))
+        .route("/admin/forms/{id}", get(admin_forms::detail))
+        .route(
+            "/admin/users",
+            get(admin_people::users).post(admin_people::add_user),
+        )
+        .route(
+            "/admin/users/{id}",
+            get(admin_people::edit_user).post(admin_people::save_user),
+        )
+        .route("/admin/teams", post(admin_people::add_team))
+        .route("/admin/teams/{id}", post(admin_people::update_team))
+        .route(
+            "/admin/tokens",
+            get(admin_people::tokens).post(admin_people::create_token),
+        )
+        .route(
+            "/admin/tokens/{id}/revoke",
+            post(admin_people::revoke_token),
+        )
+        .route("/admin/routing", get(admin_rules::show))
+        .route("/admin/routing/rules", post(admin_rules::add_rule))
+        .route(
+            "/admin/routing/rules/change",
+            post(admin_rules::change_rule),
+        )
+        .route("/admin/routing/rules/json", post(admin_rules::rules_json))
+        .route("/admin/routing/sla", post(admin_rules::add_policy))
+        .route(
+            "/admin/routing/sla/change",
+            post(admin_rules::change_policy),
+        )
+        .route("/admin/routing/sla/json", post(admin_rules::policies_json))
         .route("/favicon.ico", get(icon))
 }
 
@@ -83,6 +127,10 @@ async fn stylesheet() -> Response {
 
 async fn inbox_script() -> Response {
     asset(INBOX_SCRIPT, "text/javascript; charset=utf-8")
+}
+
+async fn builder_script() -> Response {
+    asset(BUILDER_SCRIPT, "text/javascript; charset=utf-8")
 }
 
 async fn icon() -> Response {
