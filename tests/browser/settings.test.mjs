@@ -1,0 +1,138 @@
+// A manager sets up a new form, a routing rule and a speed-to-lead policy through the
+// screens alone, and watches a lead submitted on the form flow through them to a
+// rep's inbox and the team board; a rep opening the settings is refused.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, openBrowser, checkAccessibility, screenshot, watchPage } from './support.mjs';
+
+let server;
+let browser;
+const PASSWORD = 'correct horse battery staple';
+
+before(async () => {
+  server = await startServer();
+  browser = await openBrowser();
+  const always = { time_zone: 'UTC', week: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']
+    .map((day) => ({ day, start: '00:00', end: '24:00' })) };
+  await server.api('POST', '/api/v1/users', { email: 'mia@example.com', name: 'Mia Manager', role: 'manager', password: PASSWORD });
+  await server.api('POST', '/api/v1/users', { email: 'ana@example.com', name: 'Ana Rep', role: 'rep', password: PASSWORD, working_hours: always });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function signIn(email) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const watch = watchPage(page);
+  await page.goto(`${server.url}/login`);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${server.url}/`);
+  return { context, page, watch };
+}
+
+test('a manager sets up a form, a rule and a policy, and a submitted lead reaches the rep', async () => {
+  const mia = await signIn('mia@example.com');
+  const page = mia.page;
+  await page.getByRole('link', { name: 'Settings' }).click();
+
+  // Her team: Ana.
+  await page.getByRole('link', { name: 'Users and teams' }).click();
+  await page.getByText('Add a team').click();
+  await page.locator('#team-name-new').fill('Inbound');
+  await page.locator('#team-manager-new').selectOption({ label: 'Mia Manager' });
+  await page.locator('form[action="/admin/teams"]').getByLabel('Ana Rep').check();
+  await page.getByRole('button', { name: 'Add team' }).click();
+  await page.waitForURL(`${server.url}/admin/users`);
+  await checkAccessibility(page, 'users and teams');
+  await screenshot(page, 'settings-users');
+
+  // The form, with a preview that follows the builder.
+  await page.getByRole('link', { name: 'Forms' }).click();
+  await page.getByLabel('Form name').fill('Request a demo');
+  await page.getByLabel('Source (created on first use)').fill('Website');
+  await page.getByLabel('Label for answers.asked_to_be_contacted').fill('Call me back');
+  await page.getByLabel(/Seconds a person needs at least/).fill('1');
+  await page.locator('input[name="use10"]').check();
+  await assert.doesNotReject(page.locator('[data-preview]').getByText('Call me back').waitFor());
+  await checkAccessibility(page, 'form builder');
+  await screenshot(page, 'settings-form-builder');
+  // A bad redirect is refused beside its field, the rest kept.
+  await page.getByLabel('After sending, go to (optional)').fill('javascript:alert(1)');
+  await page.getByRole('button', { name: 'Create form' }).click();
+  await assert.doesNotReject(page.locator('#form-redirect_url-error').waitFor());
+  assert.equal(await page.getByLabel('Form name').inputValue(), 'Request a demo');
+  await page.getByLabel('After sending, go to (optional)').fill('');
+  await page.getByRole('button', { name: 'Create form' }).click();
+  await page.waitForURL(/\/admin\/forms\/[0-9A-Z]+$/);
+  const hosted = await page.getByRole('link', { name: /\/f\// }).getAttribute('href');
+  assert.match(await page.getByLabel('Embed it on your site (copy this)').inputValue(), /^<iframe src=/);
+  await checkAccessibility(page, 'saved form');
+
+  // The routing rule and the policy.
+  await page.getByRole('link', { name: 'Routing and SLA' }).click();
+  await page.getByLabel('Name').first().fill('Web demo requests');
+  await page.locator('#rule-field-0').fill('channel');
+  await page.locator('#rule-op-0').selectOption('eq');
+  await page.locator('#rule-value-0').fill('web_form');
+  await page.locator('#rule-team').selectOption({ label: 'Inbound' });
+  await page.getByRole('button', { name: 'Add rule' }).click();
+  await page.waitForURL(`${server.url}/admin/routing`);
+  await assert.doesNotReject(page.getByText('channel is web_form → team Inbound').waitFor());
+  // A rule naming a team that is not there is refused with the API's reason.
+  await page.locator('#rule-name').fill('Nowhere');
+  await page.locator('#rule-target').selectOption('rep');
+  await page.getByRole('button', { name: 'Add rule' }).click();
+  await assert.doesNotReject(page.getByRole('alert').filter({ hasText: 'unknown rep' }).waitFor());
+  await page.goto(`${server.url}/admin/routing`);
+  await page.locator('#sla-name').fill('Demo requests: 10 minutes');
+  await page.locator('#sla-field-0').fill('channel');
+  await page.locator('#sla-value-0').fill('web_form');
+  await page.locator('#sla-minutes').fill('10');
+  await page.locator('#sla-reroute').fill('');
+  await page.getByRole('button', { name: 'Add policy' }).click();
+  await page.waitForURL(`${server.url}/admin/routing`);
+  await assert.doesNotReject(page.getByText('first touch within 10 min').first().waitFor());
+  await checkAccessibility(page, 'routing and SLA');
+  await screenshot(page, 'settings-routing');
+
+  // A visitor asks for a call on the new form.
+  const ana = await signIn('ana@example.com');
+  const visitor = await browser.newContext();
+  const form = await visitor.newPage();
+  await form.goto(hosted);
+  await form.locator('#first_name').fill('Vera');
+  await form.locator('#last_name').fill('Visitor');
+  await form.locator('#email').fill('vera@prospect.example.com');
+  await form.getByLabel('Call me back').fill('yes');
+  await form.getByRole('checkbox').check();
+  await form.waitForTimeout(1100);
+  await form.getByRole('button').click();
+  await form.waitForLoadState();
+  await assert.doesNotReject(form.getByText(/thank/i).first().waitFor({ timeout: 5000 }), async () => form.content());
+
+  // Ana's open inbox shows it without a reload, due in 10 minutes.
+  const lead = ana.page.getByRole('article', { name: 'Vera Visitor' });
+  await lead.waitFor({ timeout: 15_000 });
+  assert.match(await lead.getByRole('timer').textContent(), /^(10|9):\d\d$/);
+  // The team board shows it waiting for Ana.
+  await page.getByRole('link', { name: 'Team', exact: true }).click();
+  await assert.doesNotReject(page.locator('#clocks-title').waitFor());
+  await assert.doesNotReject(page.getByRole('link', { name: 'Vera Visitor' }).waitFor());
+  await checkAccessibility(page, 'team board');
+  await screenshot(page, 'team');
+
+  // A rep opening the settings is refused.
+  const refused = await ana.page.goto(`${server.url}/admin/routing`);
+  assert.equal(refused.status(), 403);
+  const forms = await ana.page.goto(`${server.url}/admin/forms`);
+  assert.equal(forms.status(), 403);
+  mia.watch.assertClean();
+  await visitor.close();
+  await mia.context.close();
+  await ana.context.close();
+});
