@@ -136,3 +136,56 @@ test('a manager sets up a form, a rule and a policy, and a submitted lead reache
   await mia.context.close();
   await ana.context.close();
 });
+
+test('an admin imports a list with bad rows through the wizard and downloads the report', async () => {
+  await server.api('POST', '/api/v1/users', { email: 'ada@example.com', name: 'Ada Admin', role: 'admin', password: PASSWORD });
+  const { context, page, watch } = await signIn('ada@example.com');
+  await page.goto(`${server.url}/admin/imports`);
+  await checkAccessibility(page, 'import upload');
+  const csv = [
+    'Vorname;Nachname;E-Mail;Firma;Stand',
+    'Jana;Novak;jana@fair.example.com;Novak GmbH;B12',
+    'Piet;de Vries;not-an-email;;A3',
+    ';;;;',
+    '=HYPERLINK("http://evil.example");Evil;evil@fair.example.com;Evil AG;C1',
+    'Émile;Zola;emile@fair.example.com;Zola SA;B7',
+  ].join('\r\n');
+  await page.getByLabel('File').setInputFiles({ name: 'expo.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await page.getByLabel('Source (e.g. Expo 2026)').fill('Expo 2026');
+  await page.getByRole('button', { name: 'Upload and check' }).click();
+  await page.waitForURL(/\/admin\/imports\/staged\//);
+  await assert.doesNotReject(page.getByText('columns split by “;”').waitFor());
+  // The first rows under the detected mapping; "Stand" (the booth) kept as custom.
+  assert.equal(await page.getByLabel('E-Mail').inputValue(), 'email');
+  assert.equal(await page.getByLabel('Stand').inputValue(), 'custom.Stand');
+  await page.getByLabel('Stand').selectOption('ignore');
+  await checkAccessibility(page, 'import mapping');
+  await screenshot(page, 'import-mapping');
+  await page.getByRole('button', { name: 'Start the import' }).click();
+  await page.waitForURL(/\/admin\/imports\/[0-9A-Z]+$/);
+  const report = page.getByRole('link', { name: 'Download the per-row report' });
+  await report.waitFor({ timeout: 20_000 });
+  const counts = await page.locator('dl.counts').textContent();
+  assert.match(counts, /Created3/, counts);
+  assert.match(counts, /Rejected1/, counts);
+  await checkAccessibility(page, 'import outcome');
+  await screenshot(page, 'import-done');
+  const [download] = await Promise.all([page.waitForEvent('download'), report.click()]);
+  let text = '';
+  for await (const chunk of await download.createReadStream()) text += chunk;
+  assert.match(text, /not-an-email|e-mail/i, text);
+  assert.ok(!text.includes('\n=HYPERLINK'), 'formula cells are neutralised in the report');
+
+  // The other settings screens pass axe.
+  for (const [path, name] of [['/admin/sources', 'sources and campaigns'], ['/admin/scoring', 'scoring'],
+    ['/admin/lifecycle', 'lifecycle'], ['/admin/webhooks', 'webhooks'], ['/admin/tokens', 'API tokens']]) {
+    await page.goto(`${server.url}${path}`);
+    await checkAccessibility(page, name);
+  }
+  await page.goto(`${server.url}/admin/tokens`);
+  await page.getByLabel("New token's name").fill('CRM sync');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  assert.match(await page.getByLabel('Token', { exact: true }).inputValue(), /^ll_/);
+  watch.assertClean();
+  await context.close();
+});

@@ -544,3 +544,118 @@ mod tests {
         assert!(csv.contains("7,rejected,,\"'=HYPERLINK("), "{csv}");
     }
 }
+
+/// How long an upload waits for its import to be started.
+pub const STAGED_UPLOAD_TTL_MS: i64 = 24 * 3_600_000;
+
+/// An upload waiting for the person to confirm how its columns map.
+#[derive(Debug, Clone)]
+pub struct Staged {
+    pub id: String,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+    pub source: String,
+    pub campaign: Option<String>,
+    pub channel: Channel,
+    pub default_region: Option<String>,
+}
+
+impl App {
+    /// Keeps an upload for the import wizard (nothing is imported yet); the file must
+    /// read as a CSV lead list, or the person is told why at once.
+    pub async fn stage_upload(&self, user_id: &str, staged: &Staged) -> Result<String> {
+        if staged.bytes.is_empty() {
+            return Err(ServiceError::invalid(
+                "file",
+                "empty_file",
+                "the file is empty",
+            ));
+        }
+        let source = staged.source.trim();
+        if source.is_empty() || source.chars().count() > 200 {
+            return Err(ServiceError::invalid(
+                "source",
+                "invalid_source",
+                "a source name of 1 to 200 characters is required",
+            ));
+        }
+        import::parse_csv(&staged.bytes, &[])
+            .map_err(|e| ServiceError::invalid("file", "unreadable_file", e.to_string()))?;
+        use base64::Engine as _;
+        let row = leadline_store::uploads::StagedUpload {
+            id: new_id(),
+            user_id: user_id.to_string(),
+            file_name: staged.file_name.clone(),
+            content: base64::engine::general_purpose::STANDARD.encode(&staged.bytes),
+            source: source.to_string(),
+            campaign: staged.campaign.clone(),
+            channel: staged.channel.as_str().to_string(),
+            default_region: staged.default_region.clone(),
+            created_at: self.now(),
+        };
+        let mut conn = self.db.acquire().await?;
+        leadline_store::uploads::delete_older(&mut conn, self.now() - STAGED_UPLOAD_TTL_MS).await?;
+        leadline_store::uploads::insert(&mut conn, &row).await?;
+        Ok(row.id)
+    }
+
+    /// The person's own staged upload.
+    pub async fn staged_upload(&self, user_id: &str, id: &str) -> Result<Staged> {
+        use base64::Engine as _;
+        let mut conn = self.db.acquire().await?;
+        let row = leadline_store::uploads::get(&mut conn, user_id, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("upload", id))?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(row.content.as_bytes())
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("staged upload {id}: {e}")))?;
+        Ok(Staged {
+            id: row.id,
+            file_name: row.file_name,
+            bytes,
+            source: row.source,
+            campaign: row.campaign,
+            channel: row.channel.parse().unwrap_or(Channel::Import),
+            default_region: row.default_region,
+        })
+    }
+
+    /// Starts the import of a staged upload with the person's column choices
+    /// (`overrides`, `column=field` as the API's `map`), in the background; the upload
+    /// is gone once the job is registered.
+    pub async fn start_staged_import(
+        &self,
+        caller: crate::capture::CaptureCaller,
+        upload_id: &str,
+        overrides: Vec<(String, String)>,
+        actor: &str,
+    ) -> Result<ImportJob> {
+        let staged = self.staged_upload(&caller.user_id, upload_id).await?;
+        import::parse_csv(&staged.bytes, &overrides)
+            .map_err(|e| ServiceError::invalid("map", "invalid_mapping", e.to_string()))?;
+        let request = ImportRequest {
+            file_name: staged.file_name,
+            bytes: staged.bytes,
+            source: staged.source,
+            channel: staged.channel,
+            campaign: staged.campaign,
+            overrides,
+            default_region: staged.default_region,
+            actor: actor.to_string(),
+            caller: Some(caller),
+        };
+        let job = self.create_import(&request).await?;
+        let mut conn = self.db.acquire().await?;
+        leadline_store::uploads::delete(&mut conn, upload_id).await?;
+        drop(conn);
+        let app = self.clone();
+        let started = job.clone();
+        tokio::spawn(async move {
+            if let Err(e) = app.run_import(started.clone(), &request, &NoProgress).await {
+                tracing::error!(import_id = %started.id, error = %e, "import failed");
+                let _ = app.fail_import(started, &e.to_string()).await;
+            }
+        });
+        Ok(job)
+    }
+}

@@ -244,6 +244,30 @@ impl App {
         Ok(n)
     }
 
+    /// What `config` would give a lead the caller may see, without saving anything:
+    /// the lead's current total and the score under `config` (a rules editor's preview).
+    pub async fn preview_score(
+        &self,
+        scope: &leadline_domain::access::LeadScope,
+        lead_id: &str,
+        config: &ScoringConfig,
+    ) -> Result<(Option<f64>, Score)> {
+        let mut conn = self.db.acquire().await?;
+        crate::access::authorize_lead_in(&mut conn, scope, lead_id).await?;
+        let mut state = LeadState::load(&mut conn, lead_id).await?;
+        let facts = state.facts(&mut conn).await?;
+        let activities: Vec<Activity> = work::activities(&mut conn, lead_id)
+            .await?
+            .into_iter()
+            .map(|a| Activity {
+                event_type: a.event_type,
+                occurred_at: a.occurred_at,
+            })
+            .collect();
+        let score = scoring::score(config, &facts, &activities, self.now());
+        Ok((state.work.score, score))
+    }
+
     pub async fn lead_score(&self, lead_id: &str) -> Result<LeadWork> {
         let mut conn = self.db.acquire().await?;
         live_lead(&mut conn, lead_id).await?;

@@ -323,6 +323,12 @@ impl App {
         let mut conn = self.db.acquire().await?;
         let sessions = sessions::delete_expired(&mut conn, now).await?;
         sessions::prune_failures(&mut conn, now - THROTTLE_WINDOW_MS).await?;
+        // Wizard uploads nobody went on with.
+        leadline_store::uploads::delete_older(
+            &mut conn,
+            now - crate::imports::STAGED_UPLOAD_TTL_MS,
+        )
+        .await?;
         Ok(sessions)
     }
 }

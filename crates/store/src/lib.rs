@@ -21,6 +21,7 @@ pub mod sources;
 pub mod timeline;
 pub mod tokens;
 pub mod touches;
+pub mod uploads;
 pub mod users;
 pub mod views;
 pub mod work;

@@ -93,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::router().layer(DefaultBodyLimit::max(ui::FORM_BODY_LIMIT)))
         .merge(routes::public_forms::router().layer(DefaultBodyLimit::max(FORM_BODY_LIMIT)))
         .merge(routes::imports::router().layer(DefaultBodyLimit::max(imports_limit)))
+        .merge(ui::upload_router().layer(DefaultBodyLimit::max(imports_limit)))
         .merge(
             Router::new()
                 .merge(routes::leads::router())

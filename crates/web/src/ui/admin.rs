@@ -15,7 +15,24 @@ use serde_json::Value;
 pub const SECTIONS: &[(&str, &str, Permission)] = &[
     ("/admin/forms", "Forms", Permission::ManageForms),
     ("/admin/routing", "Routing and SLA", Permission::ManageTeams),
+    ("/admin/imports", "Import a list", Permission::RunImports),
     ("/admin/users", "Users and teams", Permission::ReadUsers),
+    (
+        "/admin/sources",
+        "Sources and campaigns",
+        Permission::ReadCatalog,
+    ),
+    ("/admin/scoring", "Scoring", Permission::ConfigureScoring),
+    (
+        "/admin/lifecycle",
+        "Lifecycle and playbooks",
+        Permission::ConfigureLifecycle,
+    ),
+    (
+        "/admin/webhooks",
+        "Webhooks",
+        Permission::ManageIntegrations,
+    ),
     ("/admin/tokens", "API tokens", Permission::ReadLeads),
 ];
 

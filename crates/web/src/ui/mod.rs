@@ -9,7 +9,10 @@
 
 mod account;
 mod admin;
+mod admin_catalog;
 mod admin_forms;
+mod admin_hooks;
+mod admin_imports;
 mod admin_people;
 mod admin_rules;
 mod auth;
@@ -43,6 +46,7 @@ const STYLESHEET: &str = include_str!("../../assets/app.css");
 const ICON: &str = include_str!("../../assets/icon.svg");
 const INBOX_SCRIPT: &str = include_str!("../../assets/inbox.js");
 const BUILDER_SCRIPT: &str = include_str!("../../assets/builder.js");
+const PROGRESS_SCRIPT: &str = include_str!("../../assets/progress.js");
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -80,6 +84,19 @@ pub fn router() -> Router<AppState> {
         .route("/assets/icon.svg", get(icon))
         .route("/assets/inbox.js", get(inbox_script))
         .route("/assets/builder.js", get(builder_script))
+        .route("/assets/progress.js", get(progress_script))
+        .route("/admin/imports", get(admin_imports::show))
+        .route("/admin/imports/staged/{id}", get(admin_imports::staged))
+        .route(
+            "/admin/imports/staged/{id}/start",
+            post(admin_imports::start),
+        )
+        .route("/admin/imports/{id}", get(admin_imports::job))
+        .route(
+            "/admin/imports/{id}/progress",
+            get(admin_imports::progress_fragment),
+        )
+        .route("/admin/imports/{id}/report.csv", get(admin_imports::report))
         .route("/admin", get(admin::index))
         .route(
             "/admin/forms",
@@ -105,6 +122,33 @@ pub fn router() -> Router<AppState> {
             "/admin/tokens/{id}/revoke",
             post(admin_people::revoke_token),
         )
+        .route("/admin/sources", get(admin_catalog::catalog))
+        .route(
+            "/admin/sources/campaigns",
+            post(admin_catalog::add_campaign),
+        )
+        .route(
+            "/admin/sources/campaigns/{id}",
+            get(admin_catalog::edit_campaign).post(admin_catalog::save_campaign),
+        )
+        .route(
+            "/admin/lifecycle",
+            get(admin_catalog::lifecycle).post(admin_catalog::save_lifecycle),
+        )
+        .route(
+            "/admin/scoring",
+            get(admin_catalog::scoring).post(admin_catalog::save_scoring),
+        )
+        .route(
+            "/admin/scoring/preview",
+            post(admin_catalog::preview_scoring),
+        )
+        .route(
+            "/admin/webhooks",
+            get(admin_hooks::show).post(admin_hooks::create),
+        )
+        .route("/admin/webhooks/replay", post(admin_hooks::replay))
+        .route("/admin/webhooks/{id}/toggle", post(admin_hooks::toggle))
         .route("/admin/routing", get(admin_rules::show))
         .route("/admin/routing/rules", post(admin_rules::add_rule))
         .route(
@@ -131,6 +175,16 @@ async fn inbox_script() -> Response {
 
 async fn builder_script() -> Response {
     asset(BUILDER_SCRIPT, "text/javascript; charset=utf-8")
+}
+
+async fn progress_script() -> Response {
+    asset(PROGRESS_SCRIPT, "text/javascript; charset=utf-8")
+}
+
+/// The page that takes a list upload, under the imports' body limit instead of the
+/// forms' (the caller layers it).
+pub fn upload_router() -> Router<AppState> {
+    Router::new().route("/admin/imports/upload", post(admin_imports::upload))
 }
 
 async fn icon() -> Response {
