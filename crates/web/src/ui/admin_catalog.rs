@@ -249,21 +249,39 @@ pub async fn save_campaign(
 
 /// A JSON configuration page: the text (as saved, or as typed when refused) and the
 /// problems.
+/// A configuration edited as JSON: its address, title and what it holds.
+struct JsonSection {
+    path: &'static str,
+    title: &'static str,
+    intro: &'static str,
+}
+
+const LIFECYCLE_PAGE: JsonSection = JsonSection {
+    path: LIFECYCLE,
+    title: "Lifecycle",
+    intro: LIFECYCLE_INTRO,
+};
+
+const SCORING_PAGE: JsonSection = JsonSection {
+    path: SCORING,
+    title: "Scoring",
+    intro: SCORING_INTRO,
+};
+
 fn json_page(
     signed: &Signed,
-    section: &str,
-    title: &str,
-    intro: &str,
+    section: &JsonSection,
     text: &str,
     errors: &[(String, String)],
     inside: maud::Markup,
     extra: maud::Markup,
 ) -> Response {
     let who = &signed.principal;
+    let JsonSection { path, title, intro } = section;
     let body = html! {
         p.hint { (intro) }
         (problems(errors))
-        form.card method="post" action=(section) {
+        form.card method="post" action=(path) {
             (csrf_field(who))
             label for="config-json" { (title) " as JSON" }
             textarea id="config-json" name="json" rows="28" spellcheck="false" { (text) }
@@ -277,7 +295,7 @@ fn json_page(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    respond(status, page(who, section, title, body))
+    respond(status, page(who, path, title, body))
 }
 
 /// `GET /admin/lifecycle`.
@@ -288,9 +306,7 @@ pub async fn lifecycle(State(state): State<AppState>, signed: Signed) -> Respons
     match state.app.lifecycle().await {
         Ok(l) => json_page(
             &signed,
-            LIFECYCLE,
-            "Lifecycle",
-            LIFECYCLE_INTRO,
+            &LIFECYCLE_PAGE,
             &serde_json::to_string_pretty(&l).unwrap_or_default(),
             &[],
             html! {},
@@ -323,16 +339,7 @@ pub async fn save_lifecycle(
         },
         Err(e) => vec![("json".to_string(), e.to_string())],
     };
-    json_page(
-        &signed,
-        LIFECYCLE,
-        "Lifecycle",
-        LIFECYCLE_INTRO,
-        text,
-        &errors,
-        html! {},
-        html! {},
-    )
+    json_page(&signed, &LIFECYCLE_PAGE, text, &errors, html! {}, html! {})
 }
 
 const SCORING_INTRO: &str = "Fit rules (who the lead is) and engagement rules (what they did, fading with a half-life), and the thresholds that lift a lead to a stage.";
@@ -385,9 +392,7 @@ pub async fn scoring(State(state): State<AppState>, signed: Signed) -> Response 
     };
     json_page(
         &signed,
-        SCORING,
-        "Scoring",
-        SCORING_INTRO,
+        &SCORING_PAGE,
         &serde_json::to_string_pretty(&config).unwrap_or_default(),
         &[],
         preview_inputs(None),
@@ -425,9 +430,7 @@ pub async fn preview_scoring(
             };
             json_page(
                 &signed,
-                SCORING,
-                "Scoring",
-                SCORING_INTRO,
+                &SCORING_PAGE,
                 text,
                 &errors,
                 preview_inputs(Some(lead)),
@@ -436,9 +439,7 @@ pub async fn preview_scoring(
         }
         Err(e) => json_page(
             &signed,
-            SCORING,
-            "Scoring",
-            SCORING_INTRO,
+            &SCORING_PAGE,
             text,
             &[("json".to_string(), e.to_string())],
             preview_inputs(Some(lead)),
@@ -470,9 +471,7 @@ pub async fn save_scoring(
     };
     json_page(
         &signed,
-        SCORING,
-        "Scoring",
-        SCORING_INTRO,
+        &SCORING_PAGE,
         text,
         &errors,
         preview_inputs(None),
