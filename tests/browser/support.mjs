@@ -14,11 +14,13 @@ const root = join(here, '..', '..');
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-/** Starts `leadline serve` on a new SQLite file and a free loopback port. */
-export async function startServer(extraArgs = []) {
+/** Starts `leadline serve` on a free loopback port: on a new SQLite file, or on
+ * `database` (a PostgreSQL URL made by `freshPostgres`). */
+export async function startServer(extraArgs = [], database = undefined) {
   const bin = process.env.LEADLINE_BIN ?? join(root, 'target', 'debug', 'leadline');
   const dir = mkdtempSync(join(tmpdir(), 'leadline-browser-'));
-  const child = spawn(bin, ['--database-url', `sqlite:${join(dir, 'app.sqlite')}`, 'serve',
+  database ??= `sqlite:${join(dir, 'app.sqlite')}`;
+  const child = spawn(bin, ['--database-url', database, 'serve',
     '--bind', '127.0.0.1:0', ...extraArgs], {
     env: { ...process.env, LEADLINE_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -36,7 +38,6 @@ export async function startServer(extraArgs = []) {
     });
     child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
   });
-  const database = `sqlite:${join(dir, 'app.sqlite')}`;
   let token;
   return {
     url,
@@ -113,6 +114,28 @@ export function watchPage(page) {
   return {
     assertClean() {
       assert.deepEqual(problems, [], 'no errors, dialogs or CSP violations');
+    },
+  };
+}
+
+/** A new, empty PostgreSQL database on the local server (127.0.0.1:5432, user
+ * postgres), or `null` when none is reachable: under CI=true that is an error. */
+export function freshPostgres() {
+  const name = `leadline_browser_${process.pid}_${Date.now()}`;
+  try {
+    execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'test', '-v', 'ON_ERROR_STOP=1',
+      '-c', `CREATE DATABASE ${name}`], { stdio: 'pipe' });
+  } catch (e) {
+    if (process.env.CI === 'true') throw new Error(`PostgreSQL is not reachable on 127.0.0.1:5432: ${e.message}`);
+    return null;
+  }
+  return {
+    url: `postgres://postgres@127.0.0.1:5432/${name}`,
+    drop() {
+      try {
+        execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'test',
+          '-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`], { stdio: 'pipe' });
+      } catch { /* left for the server's owner */ }
     },
   };
 }

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 mod kill;
 mod load;
 mod matching;
+mod pages;
 
 use load::{form_token, open_loop, round_the_clock};
 
@@ -111,6 +112,18 @@ pub enum BenchKind {
         /// database), or the hand-set prior.
         #[arg(long, value_enum, default_value_t = matching::ModelChoice::Trained)]
         model: matching::ModelChoice,
+    },
+    /// Server time of the web app's inbox, lead workspace and filtered lists on a
+    /// database of `--leads` leads, one request at a time with a signed-in session.
+    Pages {
+        #[arg(long, default_value_t = 100_000)]
+        leads: usize,
+        /// Timed requests per page.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        /// Open leads in the rep's inbox.
+        #[arg(long, default_value_t = 60)]
+        inbox_leads: usize,
     },
     /// Import a generated CSV (10% duplicates, 1% broken rows).
     Import {
@@ -349,6 +362,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             kill_runs(&args.db, plan, &signals).await
         }
         BenchKind::Import { rows, preload } => import(&args.db, rows, preload).await,
+        BenchKind::Pages {
+            leads,
+            requests,
+            inbox_leads,
+        } => pages::run(&args.db, leads, requests, inbox_leads).await,
         BenchKind::Matching {
             records,
             seed,
