@@ -83,6 +83,15 @@ test('a rep answers the playbook question and moves the lead to SQL', async () =
   assert.equal(await email.inputValue(), 'not an address');
   assert.ok(await page.locator('#field-email-error').isVisible());
 
+  // At 390 px (a phone) the workspace is one column and still passes axe.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${server.url}/leads/${leadId}`);
+  await checkAccessibility(page, 'lead workspace at 390 px');
+  await screenshot(page, 'workspace-phone');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `no sideways scrolling at 390 px (${overflow} px too wide)`);
+  await page.setViewportSize({ width: 1280, height: 900 });
+
   // The merge screen is not a rep's.
   const refused = await page.goto(`${server.url}/leads/${pair.a}/merge/${pair.b}`);
   assert.equal(refused.status(), 403);
