@@ -4,7 +4,7 @@
 //! same service calls as the API, every problem listed in place.
 
 use super::admin::{page, problems, require, respond};
-use super::forms::refuse_form;
+use super::forms::{form_value as get, refuse_form};
 use super::layout::{csrf_field, field_errors};
 use super::lead::error_response;
 use super::{see_other, Signed};
@@ -24,13 +24,6 @@ use serde_json::Value;
 const CATALOG: &str = "/admin/sources";
 const LIFECYCLE: &str = "/admin/lifecycle";
 const SCORING: &str = "/admin/scoring";
-
-fn get<'f>(form: &'f [(String, String)], key: &str) -> &'f str {
-    form.iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
-}
 
 fn blank_none(s: &str) -> Option<String> {
     let s = s.trim();

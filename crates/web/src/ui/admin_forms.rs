@@ -4,7 +4,7 @@
 //! its hosted address and a copyable embed snippet.
 
 use super::admin::{page, problems, require, respond};
-use super::forms::refuse_form;
+use super::forms::{form_value as get, refuse_form};
 use super::layout::{csrf_field, error_for, field_errors};
 use super::lead::error_response;
 use super::{see_other, Signed};
@@ -40,13 +40,6 @@ const OFFERED: &[(&str, &str)] = &[
 ];
 /// Rows for custom fields.
 const CUSTOM_ROWS: usize = 3;
-
-fn get<'f>(form: &'f [(String, String)], key: &str) -> &'f str {
-    form.iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
-}
 
 fn opt(s: &str) -> Option<String> {
     let s = s.trim();

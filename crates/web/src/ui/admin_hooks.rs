@@ -1,7 +1,7 @@
 //! Settings: webhooks, their deliveries, the dead letters and replaying them.
 
 use super::admin::{page, problems, require, respond};
-use super::forms::refuse_form;
+use super::forms::{form_value as get, refuse_form};
 use super::layout::{csrf_field, field_errors};
 use super::lead::error_response;
 use super::{see_other, Signed};
@@ -18,13 +18,6 @@ use leadline_store::outbox::{DeliveryFilter, DEAD};
 use maud::html;
 
 const HOOKS: &str = "/admin/webhooks";
-
-fn get<'f>(form: &'f [(String, String)], key: &str) -> &'f str {
-    form.iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
-}
 
 async fn hooks_page(
     state: &AppState,

@@ -9,8 +9,8 @@ use super::lead::error_response;
 use super::{see_other, Signed};
 use crate::AppState;
 use axum::extract::{Multipart, Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::Form;
 use leadline_domain::access::Permission;
 use leadline_domain::fields::LeadField;
@@ -427,20 +427,7 @@ pub async fn report(
         return r;
     }
     match state.app.import_report(&signed.principal.scope, &id).await {
-        Ok(Some(csv)) => {
-            let mut response = csv.into_response();
-            let headers = response.headers_mut();
-            super::secure_headers(headers);
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            );
-            headers.insert(
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"import-report.csv\""),
-            );
-            response
-        }
+        Ok(Some(csv)) => super::csv_download(csv.into_bytes(), "import-report.csv"),
         Ok(None) => error_response(ServiceError::not_found("import report", &id)),
         Err(e) => error_response(e),
     }

@@ -3,7 +3,7 @@
 //! checks and the same rules about who may change what.
 
 use super::admin::{page, problems, require, respond};
-use super::forms::refuse_form;
+use super::forms::{form_value as get, refuse_form};
 use super::layout::{csrf_field, field_errors};
 use super::lead::error_response;
 use super::{see_other, Signed};
@@ -23,13 +23,6 @@ use serde_json::json;
 
 const USERS: &str = "/admin/users";
 const TOKENS: &str = "/admin/tokens";
-
-fn get<'f>(form: &'f [(String, String)], key: &str) -> &'f str {
-    form.iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
-}
 
 fn hours_of(u: &UserRow) -> (String, String) {
     let hours: WorkingHours = serde_json::from_value(u.working_hours.clone()).unwrap_or_default();

@@ -7,7 +7,7 @@ use super::admin::{
     condition_from, condition_inputs, describe_condition, facts_datalist, json_editor, page,
     problems, require, respond,
 };
-use super::forms::refuse_form;
+use super::forms::{form_value as get, refuse_form};
 use super::layout::{csrf_field, field_errors};
 use super::lead::error_response;
 use super::{see_other, Signed};
@@ -237,13 +237,6 @@ pub async fn show(State(state): State<AppState>, signed: Signed) -> Response {
         Ok(d) => render(&signed, &d, &[], StatusCode::OK),
         Err(e) => error_response(e),
     }
-}
-
-fn get<'f>(form: &'f [(String, String)], key: &str) -> &'f str {
-    form.iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
 }
 
 fn conditions(

@@ -19,6 +19,34 @@ pub fn fingerprint(parts: &[&str]) -> String {
     hex::encode(h.finalize())
 }
 
+/// A posted form's value for `key` ("" when absent), for forms read as pairs.
+pub fn form_value<'f>(form: &'f [(String, String)], key: &str) -> &'f str {
+    form.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+/// The name a lead goes by on screen: first and last name, else the e-mail, else the
+/// company.
+pub fn person_name(
+    first: Option<&str>,
+    last: Option<&str>,
+    email: Option<&str>,
+    company: Option<&str>,
+) -> String {
+    let name = [first, last]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !name.is_empty() {
+        name
+    } else {
+        email.or(company).unwrap_or("(no name)").to_string()
+    }
+}
+
 /// The trimmed text, or `None` for a blank field.
 pub fn non_empty(s: &str) -> Option<String> {
     let s = s.trim();

@@ -30,18 +30,12 @@ fn kind_label(kind: &str) -> &'static str {
 }
 
 fn display_name(row: &InboxRow) -> String {
-    let name = [row.first_name.as_deref(), row.last_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if !name.is_empty() {
-        name
-    } else if let Some(email) = &row.email {
-        email.clone()
-    } else {
-        "(no name)".into()
-    }
+    super::forms::person_name(
+        row.first_name.as_deref(),
+        row.last_name.as_deref(),
+        row.email.as_deref(),
+        None,
+    )
 }
 
 /// The inbox's keys (inbox.js), as the `?` list shows them.

@@ -50,20 +50,12 @@ const EDITABLE: &[(LeadField, &str, &str)] = &[
 /// The name a lead goes by on screen.
 pub(super) fn lead_name(lead: &LeadRecord) -> String {
     let f = &lead.fields;
-    let name = [f.first_name.as_deref(), f.last_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if !name.is_empty() {
-        name
-    } else if let Some(email) = &f.email {
-        email.clone()
-    } else if let Some(company) = &f.company {
-        company.clone()
-    } else {
-        "(no name)".into()
-    }
+    super::forms::person_name(
+        f.first_name.as_deref(),
+        f.last_name.as_deref(),
+        f.email.as_deref(),
+        f.company.as_deref(),
+    )
 }
 
 /// A service error as a page: "not found" for a lead outside the person's scope
@@ -725,12 +717,7 @@ pub async fn save_fields(
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let get = |k: &str| {
-        form.iter()
-            .find(|(name, _)| name == k)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
+    let get = |k: &str| super::forms::form_value(&form, k);
     if let Some(refused) = refuse_lead_form(&state, &headers, &signed, get("csrf"), &id).await {
         return refused;
     }

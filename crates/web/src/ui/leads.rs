@@ -8,8 +8,8 @@ use super::lead::error_response;
 use super::{page_response, see_other, Signed};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::Form;
 use leadline_domain::access::Permission;
 use leadline_domain::lifecycle::{Lifecycle, StageKind, Vocabulary};
@@ -63,19 +63,12 @@ pub(super) fn stage_words(lifecycle: &Lifecycle, stage: &str, vocabulary: Vocabu
 }
 
 pub(super) fn row_name(row: &ListRow) -> String {
-    let name = [row.first_name.as_deref(), row.last_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if !name.is_empty() {
-        name
-    } else {
-        row.email
-            .clone()
-            .or_else(|| row.company.clone())
-            .unwrap_or_else(|| "(no name)".into())
-    }
+    super::forms::person_name(
+        row.first_name.as_deref(),
+        row.last_name.as_deref(),
+        row.email.as_deref(),
+        row.company.as_deref(),
+    )
 }
 
 /// The list's request from the query string; junk reads as no filter (the service
@@ -425,20 +418,7 @@ pub async fn export(
         .export_leads_csv(&who.scope, &who.user.id, time_zone(who), &request)
         .await
     {
-        Ok(bytes) => {
-            let mut response = bytes.into_response();
-            let headers = response.headers_mut();
-            super::secure_headers(headers);
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            );
-            headers.insert(
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"leads.csv\""),
-            );
-            response
-        }
+        Ok(bytes) => super::csv_download(bytes, "leads.csv"),
         Err(ServiceError::Invalid(errors)) => error_page(
             "Not exported",
             &super::layout::joined_messages(&errors),
@@ -467,12 +447,7 @@ pub async fn bulk(
     signed: Signed,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let get = |k: &str| {
-        form.iter()
-            .find(|(name, _)| name == k)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
+    let get = |k: &str| super::forms::form_value(&form, k);
     if let Some(refused) = refuse_form(&state, &headers, &signed, get("csrf")) {
         return refused;
     }

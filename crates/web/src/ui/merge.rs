@@ -155,12 +155,7 @@ pub async fn merge(
     Path((id, other_id)): Path<(String, String)>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let get = |k: &str| {
-        form.iter()
-            .find(|(name, _)| name == k)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
+    let get = |k: &str| super::forms::form_value(&form, k);
     if let Some(refused) = refuse_lead_form(&state, &headers, &signed, get("csrf"), &id).await {
         return refused;
     }
@@ -216,12 +211,7 @@ pub async fn undo(
     Path(merge_id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let get = |k: &str| {
-        form.iter()
-            .find(|(name, _)| name == k)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
+    let get = |k: &str| super::forms::form_value(&form, k);
     if let Some(refused) = refuse_form(&state, &headers, &signed, get("csrf")) {
         return refused;
     }

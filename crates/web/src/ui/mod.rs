@@ -246,6 +246,21 @@ pub(crate) fn allow_own_script(headers: &mut HeaderMap) {
     );
 }
 
+/// A CSV file to download, with the security headers.
+pub(crate) fn csv_download(bytes: Vec<u8>, file_name: &'static str) -> Response {
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    secure_headers(headers);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
 /// A 303 to `to` with the security headers.
 pub(crate) fn see_other(to: &str) -> Response {
     let mut response = Redirect::to(to).into_response();
