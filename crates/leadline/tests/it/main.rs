@@ -38,6 +38,7 @@ mod touches;
 mod users;
 mod web_inbox;
 mod web_lists;
+mod web_settings;
 mod web_sign_in;
 mod web_workspace;
 

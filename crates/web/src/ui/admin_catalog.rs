@@ -121,6 +121,7 @@ fn campaign_form(
     html! {
         form.numbers method="post" action=(action) {
             (csrf_field(who))
+            (super::forms::nonce_field())
             div { label for="c-name" { "Name" } input id="c-name" name="name" type="text" value=[c.map(|c| c.name.as_str())] required maxlength="200"; }
             @if c.is_none() {
                 div { label for="c-source" { "Source" } input id="c-source" name="source" type="text" required maxlength="200"; }
@@ -167,13 +168,24 @@ pub async fn add_campaign(
     {
         return r;
     }
-    match state
-        .app
-        .create_campaign(&campaign_input(&form, true))
-        .await
-    {
+    super::forms::once_form(
+        &state,
+        &signed,
+        &form,
+        CATALOG,
+        add_campaign_now(&state, &signed, &form),
+    )
+    .await
+}
+
+async fn add_campaign_now(
+    state: &AppState,
+    signed: &Signed,
+    form: &[(String, String)],
+) -> Response {
+    match state.app.create_campaign(&campaign_input(form, true)).await {
         Ok(_) => see_other(CATALOG),
-        Err(ServiceError::Invalid(e)) => catalog_page(&state, &signed, &field_errors(e)).await,
+        Err(ServiceError::Invalid(e)) => catalog_page(state, signed, &field_errors(e)).await,
         Err(e) => error_response(e),
     }
 }

@@ -141,6 +141,7 @@ fn builder(
     html! {
         form.builder method="post" action="/admin/forms" data-builder {
             (csrf_field(who))
+            (super::forms::nonce_field())
             (text("name", "Form name", None))
             (text("source", "Source (created on first use)", Some("Where its leads are said to come from, e.g. Website")))
             div {
@@ -307,21 +308,29 @@ pub async fn create(
     {
         return refused;
     }
+    super::forms::once_form(
+        &state,
+        &signed,
+        &form,
+        SECTION,
+        create_now(&state, &signed, &form),
+    )
+    .await
+}
+
+async fn create_now(state: &AppState, signed: &Signed, form: &[(String, String)]) -> Response {
     if form.len() > 200 {
         return list_page(
-            &state,
-            &signed,
+            state,
+            signed,
             &[],
             &[("".into(), "the form has too many fields".into())],
         )
         .await;
     }
     let mut errors = Vec::new();
-    if !get(&form, "min_fill_seconds").trim().is_empty()
-        && get(&form, "min_fill_seconds")
-            .trim()
-            .parse::<u32>()
-            .is_err()
+    if !get(form, "min_fill_seconds").trim().is_empty()
+        && get(form, "min_fill_seconds").trim().parse::<u32>().is_err()
     {
         errors.push((
             "min_fill_seconds".to_string(),
@@ -329,13 +338,13 @@ pub async fn create(
         ));
     }
     if errors.is_empty() {
-        match state.app.create_form(&new_form(&form)).await {
+        match state.app.create_form(&new_form(form)).await {
             Ok(created) => return see_other(&format!("/admin/forms/{}", created.id)),
             Err(ServiceError::Invalid(e)) => errors = field_errors(e),
             Err(e) => return error_response(e),
         }
     }
-    list_page(&state, &signed, &form, &errors).await
+    list_page(state, signed, form, &errors).await
 }
 
 /// `GET /admin/forms/{id}`: the saved form, its address and embed snippet.

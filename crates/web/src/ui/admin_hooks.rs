@@ -81,6 +81,7 @@ async fn hooks_page(
             }
             form.numbers method="post" action=(HOOKS) {
                 (csrf_field(who))
+                (super::forms::nonce_field())
                 div { label for="hook-url" { "Address (https://…)" } input id="hook-url" name="url" type="text" required maxlength="2000"; }
                 div { label for="hook-topics" { "Topics (comma-separated, empty: all)" } input id="hook-topics" name="topics" type="text" maxlength="500" placeholder="lead.assigned, lead.sla_breached"; }
                 div { label for="hook-description" { "Description" } input id="hook-description" name="description" type="text" maxlength="500"; }
@@ -149,21 +150,32 @@ pub async fn create(
     if let Some(r) = checked(&state, &headers, &signed, &form) {
         return r;
     }
-    let topics: Vec<String> = get(&form, "topics")
+    super::forms::once_form(
+        &state,
+        &signed,
+        &form,
+        HOOKS,
+        create_now(&state, &signed, &form),
+    )
+    .await
+}
+
+async fn create_now(state: &AppState, signed: &Signed, form: &[(String, String)]) -> Response {
+    let topics: Vec<String> = get(form, "topics")
         .split(',')
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .map(str::to_string)
         .collect();
     let input = WebhookInput {
-        url: Some(get(&form, "url").trim().to_string()),
+        url: Some(get(form, "url").trim().to_string()),
         topics: Some(topics),
-        description: Some(get(&form, "description").trim().to_string()),
+        description: Some(get(form, "description").trim().to_string()),
         active: Some(true),
     };
     match state.app.create_webhook(input).await {
-        Ok(created) => hooks_page(&state, &signed, Some(&created.secret), &[]).await,
-        Err(ServiceError::Invalid(e)) => hooks_page(&state, &signed, None, &field_errors(e)).await,
+        Ok(created) => hooks_page(state, signed, Some(&created.secret), &[]).await,
+        Err(ServiceError::Invalid(e)) => hooks_page(state, signed, None, &field_errors(e)).await,
         Err(e) => error_response(e),
     }
 }

@@ -168,6 +168,7 @@ async fn users_page(state: &AppState, signed: &Signed, errors: &[(String, String
                     summary { "Add a user" }
                     form method="post" action=(USERS) {
                         (csrf_field(who))
+                        (super::forms::nonce_field())
                         (user_inputs("new", None, true))
                         button type="submit" { "Add user" }
                     }
@@ -258,13 +259,24 @@ pub async fn add_user(
     {
         return r;
     }
-    let input = match user_input(&form, true) {
+    super::forms::once_form(
+        &state,
+        &signed,
+        &form,
+        USERS,
+        add_user_now(&state, &signed, &form),
+    )
+    .await
+}
+
+async fn add_user_now(state: &AppState, signed: &Signed, form: &[(String, String)]) -> Response {
+    let input = match user_input(form, true) {
         Ok(i) => i,
-        Err(errors) => return users_page(&state, &signed, &errors).await,
+        Err(errors) => return users_page(state, signed, &errors).await,
     };
     match state.app.create_user(input).await {
         Ok(_) => see_other(USERS),
-        Err(ServiceError::Invalid(e)) => users_page(&state, &signed, &field_errors(e)).await,
+        Err(ServiceError::Invalid(e)) => users_page(state, signed, &field_errors(e)).await,
         Err(e) => error_response(e),
     }
 }
@@ -453,6 +465,7 @@ async fn tokens_page(
             }
             form method="post" action=(TOKENS) {
                 (csrf_field(who))
+                (super::forms::nonce_field())
                 label for="token-name" { "New token's name" }
                 input id="token-name" name="name" type="text" required maxlength="100";
                 button type="submit" { "Create token" }
@@ -477,13 +490,28 @@ pub async fn create_token(
     if let Some(r) = refuse_form(&state, &headers, &signed, get(&form, "csrf")) {
         return r;
     }
+    super::forms::once_form(
+        &state,
+        &signed,
+        &form,
+        TOKENS,
+        create_token_now(&state, &signed, &form),
+    )
+    .await
+}
+
+async fn create_token_now(
+    state: &AppState,
+    signed: &Signed,
+    form: &[(String, String)],
+) -> Response {
     match state
         .app
-        .create_token(get(&form, "name"), &signed.principal.user.id)
+        .create_token(get(form, "name"), &signed.principal.user.id)
         .await
     {
-        Ok((_, secret)) => tokens_page(&state, &signed, Some(&secret), &[]).await,
-        Err(ServiceError::Invalid(e)) => tokens_page(&state, &signed, None, &field_errors(e)).await,
+        Ok((_, secret)) => tokens_page(state, signed, Some(&secret), &[]).await,
+        Err(ServiceError::Invalid(e)) => tokens_page(state, signed, None, &field_errors(e)).await,
         Err(e) => error_response(e),
     }
 }

@@ -118,6 +118,7 @@ fn render(signed: &Signed, d: &Data, errors: &[(String, String)], status: Status
             }
             form.rule-form method="post" action="/admin/routing/rules" {
                 (csrf_field(who))
+                (super::forms::nonce_field())
                 h3 { "Add a rule" }
                 label for="rule-name" { "Name" }
                 input id="rule-name" name="name" type="text" maxlength="200" required;
@@ -191,6 +192,7 @@ fn render(signed: &Signed, d: &Data, errors: &[(String, String)], status: Status
             }
             form.rule-form method="post" action="/admin/routing/sla" {
                 (csrf_field(who))
+                (super::forms::nonce_field())
                 h3 { "Add a policy" }
                 label for="sla-name" { "Name" }
                 input id="sla-name" name="name" type="text" maxlength="200" required;
@@ -317,36 +319,47 @@ pub async fn add_rule(
     if let Some(r) = checked(&state, &headers, &signed, &form) {
         return r;
     }
+    super::forms::once_form(
+        &state,
+        &signed,
+        &form,
+        SECTION,
+        add_rule_now(&state, &signed, &form),
+    )
+    .await
+}
+
+async fn add_rule_now(state: &AppState, signed: &Signed, form: &[(String, String)]) -> Response {
     let mut rules = match state.app.routing_rules().await {
         Ok(r) => r,
         Err(e) => return error_response(e),
     };
-    let name = get(&form, "name").trim().to_string();
+    let name = get(form, "name").trim().to_string();
     let mut errors = Vec::new();
     if name.is_empty() {
         errors.push(("name".to_string(), "a rule needs a name".to_string()));
     }
-    let conditions = conditions(&form).unwrap_or_else(|e| {
+    let conditions = conditions(form).unwrap_or_else(|e| {
         errors.push(("conditions".into(), e));
         Vec::new()
     });
-    let target = match get(&form, "target") {
+    let target = match get(form, "target") {
         "rep" => RouteTarget::Rep {
-            rep_id: get(&form, "rep_id").to_string(),
+            rep_id: get(form, "rep_id").to_string(),
         },
         "account_owner" => RouteTarget::AccountOwner {
-            fallback_team_id: Some(get(&form, "team_id").to_string()).filter(|t| !t.is_empty()),
+            fallback_team_id: Some(get(form, "team_id").to_string()).filter(|t| !t.is_empty()),
         },
         _ => RouteTarget::Team {
-            team_id: get(&form, "team_id").to_string(),
+            team_id: get(form, "team_id").to_string(),
             strategy: serde_json::from_value(serde_json::Value::String(
-                get(&form, "strategy").into(),
+                get(form, "strategy").into(),
             ))
             .unwrap_or_default(),
         },
     };
     if !errors.is_empty() {
-        return refused(&state, &signed, errors).await;
+        return refused(state, signed, errors).await;
     }
     let taken: Vec<&str> = rules.rules.iter().map(|r| r.id.as_str()).collect();
     let rule = RoutingRule {
@@ -355,13 +368,13 @@ pub async fn add_rule(
         conditions,
         target,
     };
-    let at = match get(&form, "position") {
+    let at = match get(form, "position") {
         "first" => 0,
         "last" => rules.rules.len(),
         _ => rules.rules.len().saturating_sub(1),
     };
     rules.rules.insert(at, rule);
-    save_rules(&state, &signed, rules).await
+    save_rules(state, signed, rules).await
 }
 
 /// Moves a list entry up or down, or deletes it; `false` for an index out of range.
@@ -451,20 +464,31 @@ pub async fn add_policy(
     if let Some(r) = checked(&state, &headers, &signed, &form) {
         return r;
     }
+    super::forms::once_form(
+        &state,
+        &signed,
+        &form,
+        SECTION,
+        add_policy_now(&state, &signed, &form),
+    )
+    .await
+}
+
+async fn add_policy_now(state: &AppState, signed: &Signed, form: &[(String, String)]) -> Response {
     let mut policies = match state.app.sla_policies().await {
         Ok(p) => p,
         Err(e) => return error_response(e),
     };
     let mut errors = Vec::new();
-    let name = get(&form, "name").trim().to_string();
+    let name = get(form, "name").trim().to_string();
     if name.is_empty() {
         errors.push(("name".to_string(), "a policy needs a name".to_string()));
     }
-    let applies_to = conditions(&form).unwrap_or_else(|e| {
+    let applies_to = conditions(form).unwrap_or_else(|e| {
         errors.push(("conditions".into(), e));
         Vec::new()
     });
-    let within = minutes(&form, "first_touch_within_minutes", &mut errors);
+    let within = minutes(form, "first_touch_within_minutes", &mut errors);
     if within.is_none()
         && !errors
             .iter()
@@ -475,10 +499,10 @@ pub async fn add_policy(
             "say within how many minutes".into(),
         ));
     }
-    let escalate = minutes(&form, "escalate_after_minutes", &mut errors).unwrap_or(0);
-    let reroute = minutes(&form, "reroute_after_minutes", &mut errors);
+    let escalate = minutes(form, "escalate_after_minutes", &mut errors).unwrap_or(0);
+    let reroute = minutes(form, "reroute_after_minutes", &mut errors);
     if !errors.is_empty() {
-        return refused(&state, &signed, errors).await;
+        return refused(state, signed, errors).await;
     }
     let taken: Vec<&str> = policies.iter().map(|p| p.id.as_str()).collect();
     let policy = SlaPolicy {
@@ -488,15 +512,15 @@ pub async fn add_policy(
         first_touch_within_minutes: within.unwrap_or(5),
         escalate_after_minutes: escalate,
         reroute_after_minutes: reroute,
-        working_hours_only: get(&form, "working_hours_only") == "yes",
+        working_hours_only: get(form, "working_hours_only") == "yes",
     };
-    let at = if get(&form, "position") == "last" {
+    let at = if get(form, "position") == "last" {
         policies.len()
     } else {
         0
     };
     policies.insert(at, policy);
-    save_policies(&state, &signed, policies).await
+    save_policies(state, signed, policies).await
 }
 
 /// `POST /admin/routing/sla/change`: up or delete.

@@ -133,6 +133,24 @@ pub async fn once(
     answer
 }
 
+/// [`once`] for a form read as pairs: its `nonce` field, and a fingerprint of every
+/// other value but the CSRF token.
+pub async fn once_form(
+    state: &AppState,
+    signed: &Signed,
+    form: &[(String, String)],
+    back: &str,
+    action: impl std::future::Future<Output = Response>,
+) -> Response {
+    let parts: Vec<&str> = form
+        .iter()
+        .filter(|(k, _)| k != "nonce" && k != "csrf")
+        .flat_map(|(k, v)| [k.as_str(), v.as_str()])
+        .collect();
+    let fp = fingerprint(&parts);
+    once(state, signed, form_value(form, "nonce"), &fp, back, action).await
+}
+
 /// A fresh nonce for one rendering of a form.
 pub fn nonce_field() -> maud::Markup {
     html! { input type="hidden" name="nonce" value=(ulid::Ulid::new().to_string()); }
