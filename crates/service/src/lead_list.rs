@@ -21,8 +21,9 @@ use serde::{Deserialize, Serialize};
 pub const MAX_PAGE: usize = 200;
 /// Most rows one CSV export holds.
 pub const MAX_EXPORT: usize = 100_000;
-/// Counting stops here; the page says "more than".
-pub const COUNT_CAP: i64 = 10_000;
+/// Counting stops here; the page says "more than" (counting a large table further
+/// costs more than the page itself).
+pub const COUNT_CAP: i64 = 1_000;
 /// Most leads one bulk change touches.
 pub const MAX_BULK: usize = 500;
 const MAX_VIEWS: usize = 50;

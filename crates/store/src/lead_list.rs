@@ -283,9 +283,14 @@ pub async fn page(
 pub async fn count(conn: &mut AnyConnection, q: &LeadQuery, cap: i64) -> Result<i64> {
     let mut params = Params::default();
     let clauses = clauses(q, &mut params);
+    // The working state is joined only when a filter reads it.
+    let join = if clauses.iter().any(|c| c.contains("w.")) {
+        "LEFT JOIN lead_work w ON w.lead_id = l.id"
+    } else {
+        ""
+    };
     let sql = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM leads l LEFT JOIN lead_work w ON w.lead_id = l.id \
-         WHERE {} LIMIT {cap}) found",
+        "SELECT COUNT(*) FROM (SELECT 1 FROM leads l {join} WHERE {} LIMIT {cap}) found",
         clauses.join(" AND ")
     );
     Ok(params
