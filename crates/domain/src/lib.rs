@@ -8,6 +8,7 @@ pub mod access;
 pub mod campaign;
 pub mod channel;
 pub mod conditions;
+pub mod consent;
 pub mod demo;
 pub mod fields;
 pub mod import;
@@ -25,6 +26,7 @@ pub mod routing;
 pub mod schedule;
 pub mod scoring;
 pub mod sla;
+pub mod template;
 
 pub use channel::Channel;
 pub use fields::{LeadField, LeadInput};
