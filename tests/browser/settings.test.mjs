@@ -182,6 +182,22 @@ test('an admin imports a list with bad rows through the wizard and downloads the
     await page.goto(`${server.url}${path}`);
     await checkAccessibility(page, name);
   }
+  // An e-mail template: a mistake is refused in place, then a preview for a lead.
+  await page.goto(`${server.url}/admin/templates`);
+  await page.getByLabel('Name').fill('Welcome');
+  await page.getByLabel('Subject').fill('Hello {{ first_name }}');
+  await page.getByLabel('Plain-text part').fill('Hi {{ frist_name }}');
+  await page.getByRole('button', { name: 'Save template' }).click();
+  await assert.doesNotReject(page.locator('#t-body_text-error').filter({ hasText: 'unknown merge field' }).waitFor());
+  await page.getByLabel('Plain-text part').fill('Hi {{ first_name }} from {{ company | "your company" }}.');
+  await page.getByRole('button', { name: 'Save template' }).click();
+  await page.waitForURL(/\/admin\/templates\/[0-9A-Z]+$/);
+  const leads = await server.api('GET', '/api/v1/leads?limit=1');
+  await page.getByLabel('Lead id').fill(leads.leads[0].id);
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await assert.doesNotReject(page.locator('pre.message').waitFor());
+  await checkAccessibility(page, 'template editor with preview');
+
   await page.goto(`${server.url}/admin/tokens`);
   await page.getByLabel("New token's name").fill('CRM sync');
   await page.getByRole('button', { name: 'Create token' }).click();

@@ -28,6 +28,7 @@ pub mod sessions;
 pub mod sla;
 pub mod stream;
 pub mod team;
+pub mod templates;
 pub mod tokens;
 pub mod users;
 

@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod sessions;
 pub mod settings;
 pub mod sources;
+pub mod templates;
 pub mod timeline;
 pub mod tokens;
 pub mod touches;

@@ -93,3 +93,44 @@ backend_tests! {
         assert!(r.text().await.unwrap().contains("no stages"));
     }
 }
+
+backend_tests! {
+    async fn templates_are_checked_when_saved_and_previewed_escaped(srv: TestServer) {
+        srv.app.set_up_first_admin("ada@example.com", "Ada", PASSWORD).await.unwrap();
+        srv.user("mo@example.com", "marketer", json!({ "password": PASSWORD })).await;
+        let (_, lead) = srv.create_lead(json!({ "first_name": "<script>alert(1)</script>", "email": "x@buyer.example.com",
+            "company": "Quinn & Co", "source": "Website" })).await;
+        let lead = lead["lead"]["id"].as_str().unwrap().to_string();
+        let cookie = srv.cookie_for("mo@example.com", PASSWORD).await;
+        let (status, page) = srv.page("/admin/templates", &cookie).await;
+        assert_eq!(status, StatusCode::OK);
+        let form = |nonce: String, text: &str| vec![("csrf", csrf_of(&page)), ("nonce", nonce), ("name", "Welcome".to_string()),
+            ("subject", "Hello {{ first_name | \"there\" }}".to_string()), ("body_text", text.to_string()), ("body_html", String::new())];
+        // An unknown merge field and an unclosed one: refused at save time, with places.
+        let r = srv.form_post("/admin/templates", &cookie, &form(nonce_after(&page, "action=\"/admin/templates\""), "Hi {{ frist_name }},\nsee {{ company")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let refused = r.text().await.unwrap();
+        assert!(refused.contains("line 1, column 4: unknown merge field &quot;frist_name&quot;"), "{refused}");
+        assert!(refused.contains("line 2, column 5: {{ is never closed"), "{refused}");
+        assert!(srv.app.templates().await.unwrap().is_empty());
+        let r = srv.form_post("/admin/templates", &cookie, &form(nonce_after(&page, "action=\"/admin/templates\""), "Hi {{ first_name }} of {{ company }}.\n\nUnsubscribe: {{ unsubscribe_url }}")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let edit = r.headers()["location"].to_str().unwrap().to_string();
+        let (status, preview) = srv.page(&format!("{edit}?lead={lead}"), &cookie).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(preview.contains("Hello &lt;Script&gt;alert(1)&lt;/script&gt;"), "{preview}");
+        assert!(preview.contains("sandbox") && preview.contains("/preview.html?lead="), "{preview}");
+        let frame = srv.client.get(srv.url(&format!("{edit}/preview.html?lead={lead}"))).header("cookie", &cookie).send().await.unwrap();
+        let csp = frame.headers()["content-security-policy"].to_str().unwrap().to_string();
+        assert!(csp.starts_with("sandbox;") && csp.contains("default-src 'none'"), "{csp}");
+        let html = frame.text().await.unwrap();
+        assert!(html.contains("<p>Hi &lt;Script&gt;alert(1)&lt;/script&gt; of Quinn &amp; Co.</p>"), "{html}");
+        assert!(html.contains("/u/preview"), "{html}");
+        // Reps and managers have no templates.
+        let rep = srv.rep("ana@example.com", json!({ "password": PASSWORD })).await;
+        let _ = rep;
+        let rep_cookie = srv.cookie_for("ana@example.com", PASSWORD).await;
+        let (status, _) = srv.page(&edit, &rep_cookie).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+}

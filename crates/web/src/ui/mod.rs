@@ -15,6 +15,7 @@ mod admin_hooks;
 mod admin_imports;
 mod admin_people;
 mod admin_rules;
+mod admin_templates;
 mod auth;
 mod board;
 mod forms;
@@ -149,6 +150,18 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/webhooks/replay", post(admin_hooks::replay))
         .route("/admin/webhooks/{id}/toggle", post(admin_hooks::toggle))
+        .route(
+            "/admin/templates",
+            get(admin_templates::show).post(admin_templates::create),
+        )
+        .route(
+            "/admin/templates/{id}",
+            get(admin_templates::edit).post(admin_templates::save),
+        )
+        .route(
+            "/admin/templates/{id}/preview.html",
+            get(admin_templates::preview_html),
+        )
         .route("/admin/routing", get(admin_rules::show))
         .route("/admin/routing/rules", post(admin_rules::add_rule))
         .route(
