@@ -70,6 +70,44 @@ pub fn respond(status: StatusCode, markup: Markup) -> Response {
     page_response(status, markup)
 }
 
+/// Refuses a settings form sent from another site, without this session's CSRF
+/// token, or by a role without `permission`; `None` lets it on.
+pub fn refuse(
+    state: &crate::AppState,
+    headers: &axum::http::HeaderMap,
+    signed: &Signed,
+    form: &[(String, String)],
+    permission: Permission,
+) -> Option<Response> {
+    super::forms::refuse_form(
+        state,
+        headers,
+        signed,
+        super::forms::form_value(form, "csrf"),
+    )
+    .or_else(|| require(signed, permission))
+}
+
+/// A settings page's status: 422 when it shows why a save was refused.
+pub fn status_for(errors: &[(String, String)]) -> StatusCode {
+    if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
+/// A secret shown once, after it was made (an API token, a webhook's signing key).
+pub fn secret_once(id: &str, label: &str, intro: &str, secret: &str) -> Markup {
+    html! {
+        div.alert.ok role="status" {
+            p { (intro) }
+            label for=(id) { (label) }
+            input id=(id) type="text" readonly value=(secret);
+        }
+    }
+}
+
 /// Refuses a section the person's role does not open.
 pub fn require(signed: &Signed, permission: Permission) -> Option<Response> {
     (!signed.principal.role.allows(permission)).then(super::refused_page)

@@ -3,14 +3,14 @@
 //! would give a chosen lead. Lifecycle and scoring are edited as JSON, checked by the
 //! same service calls as the API, every problem listed in place.
 
-use super::admin::{page, problems, require, respond};
-use super::forms::{form_value as get, refuse_form};
+use super::admin::{page, problems, refuse, require, respond, status_for};
+use super::forms::form_value as get;
 use super::layout::{csrf_field, field_errors};
 use super::lead::error_response;
 use super::{see_other, Signed};
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Form;
 use leadline_domain::access::Permission;
@@ -99,11 +99,7 @@ async fn catalog_page(state: &AppState, signed: &Signed, errors: &[(String, Stri
             }
         }
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = status_for(errors);
     respond(status, page(who, CATALOG, "Sources and campaigns", body))
 }
 
@@ -163,9 +159,13 @@ pub async fn add_campaign(
     signed: Signed,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = refuse_form(&state, &headers, &signed, get(&form, "csrf"))
-        .or_else(|| require(&signed, Permission::ManageCampaigns))
-    {
+    if let Some(r) = refuse(
+        &state,
+        &headers,
+        &signed,
+        &form,
+        Permission::ManageCampaigns,
+    ) {
         return r;
     }
     super::forms::once_form(
@@ -218,11 +218,7 @@ async fn campaign_page(
         section.card { (campaign_form(who, Some(&campaign))) }
         p { a href=(CATALOG) { "All sources and campaigns" } }
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = status_for(errors);
     respond(status, page(who, CATALOG, &campaign.name, body))
 }
 
@@ -234,9 +230,13 @@ pub async fn save_campaign(
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = refuse_form(&state, &headers, &signed, get(&form, "csrf"))
-        .or_else(|| require(&signed, Permission::ManageCampaigns))
-    {
+    if let Some(r) = refuse(
+        &state,
+        &headers,
+        &signed,
+        &form,
+        Permission::ManageCampaigns,
+    ) {
         return r;
     }
     match state
@@ -295,11 +295,7 @@ fn json_page(
         }
         (extra)
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = status_for(errors);
     respond(status, page(who, path, title, body))
 }
 
@@ -330,9 +326,13 @@ pub async fn save_lifecycle(
     signed: Signed,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = refuse_form(&state, &headers, &signed, get(&form, "csrf"))
-        .or_else(|| require(&signed, Permission::ConfigureLifecycle))
-    {
+    if let Some(r) = refuse(
+        &state,
+        &headers,
+        &signed,
+        &form,
+        Permission::ConfigureLifecycle,
+    ) {
         return r;
     }
     let text = get(&form, "json");
@@ -412,9 +412,13 @@ pub async fn preview_scoring(
     signed: Signed,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = refuse_form(&state, &headers, &signed, get(&form, "csrf"))
-        .or_else(|| require(&signed, Permission::ConfigureScoring))
-    {
+    if let Some(r) = refuse(
+        &state,
+        &headers,
+        &signed,
+        &form,
+        Permission::ConfigureScoring,
+    ) {
         return r;
     }
     let text = get(&form, "json");
@@ -460,9 +464,13 @@ pub async fn save_scoring(
     signed: Signed,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = refuse_form(&state, &headers, &signed, get(&form, "csrf"))
-        .or_else(|| require(&signed, Permission::ConfigureScoring))
-    {
+    if let Some(r) = refuse(
+        &state,
+        &headers,
+        &signed,
+        &form,
+        Permission::ConfigureScoring,
+    ) {
         return r;
     }
     let text = get(&form, "json");

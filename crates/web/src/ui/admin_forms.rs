@@ -3,8 +3,8 @@
 //! numbers are read in, with a preview that follows every change; a saved form shows
 //! its hosted address and a copyable embed snippet.
 
-use super::admin::{page, problems, require, respond};
-use super::forms::{form_value as get, refuse_form};
+use super::admin::{page, problems, refuse, require, respond, status_for};
+use super::forms::form_value as get;
 use super::layout::{csrf_field, error_for, field_errors};
 use super::lead::error_response;
 use super::{see_other, Signed};
@@ -254,11 +254,7 @@ async fn list_page(
             }
         }
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = status_for(errors);
     let mut response = respond(
         status,
         page(
@@ -288,9 +284,7 @@ pub async fn preview_fragment(
     signed: Signed,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(refused) = refuse_form(&state, &headers, &signed, get(&form, "csrf"))
-        .or_else(|| require(&signed, Permission::ManageForms))
-    {
+    if let Some(refused) = refuse(&state, &headers, &signed, &form, Permission::ManageForms) {
         return refused;
     }
     respond(StatusCode::OK, preview(&new_form(&form)))
@@ -303,9 +297,7 @@ pub async fn create(
     signed: Signed,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(refused) = refuse_form(&state, &headers, &signed, get(&form, "csrf"))
-        .or_else(|| require(&signed, Permission::ManageForms))
-    {
+    if let Some(refused) = refuse(&state, &headers, &signed, &form, Permission::ManageForms) {
         return refused;
     }
     super::forms::once_form(

@@ -1,13 +1,13 @@
 //! Settings: webhooks, their deliveries, the dead letters and replaying them.
 
-use super::admin::{page, problems, require, respond};
-use super::forms::{form_value as get, refuse_form};
+use super::admin::{page, problems, refuse, require, respond, secret_once, status_for};
+use super::forms::form_value as get;
 use super::layout::{csrf_field, field_errors};
 use super::lead::error_response;
 use super::{see_other, Signed};
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Form;
 use leadline_domain::access::Permission;
@@ -50,11 +50,7 @@ async fn hooks_page(
     let body = html! {
         (problems(errors))
         @if let Some(secret) = secret {
-            div.alert.ok role="status" {
-                p { "The signing secret — copy it now, it is shown only once:" }
-                label for="hook-secret" { "Secret" }
-                input id="hook-secret" type="text" readonly value=(secret);
-            }
+            (secret_once("hook-secret", "Secret", "The signing secret — copy it now, it is shown only once:", secret))
         }
         section.card aria-labelledby="hooks-title" {
             h2 id="hooks-title" { "Webhooks" }
@@ -114,11 +110,7 @@ async fn hooks_page(
             }
         }
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = status_for(errors);
     respond(status, page(who, HOOKS, "Webhooks", body))
 }
 
@@ -130,16 +122,6 @@ pub async fn show(State(state): State<AppState>, signed: Signed) -> Response {
     hooks_page(&state, &signed, None, &[]).await
 }
 
-fn checked(
-    state: &AppState,
-    headers: &HeaderMap,
-    signed: &Signed,
-    form: &[(String, String)],
-) -> Option<Response> {
-    refuse_form(state, headers, signed, get(form, "csrf"))
-        .or_else(|| require(signed, Permission::ManageIntegrations))
-}
-
 /// `POST /admin/webhooks`.
 pub async fn create(
     State(state): State<AppState>,
@@ -147,7 +129,13 @@ pub async fn create(
     signed: Signed,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = checked(&state, &headers, &signed, &form) {
+    if let Some(r) = refuse(
+        &state,
+        &headers,
+        &signed,
+        &form,
+        Permission::ManageIntegrations,
+    ) {
         return r;
     }
     super::forms::once_form(
@@ -188,7 +176,13 @@ pub async fn toggle(
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = checked(&state, &headers, &signed, &form) {
+    if let Some(r) = refuse(
+        &state,
+        &headers,
+        &signed,
+        &form,
+        Permission::ManageIntegrations,
+    ) {
         return r;
     }
     let hook = match state.app.webhook(&id).await {
@@ -214,7 +208,13 @@ pub async fn replay(
     signed: Signed,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = checked(&state, &headers, &signed, &form) {
+    if let Some(r) = refuse(
+        &state,
+        &headers,
+        &signed,
+        &form,
+        Permission::ManageIntegrations,
+    ) {
         return r;
     }
     let filter = DeliveryFilter {

@@ -2,7 +2,7 @@
 //! and column mapping on its first rows, and change the mapping; start it and watch
 //! its progress; then the created / merged / rejected counts and the per-row report.
 
-use super::admin::{page, problems, require, respond};
+use super::admin::{page, problems, refuse, require, respond, status_for};
 use super::forms::refuse_form;
 use super::layout::{csrf_field, field_errors};
 use super::lead::error_response;
@@ -58,11 +58,7 @@ fn upload_page(signed: &Signed, errors: &[(String, String)]) -> Response {
             button type="submit" { "Upload and check" }
         }
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = status_for(errors);
     respond(status, page(who, IMPORTS, "Import a list", body))
 }
 
@@ -256,11 +252,7 @@ fn mapping_markup(
             a href=(IMPORTS) { "Upload another file" }
         }
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = status_for(errors);
     respond(status, page(who, IMPORTS, "Import a list", body))
 }
 
@@ -291,14 +283,7 @@ pub async fn start(
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = form
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    if let Some(r) = refuse_form(&state, &headers, &signed, csrf)
-        .or_else(|| require(&signed, Permission::RunImports))
-    {
+    if let Some(r) = refuse(&state, &headers, &signed, &form, Permission::RunImports) {
         return r;
     }
     let who = &signed.principal;

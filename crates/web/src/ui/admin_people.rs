@@ -2,14 +2,14 @@
 //! weight), teams, and API tokens. The same service calls as the API, so the same
 //! checks and the same rules about who may change what.
 
-use super::admin::{page, problems, require, respond};
+use super::admin::{page, problems, refuse, require, respond, secret_once, status_for};
 use super::forms::{form_value as get, refuse_form};
 use super::layout::{csrf_field, field_errors};
 use super::lead::error_response;
 use super::{see_other, Signed};
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Form;
 use leadline_domain::access::{Permission, Role};
@@ -189,11 +189,7 @@ async fn users_page(state: &AppState, signed: &Signed, errors: &[(String, String
             }
         }
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = status_for(errors);
     respond(status, page(who, USERS, "Users and teams", body))
 }
 
@@ -254,9 +250,7 @@ pub async fn add_user(
     signed: Signed,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = refuse_form(&state, &headers, &signed, get(&form, "csrf"))
-        .or_else(|| require(&signed, Permission::ManageUsers))
-    {
+    if let Some(r) = refuse(&state, &headers, &signed, &form, Permission::ManageUsers) {
         return r;
     }
     super::forms::once_form(
@@ -314,11 +308,7 @@ async fn user_page(
         }
         p { a href=(USERS) { "All users" } }
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = status_for(errors);
     respond(status, page(who, USERS, &user.name, body))
 }
 
@@ -330,9 +320,7 @@ pub async fn save_user(
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = refuse_form(&state, &headers, &signed, get(&form, "csrf"))
-        .or_else(|| require(&signed, Permission::ManageUsers))
-    {
+    if let Some(r) = refuse(&state, &headers, &signed, &form, Permission::ManageUsers) {
         return r;
     }
     let input = match user_input(&form, false) {
@@ -374,9 +362,7 @@ async fn save_team(
     id: Option<&str>,
     form: &[(String, String)],
 ) -> Response {
-    if let Some(r) = refuse_form(state, headers, signed, get(form, "csrf"))
-        .or_else(|| require(signed, Permission::ManageTeams))
-    {
+    if let Some(r) = refuse(state, headers, signed, form, Permission::ManageTeams) {
         return r;
     }
     let who = &signed.principal;
@@ -431,11 +417,7 @@ async fn tokens_page(
     let body = html! {
         (problems(errors))
         @if let Some(secret) = secret {
-            div.alert.ok role="status" {
-                p { "The new token — copy it now, it is shown only once:" }
-                label for="new-secret" { "Token" }
-                input id="new-secret" type="text" readonly value=(secret);
-            }
+            (secret_once("new-secret", "Token", "The new token — copy it now, it is shown only once:", secret))
         }
         section.card aria-labelledby="tokens-title" {
             h2 id="tokens-title" { "API tokens" }
@@ -472,11 +454,7 @@ async fn tokens_page(
             }
         }
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = status_for(errors);
     respond(status, page(who, TOKENS, "API tokens", body))
 }
 

@@ -5,9 +5,9 @@
 
 use super::admin::{
     condition_from, condition_inputs, describe_condition, facts_datalist, json_editor, page,
-    problems, require, respond,
+    problems, refuse, require, respond,
 };
-use super::forms::{form_value as get, refuse_form};
+use super::forms::form_value as get;
 use super::layout::{csrf_field, field_errors};
 use super::lead::error_response;
 use super::{see_other, Signed};
@@ -299,16 +299,6 @@ async fn refused(state: &AppState, signed: &Signed, errors: Vec<(String, String)
     }
 }
 
-fn checked(
-    state: &AppState,
-    headers: &HeaderMap,
-    signed: &Signed,
-    form: &[(String, String)],
-) -> Option<Response> {
-    refuse_form(state, headers, signed, get(form, "csrf"))
-        .or_else(|| require(signed, Permission::ManageTeams))
-}
-
 /// `POST /admin/routing/rules`: a new rule.
 pub async fn add_rule(
     State(state): State<AppState>,
@@ -316,7 +306,7 @@ pub async fn add_rule(
     signed: Signed,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = checked(&state, &headers, &signed, &form) {
+    if let Some(r) = refuse(&state, &headers, &signed, &form, Permission::ManageTeams) {
         return r;
     }
     super::forms::once_form(
@@ -403,7 +393,7 @@ pub async fn change_rule(
     signed: Signed,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = checked(&state, &headers, &signed, &form) {
+    if let Some(r) = refuse(&state, &headers, &signed, &form, Permission::ManageTeams) {
         return r;
     }
     let mut rules = match state.app.routing_rules().await {
@@ -424,7 +414,7 @@ pub async fn rules_json(
     signed: Signed,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = checked(&state, &headers, &signed, &form) {
+    if let Some(r) = refuse(&state, &headers, &signed, &form, Permission::ManageTeams) {
         return r;
     }
     match serde_json::from_str::<RoutingRules>(get(&form, "json")) {
@@ -461,7 +451,7 @@ pub async fn add_policy(
     signed: Signed,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = checked(&state, &headers, &signed, &form) {
+    if let Some(r) = refuse(&state, &headers, &signed, &form, Permission::ManageTeams) {
         return r;
     }
     super::forms::once_form(
@@ -530,7 +520,7 @@ pub async fn change_policy(
     signed: Signed,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = checked(&state, &headers, &signed, &form) {
+    if let Some(r) = refuse(&state, &headers, &signed, &form, Permission::ManageTeams) {
         return r;
     }
     let mut policies = match state.app.sla_policies().await {
@@ -550,7 +540,7 @@ pub async fn policies_json(
     signed: Signed,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = checked(&state, &headers, &signed, &form) {
+    if let Some(r) = refuse(&state, &headers, &signed, &form, Permission::ManageTeams) {
         return r;
     }
     match serde_json::from_str::<Vec<SlaPolicy>>(get(&form, "json")) {

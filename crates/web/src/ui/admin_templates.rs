@@ -3,14 +3,14 @@
 //! its part); a preview fills it in for a chosen lead, the HTML shown in a sandboxed
 //! frame that can run nothing.
 
-use super::admin::{page, problems, require, respond};
-use super::forms::{form_value as get, nonce_field, once_form, refuse_form};
+use super::admin::{page, problems, refuse, require, respond, status_for};
+use super::forms::{form_value as get, nonce_field, once_form};
 use super::layout::{csrf_field, field_errors};
 use super::lead::error_response;
 use super::{see_other, Signed};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use leadline_domain::access::Permission;
@@ -98,11 +98,7 @@ async fn list_page(
         (problems(errors))
         (editor(who, TEMPLATES, values, errors))
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = status_for(errors);
     respond(status, page(who, TEMPLATES, "E-mail templates", body))
 }
 
@@ -130,9 +126,13 @@ pub async fn create(
     signed: Signed,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = refuse_form(&state, &headers, &signed, get(&form, "csrf"))
-        .or_else(|| require(&signed, Permission::ManageCampaigns))
-    {
+    if let Some(r) = refuse(
+        &state,
+        &headers,
+        &signed,
+        &form,
+        Permission::ManageCampaigns,
+    ) {
         return r;
     }
     let input = input_of(&form);
@@ -191,11 +191,7 @@ async fn edit_page(
         }
         p { a href=(TEMPLATES) { "All templates" } }
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = status_for(errors);
     let mut response = respond(status, page(who, TEMPLATES, &t.name, body));
     // The preview frame is ours; nothing else may be framed or loaded.
     response.headers_mut().insert(
@@ -241,9 +237,13 @@ pub async fn save(
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = refuse_form(&state, &headers, &signed, get(&form, "csrf"))
-        .or_else(|| require(&signed, Permission::ManageCampaigns))
-    {
+    if let Some(r) = refuse(
+        &state,
+        &headers,
+        &signed,
+        &form,
+        Permission::ManageCampaigns,
+    ) {
         return r;
     }
     let existing = match state.app.template(&id).await {
