@@ -102,33 +102,29 @@ struct Workspace {
     campaigns: HashMap<String, String>,
 }
 
-async fn load(state: &AppState, signed: &Signed, id: &str) -> Result<Workspace, ServiceError> {
+/// Everything else the workspace shows about the lead of `detail`.
+async fn load(
+    state: &AppState,
+    signed: &Signed,
+    detail: LeadDetail,
+) -> Result<Workspace, ServiceError> {
     let app = &state.app;
     let scope = &signed.principal.scope;
-    let detail = app.lead_detail(scope, id).await?;
+    let id = detail.lead.id.as_str();
     let filter = DuplicateFilter {
         lead_id: Some(id.to_string()),
         ..Default::default()
     };
     let (duplicates, _) = app.list_duplicates(scope, &filter, None, 20).await?;
+    let (sources, campaigns) = super::leads::catalog_names(state).await?;
     Ok(Workspace {
         work: app.lead_score(id).await?,
         qualification: app.qualification(id).await?,
         lifecycle: app.lifecycle().await?,
         timeline: app.timeline(scope, id).await?,
         users: app.list_users().await?,
-        sources: app
-            .list_sources()
-            .await?
-            .into_iter()
-            .map(|s| (s.id, s.name))
-            .collect(),
-        campaigns: app
-            .list_campaigns()
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c.name))
-            .collect(),
+        sources: sources.into_iter().collect(),
+        campaigns: campaigns.into_iter().collect(),
         duplicates,
         detail,
     })
@@ -151,16 +147,15 @@ async fn render(
     kind: Option<&str>,
     edits: Option<Edits>,
 ) -> Response {
-    match state.app.lead_for(&signed.principal.scope, id).await {
-        // A merged-away lead lives on in its survivor.
-        Ok(LeadRecord {
-            merged_into: Some(survivor),
-            ..
-        }) => return see_other(&format!("/leads/{survivor}")),
-        Ok(_) => {}
+    let detail = match state.app.lead_detail(&signed.principal.scope, id).await {
+        Ok(d) => d,
         Err(e) => return error_response(e),
+    };
+    // A merged-away lead lives on in its survivor.
+    if let Some(survivor) = &detail.lead.merged_into {
+        return see_other(&format!("/leads/{survivor}"));
     }
-    let ws = match load(state, signed, id).await {
+    let ws = match load(state, signed, detail).await {
         Ok(ws) => ws,
         Err(e) => return error_response(e),
     };

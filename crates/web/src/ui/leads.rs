@@ -90,6 +90,7 @@ struct Context {
 async fn context(state: &AppState, signed: &Signed) -> Result<Context, ServiceError> {
     let app = &state.app;
     let who = &signed.principal;
+    let (sources, campaigns) = catalog_names(state).await?;
     Ok(Context {
         lifecycle: app.lifecycle().await?,
         vocabulary: app.stage_vocabulary(&who.user.id).await?,
@@ -99,19 +100,29 @@ async fn context(state: &AppState, signed: &Signed) -> Result<Context, ServiceEr
         } else {
             Vec::new()
         },
-        sources: app
-            .list_sources()
-            .await?
-            .into_iter()
-            .map(|s| (s.id, s.name))
-            .collect(),
-        campaigns: app
-            .list_campaigns()
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c.name))
-            .collect(),
+        sources,
+        campaigns,
     })
+}
+
+/// Sources and campaigns as (id, name), for filters and for naming them on a page.
+pub(super) async fn catalog_names(
+    state: &AppState,
+) -> Result<(Vec<(String, String)>, Vec<(String, String)>), ServiceError> {
+    let app = &state.app;
+    let sources = app
+        .list_sources()
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    let campaigns = app
+        .list_campaigns()
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
+    Ok((sources, campaigns))
 }
 
 /// `GET /leads`.
