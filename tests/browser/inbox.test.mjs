@@ -2,7 +2,7 @@
 // ticking first-touch countdown, never in Bo's; logging a call stops the countdown.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, openBrowser, checkAccessibility, screenshot, watchPage } from './support.mjs';
+import { startServer, openBrowser, checkAccessibility, screenshot, signInAs, ROUND_THE_CLOCK } from './support.mjs';
 
 let server;
 let browser;
@@ -12,10 +12,8 @@ const PASSWORD = 'correct horse battery staple';
 before(async () => {
   server = await startServer();
   browser = await openBrowser();
-  const always = { time_zone: 'UTC', week: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']
-    .map((day) => ({ day, start: '00:00', end: '24:00' })) };
-  const ana = await server.api('POST', '/api/v1/users', { email: 'ana@example.com', name: 'Ana Rep', role: 'rep', password: PASSWORD, working_hours: always });
-  await server.api('POST', '/api/v1/users', { email: 'bo@example.com', name: 'Bo Rep', role: 'rep', password: PASSWORD, working_hours: always });
+  const ana = await server.api('POST', '/api/v1/users', { email: 'ana@example.com', name: 'Ana Rep', role: 'rep', password: PASSWORD, working_hours: ROUND_THE_CLOCK });
+  await server.api('POST', '/api/v1/users', { email: 'bo@example.com', name: 'Bo Rep', role: 'rep', password: PASSWORD, working_hours: ROUND_THE_CLOCK });
   const team = await server.api('POST', '/api/v1/teams', { name: 'Inbound', member_ids: [ana.id] });
   await server.api('PUT', '/api/v1/routing', { rules: [{ id: 'all', name: 'Everyone', conditions: [],
     target: { type: 'team', team_id: team.id, strategy: 'weighted_round_robin' } }] });
@@ -31,17 +29,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function signIn(email) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  const watch = watchPage(page);
-  await page.goto(`${server.url}/login`);
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${server.url}/`);
-  return { context, page, watch };
-}
+const signIn = (email) => signInAs(browser, server, email, PASSWORD, { viewport: { width: 1280, height: 800 } });
 
 test('a routed lead counts down in its rep inbox until the first call', async () => {
   const { context, page, watch } = await signIn('ana@example.com');

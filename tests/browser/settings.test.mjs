@@ -3,7 +3,7 @@
 // rep's inbox and the team board; a rep opening the settings is refused.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, openBrowser, checkAccessibility, screenshot, watchPage } from './support.mjs';
+import { startServer, openBrowser, checkAccessibility, screenshot, signInAs, ROUND_THE_CLOCK } from './support.mjs';
 
 let server;
 let browser;
@@ -12,10 +12,8 @@ const PASSWORD = 'correct horse battery staple';
 before(async () => {
   server = await startServer();
   browser = await openBrowser();
-  const always = { time_zone: 'UTC', week: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']
-    .map((day) => ({ day, start: '00:00', end: '24:00' })) };
   await server.api('POST', '/api/v1/users', { email: 'mia@example.com', name: 'Mia Manager', role: 'manager', password: PASSWORD });
-  await server.api('POST', '/api/v1/users', { email: 'ana@example.com', name: 'Ana Rep', role: 'rep', password: PASSWORD, working_hours: always });
+  await server.api('POST', '/api/v1/users', { email: 'ana@example.com', name: 'Ana Rep', role: 'rep', password: PASSWORD, working_hours: ROUND_THE_CLOCK });
 });
 
 after(async () => {
@@ -23,17 +21,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function signIn(email) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  const watch = watchPage(page);
-  await page.goto(`${server.url}/login`);
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${server.url}/`);
-  return { context, page, watch };
-}
+const signIn = (email) => signInAs(browser, server, email, PASSWORD);
 
 test('a manager sets up a form, a rule and a policy, and a submitted lead reaches the rep', async () => {
   const mia = await signIn('mia@example.com');

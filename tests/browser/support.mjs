@@ -139,3 +139,23 @@ export function freshPostgres() {
     },
   };
 }
+
+/** Working hours around the clock (UTC), so routed leads always find a rep. */
+export const ROUND_THE_CLOCK = {
+  time_zone: 'UTC',
+  week: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((day) => ({ day, start: '00:00', end: '24:00' })),
+};
+
+/** A new browser context signed in as `email` through the sign-in page, with the
+ * page watched for errors. `options` go to the context (default 1280×900). */
+export async function signInAs(browser, server, email, password, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
+  const page = await context.newPage();
+  const watch = watchPage(page);
+  await page.goto(`${server.url}/login`);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${server.url}/`);
+  return { context, page, watch };
+}

@@ -4,7 +4,7 @@
 // exports; a rep is refused the merge screen. Every screen passes axe-core.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, openBrowser, checkAccessibility, screenshot, watchPage } from './support.mjs';
+import { startServer, openBrowser, checkAccessibility, screenshot, signInAs, ROUND_THE_CLOCK } from './support.mjs';
 
 let server;
 let browser;
@@ -15,9 +15,7 @@ const PASSWORD = 'correct horse battery staple';
 before(async () => {
   server = await startServer();
   browser = await openBrowser();
-  const always = { time_zone: 'UTC', week: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']
-    .map((day) => ({ day, start: '00:00', end: '24:00' })) };
-  const ana = await server.api('POST', '/api/v1/users', { email: 'ana@example.com', name: 'Ana Rep', role: 'rep', password: PASSWORD, working_hours: always });
+  const ana = await server.api('POST', '/api/v1/users', { email: 'ana@example.com', name: 'Ana Rep', role: 'rep', password: PASSWORD, working_hours: ROUND_THE_CLOCK });
   await server.api('POST', '/api/v1/users', { email: 'ada@example.com', name: 'Ada Admin', role: 'admin', password: PASSWORD });
   const team = await server.api('POST', '/api/v1/teams', { name: 'Inbound', member_ids: [ana.id] });
   await server.api('PUT', '/api/v1/routing', { rules: [{ id: 'all', name: 'Everyone', conditions: [],
@@ -40,17 +38,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function signIn(email) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-  const page = await context.newPage();
-  const watch = watchPage(page);
-  await page.goto(`${server.url}/login`);
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${server.url}/`);
-  return { context, page, watch };
-}
+const signIn = (email) => signInAs(browser, server, email, PASSWORD, { acceptDownloads: true });
 
 test('a rep answers the playbook question and moves the lead to SQL', async () => {
   const { context, page, watch } = await signIn('ana@example.com');
