@@ -24,6 +24,11 @@ fn reassign(
     reps: &[RepLoad],
     owner: Option<&str>,
 ) -> Markup {
+    let others = reps.iter().filter(|r| Some(r.user.id.as_str()) != owner);
+    if others.clone().next().is_none() {
+        // Nobody else to give it to: no empty choice.
+        return html! { span.hint { "no other rep" } };
+    }
     html! {
         form.inline method="post" action={ "/leads/" (lead_id) "/owner" } {
             (csrf_field(who))
@@ -31,7 +36,7 @@ fn reassign(
             input type="hidden" name="back" value="team";
             label.sr-only for={ "owner-" (lead_id) } { "Give to" }
             select id={ "owner-" (lead_id) } name="owner_id" {
-                @for rep in reps.iter().filter(|r| Some(r.user.id.as_str()) != owner) {
+                @for rep in others {
                     option value=(rep.user.id) {
                         (rep.user.name) " (" (rep.open_leads) "/" (rep.user.capacity) @if !rep.working_now { ", away" } ")"
                     }
