@@ -593,8 +593,8 @@ impl App {
             default_region: staged.default_region.clone(),
             created_at: self.now(),
         };
+        // Stale uploads go with the scheduled pruning (`prune_sessions`).
         let mut conn = self.db.acquire().await?;
-        leadline_store::uploads::delete_older(&mut conn, self.now() - STAGED_UPLOAD_TTL_MS).await?;
         leadline_store::uploads::insert(&mut conn, &row).await?;
         Ok(row.id)
     }
@@ -620,17 +620,18 @@ impl App {
         })
     }
 
-    /// Starts the import of a staged upload with the person's column choices
+    /// Starts the import of a staged upload (read with [`App::staged_upload`], so its
+    /// owner's) with the person's column choices
     /// (`overrides`, `column=field` as the API's `map`), in the background; the upload
     /// is gone once the job is registered.
     pub async fn start_staged_import(
         &self,
         caller: crate::capture::CaptureCaller,
-        upload_id: &str,
+        staged: Staged,
         overrides: Vec<(String, String)>,
         actor: &str,
     ) -> Result<ImportJob> {
-        let staged = self.staged_upload(&caller.user_id, upload_id).await?;
+        let upload_id = staged.id.clone();
         import::parse_csv(&staged.bytes, &overrides)
             .map_err(|e| ServiceError::invalid("map", "invalid_mapping", e.to_string()))?;
         let request = ImportRequest {
@@ -646,7 +647,7 @@ impl App {
         };
         let job = self.create_import(&request).await?;
         let mut conn = self.db.acquire().await?;
-        leadline_store::uploads::delete(&mut conn, upload_id).await?;
+        leadline_store::uploads::delete(&mut conn, &upload_id).await?;
         drop(conn);
         let app = self.clone();
         let started = job.clone();

@@ -318,7 +318,7 @@ pub async fn start(
     let actor = format!("user:{}", who.user.id);
     match state
         .app
-        .start_staged_import(caller, &id, overrides.clone(), &actor)
+        .start_staged_import(caller, staged.clone(), overrides.clone(), &actor)
         .await
     {
         Ok(job) => see_other(&format!("{IMPORTS}/{}", job.id)),
